@@ -1,0 +1,221 @@
+// The one way the SPA talks to salt-api (docs/api.md, "salt-api, as the SPA uses it").
+//
+// apiRequest() sends the token, turns every failure into an ApiError with a sentence, and
+// hands a 401 to the app so it can send the user back to the login page. Above it sits one
+// method per Salt call. Nothing else in the SPA calls fetch().
+
+import { ApiError, errorSentence, httpErrorSentence } from "./errors.js";
+
+const API_ROOT = "/api";
+const SESSION_KEY = "brine.session";
+
+// ---- session (sessionStorage: gone when the tab closes) ----
+
+/** The signed-in session {token, expire, user, perms}, or null. */
+export function getSession() {
+  try {
+    const stored = JSON.parse(sessionStorage.getItem(SESSION_KEY));
+    return stored && typeof stored.token === "string" ? stored : null;
+  } catch {
+    return null;
+  }
+}
+
+function saveSession(session) {
+  sessionStorage.setItem(SESSION_KEY, JSON.stringify(session));
+}
+
+export function clearSession() {
+  sessionStorage.removeItem(SESSION_KEY);
+}
+
+/** True when the session's expiry time (unix seconds, from salt-api) has passed. */
+export function sessionExpired(session = getSession(), now = Date.now()) {
+  return Boolean(session && typeof session.expire === "number" && now / 1000 >= session.expire);
+}
+
+// ---- 401 handling ----
+
+let unauthorizedHandler = () => {};
+
+/**
+ * Register what happens when salt-api answers 401 to an authenticated call: the handler gets
+ * {expired: true} when the token's lifetime is over, {expired: false} otherwise.
+ */
+export function onUnauthorized(handler) {
+  unauthorizedHandler = handler;
+}
+
+// ---- the request layer ----
+
+/**
+ * POST (or GET) JSON to salt-api under /api/. Resolves to the parsed JSON body.
+ * Throws ApiError: status 0 when salt-api could not be reached, the HTTP status otherwise.
+ */
+export async function apiRequest(method, path, body = undefined) {
+  const session = getSession();
+  const headers = { Accept: "application/json" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+  }
+  if (session && path !== "/login") {
+    headers["X-Auth-Token"] = session.token;
+  }
+
+  let response;
+  try {
+    response = await fetch(`${API_ROOT}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      cache: "no-store",
+      credentials: "same-origin",
+    });
+  } catch (err) {
+    throw new ApiError(`Cannot reach salt-api: ${err.message || err}.`, { status: 0 });
+  }
+
+  if (!response.ok) {
+    const text = await response.text().catch(() => "");
+    const error = new ApiError(httpErrorSentence(response.status, response.statusText, text), {
+      status: response.status,
+    });
+    if (response.status === 401 && path !== "/login" && path !== "/logout") {
+      const expired = sessionExpired(session);
+      clearSession();
+      unauthorizedHandler({ expired });
+    }
+    throw error;
+  }
+
+  try {
+    return await response.json();
+  } catch {
+    throw new ApiError("salt-api answered with something that is not JSON.", {
+      status: response.status,
+    });
+  }
+}
+
+/**
+ * Call a runner function. rest_cherrypy answers HTTP 200 even when the runner raised: the
+ * error text (usually a traceback) is then the string in return[0]. Brine's runners always
+ * return objects, so a string there is an error.
+ */
+async function runner(fun, kwarg = undefined) {
+  const low = { client: "runner", fun };
+  if (kwarg !== undefined) {
+    low.kwarg = kwarg;
+  }
+  const answer = await apiRequest("POST", "/", [low]);
+  const result = Array.isArray(answer?.return) ? answer.return[0] : undefined;
+  if (result === undefined) {
+    throw new ApiError(`salt-api returned no result for ${fun}.`, { status: 200, fun });
+  }
+  if (typeof result === "string") {
+    throw new ApiError(errorSentence(result), { status: 200, fun });
+  }
+  return result;
+}
+
+// ---- one method per Salt call ----
+
+/**
+ * Sign in with PAM. Stores the session only when Salt granted at least one permission.
+ * Resolves to the stored session.
+ */
+export async function login(username, password) {
+  let answer;
+  try {
+    answer = await apiRequest("POST", "/login", { username, password, eauth: "pam" });
+  } catch (err) {
+    if (err.status === 401) {
+      throw new ApiError("Wrong username or password.", { status: 401 });
+    }
+    throw err;
+  }
+  const granted = answer?.return?.[0];
+  if (!granted || typeof granted.token !== "string") {
+    throw new ApiError("salt-api did not return a token.", { status: 200 });
+  }
+  const perms = Array.isArray(granted.perms) ? granted.perms : [];
+  if (perms.length === 0) {
+    throw new ApiError(
+      "You signed in, but your account has no Brine role (brine-viewer, brine-operator or " +
+        "brine-admin). Ask an administrator to add you to one.",
+      { status: 200 },
+    );
+  }
+  const session = {
+    token: granted.token,
+    expire: Number(granted.expire),
+    user: granted.user ?? username,
+    perms,
+  };
+  saveSession(session);
+  return session;
+}
+
+/** Sign out at salt-api (best effort) and forget the session either way. */
+export async function logout() {
+  try {
+    if (getSession()) {
+      await apiRequest("POST", "/logout", {});
+    }
+  } catch {
+    // The token may already be gone on the server; the local session goes regardless.
+  } finally {
+    clearSession();
+  }
+}
+
+/** cluster.inventory: every host with its facts and VMs, plus cluster totals. */
+export function inventory() {
+  return runner("cluster.inventory");
+}
+
+/** cluster.start(name) */
+export function start(name) {
+  return runner("cluster.start", { name });
+}
+
+/** cluster.shutdown(name): ACPI shutdown; the runner waits for the guest to power off. */
+export function shutdown(name) {
+  return runner("cluster.shutdown", { name });
+}
+
+/** cluster.force_off(name) */
+export function forceOff(name) {
+  return runner("cluster.force_off", { name });
+}
+
+/** cluster.reboot(name) */
+export function reboot(name) {
+  return runner("cluster.reboot", { name });
+}
+
+/** cluster.pause(name) */
+export function pause(name) {
+  return runner("cluster.pause", { name });
+}
+
+/** cluster.resume(name) */
+export function resume(name) {
+  return runner("cluster.resume", { name });
+}
+
+/** cluster.delete(name, remove_disks) */
+export function deleteVm(name, { removeDisks = false } = {}) {
+  return runner("cluster.delete", { name, remove_disks: Boolean(removeDisks) });
+}
+
+/** The API method behind each lifecycle action id (see actions.js). */
+export const ACTION_CALLS = Object.freeze({
+  start,
+  shutdown,
+  force_off: forceOff,
+  reboot,
+  pause,
+  resume,
+  delete: deleteVm,
+});

@@ -1,0 +1,110 @@
+// The overview page: cluster totals, host cards, and the VM table.
+
+import { h, render } from "../dom.js";
+import { formatClock } from "../format.js";
+import { renderHosts, renderTotals } from "./hosts.js";
+import { renderVmTable } from "./vms.js";
+
+/** A page-level placeholder while nothing has loaded yet, or when the first load failed. */
+export function loadState(state, store, what) {
+  if (state.error) {
+    return h(
+      "div",
+      { class: ["card", "empty-state"] },
+      h("h2", { text: `Could not load ${what}` }),
+      h("p", { text: state.error.message }),
+      h("button", {
+        type: "button",
+        class: "btn btn-primary",
+        text: "Try again",
+        onclick: () => store.refresh().catch(() => {}),
+      }),
+    );
+  }
+  return h(
+    "div",
+    { class: ["card", "empty-state", "is-loading"], "aria-busy": "true" },
+    h("span", { class: "spinner spinner-large", "aria-hidden": "true" }),
+    h("p", { text: `Loading ${what}…` }),
+  );
+}
+
+/** Mount the overview into `container`; returns the function that unmounts it. */
+export function mountOverview(container, { store, session }) {
+  let filter = "";
+
+  const collected = h("p", { class: "page-sub muted" });
+  const summary = h("div", { class: "overview-summary" });
+  const tableRegion = h("div", { class: "vm-region" });
+  const filterInput = h("input", {
+    type: "search",
+    id: "vm-filter",
+    class: "input input-search",
+    placeholder: "Filter by name, host or state",
+    autocomplete: "off",
+    spellcheck: "false",
+  });
+  const vmsSection = h(
+    "section",
+    { class: "section", "aria-labelledby": "vms-heading" },
+    h(
+      "div",
+      { class: "section-head" },
+      h("h2", { id: "vms-heading", text: "Virtual machines" }),
+      h(
+        "div",
+        { class: "filter" },
+        h("label", { for: "vm-filter", class: "visually-hidden", text: "Filter virtual machines" }),
+        filterInput,
+      ),
+    ),
+    tableRegion,
+  );
+  const body = h("div", { class: "overview-body" });
+
+  render(
+    container,
+    h(
+      "div",
+      { class: "page" },
+      h("div", { class: "page-head" }, h("h1", { text: "Overview" }), collected),
+      body,
+    ),
+  );
+
+  const renderTable = (state) => {
+    render(
+      tableRegion,
+      renderVmTable(state.inventory, { perms: session.perms, busy: state.busy, store, filter }),
+    );
+  };
+
+  filterInput.addEventListener("input", () => {
+    filter = filterInput.value.trim();
+    renderTable(store.state);
+  });
+
+  let shownSkeleton = null;
+  const update = (state) => {
+    if (!state.inventory) {
+      // Only the placeholder changes while nothing has loaded.
+      const key = state.error ? "error" : "loading";
+      if (shownSkeleton !== key) {
+        render(body, loadState(state, store, "the inventory"));
+        shownSkeleton = key;
+      }
+      collected.textContent = "";
+      return;
+    }
+    if (shownSkeleton !== "data") {
+      render(body, summary, vmsSection);
+      shownSkeleton = "data";
+    }
+    const inv = state.inventory;
+    collected.textContent = inv.collected ? `Collected at ${formatClock(inv.collected)}` : "";
+    render(summary, renderTotals(inv.totals), renderHosts(inv.hosts));
+    renderTable(state);
+  };
+
+  return store.subscribe(update);
+}

@@ -1,0 +1,109 @@
+import assert from "node:assert/strict";
+import { describe, test } from "node:test";
+
+import { errorSentence, httpErrorSentence } from "../js/errors.js";
+
+// What rest_cherrypy returns in return[0] when a runner raised (salt/client/mixins.py).
+const RUNNER_TRACEBACK = `Exception occurred in runner cluster.start: Traceback (most recent call last):
+  File "/opt/brine/.venv/lib/python3.11/site-packages/salt/client/mixins.py", line 387, in low
+    data["return"] = func(*args, **kwargs)
+                     ^^^^^^^^^^^^^^^^^^^^^
+  File "/var/cache/salt/master/extmods/runners/cluster.py", line 212, in start
+    return _act(name, "start", test=test)
+  File "/var/cache/salt/master/extmods/runners/cluster.py", line 180, in _act
+    raise CommandExecutionError(ret)
+salt.exceptions.CommandExecutionError: lab-vm1 is already running
+`;
+
+const CHAINED = `Exception occurred in runner cluster.shutdown: Traceback (most recent call last):
+  File "/x/cluster.py", line 10, in shutdown
+    dom.shutdown()
+libvirt.libvirtError: Requested operation is not valid: domain is not running
+
+The above exception was the direct cause of the following exception:
+
+Traceback (most recent call last):
+  File "/x/mixins.py", line 387, in low
+    data["return"] = func(*args, **kwargs)
+salt.exceptions.CommandExecutionError: lab-vm2 is not running: Requested operation is not valid: domain is not running
+`;
+
+describe("errorSentence", () => {
+  test("keeps the last exception line of a runner traceback, without the class name", () => {
+    assert.equal(errorSentence(RUNNER_TRACEBACK), "lab-vm1 is already running");
+  });
+  test("chained exceptions: the final one counts", () => {
+    assert.equal(
+      errorSentence(CHAINED),
+      "lab-vm2 is not running: Requested operation is not valid: domain is not running",
+    );
+  });
+  test("SaltInvocationError without the salt.exceptions prefix", () => {
+    const text = 'Exception occurred in runner cluster.start: Traceback (most recent call last):\n  File "x", line 1\nSaltInvocationError: "../etc" is not a valid VM name\n';
+    assert.equal(errorSentence(text), '"../etc" is not a valid VM name');
+  });
+  test("non-Salt exceptions keep their name, which is the information", () => {
+    const text = "Exception occurred in runner cluster.inventory: Traceback (most recent call last):\n  File \"x\", line 1, in y\n    hosts['hv1']\nKeyError: 'hv1'\n";
+    assert.equal(errorSentence(text), "KeyError: 'hv1'");
+  });
+  test("wrong arguments: the first line, not the docstring", () => {
+    const text = "\nPassed invalid arguments: start() got an unexpected keyword argument 'nme'\n\nUsage:\n\n    Start a VM.\n\n    CLI Example: ...";
+    assert.equal(errorSentence(text), "Passed invalid arguments: start() got an unexpected keyword argument 'nme'");
+  });
+  test("a plain sentence passes through, whitespace collapsed", () => {
+    assert.equal(errorSentence("'cluster.migrate' is not available."), "'cluster.migrate' is not available.");
+    assert.equal(errorSentence("  two\n  lines "), "two lines");
+  });
+  test("an exception message without traceback loses its wrapper", () => {
+    assert.equal(
+      errorSentence("Exception occurred in runner cluster.start: CommandExecutionError: no VM named x"),
+      "no VM named x",
+    );
+  });
+  test("empty or missing messages still give a sentence", () => {
+    assert.match(errorSentence(""), /without a message/);
+    assert.match(errorSentence(null), /without a message/);
+  });
+  test("very long texts are cut", () => {
+    assert.ok(errorSentence("x".repeat(1000)).length <= 400);
+  });
+});
+
+describe("httpErrorSentence", () => {
+  test("CherryPy's HTML 401 page: status sentence plus its message", () => {
+    const body = `<!DOCTYPE html><html><head><title>401 Unauthorized</title></head><body>
+      <h2>401 Unauthorized</h2>
+      <p>No permission -- see authorization schemes</p>
+      <pre id="traceback"></pre></body></html>`;
+    assert.equal(
+      httpErrorSentence(401, "Unauthorized", body),
+      "Salt did not accept your session: No permission -- see authorization schemes (HTTP 401).",
+    );
+  });
+  test("generic CherryPy text adds nothing", () => {
+    const body = "<h2>401 Unauthorized</h2><p>This server could not verify that you are authorized to access the document you requested.</p>";
+    assert.equal(httpErrorSentence(401, "Unauthorized", body), "Salt did not accept your session (HTTP 401).");
+  });
+  test("rest_cherrypy's JSON 500 body", () => {
+    const body = JSON.stringify({ status: 500, return: "An unexpected error occurred" });
+    assert.equal(
+      httpErrorSentence(500, "Internal Server Error", body),
+      "salt-api hit an unexpected error: An unexpected error occurred (HTTP 500).",
+    );
+  });
+  test("HTML entities are decoded", () => {
+    assert.equal(
+      httpErrorSentence(400, "Bad Request", "<p>name &quot;a&amp;b&quot; is invalid</p>"),
+      'Salt rejected the request as invalid: name "a&b" is invalid (HTTP 400).',
+    );
+  });
+  test("nginx's 502 when salt-api is down", () => {
+    assert.equal(
+      httpErrorSentence(502, "Bad Gateway", "<html><center><h1>502 Bad Gateway</h1></center></html>"),
+      "salt-api is not reachable (HTTP 502).",
+    );
+  });
+  test("an unlisted status still reads as a sentence", () => {
+    assert.equal(httpErrorSentence(418, "I'm a teapot", ""), "salt-api answered 418 I'm a teapot (HTTP 418).");
+  });
+});
