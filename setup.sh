@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Brine's set-up for a fresh Debian 12 machine: system packages, the Python environment (.venv)
+# and the web app's pinned npm dependencies. Idempotent and quick when nothing changed.
+set -euo pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+cd "$here"
+
+say() { printf 'brine-setup: %s\n' "$*" >&2; }
+
+# What the lab, the tests and the host side need from Debian.
+packages=(
+    libvirt-daemon-system libvirt-clients libvirt-dev pkg-config qemu-system-x86 qemu-utils
+    dnsmasq-base iproute2 iptables bridge-utils nginx-light openssl curl cpio kmod procps
+    chromium chromium-driver gcc python3-dev git
+)
+
+if [ "$(id -u)" -eq 0 ]; then
+    missing=()
+    for pkg in "${packages[@]}"; do
+        dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' || missing+=("$pkg")
+    done
+    if [ "${#missing[@]}" -gt 0 ]; then
+        say "installing Debian packages: ${missing[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+else
+    say "not root: skipping Debian packages (the lab and end-to-end tests need root anyway)"
+fi
+
+python=${PYTHON:-python3}
+stamp=.venv/.brine-requirements
+want=$(sha256sum requirements.txt | cut -d' ' -f1)
+if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+    say "creating the Python environment in .venv (pinned requirements.txt)"
+    [ -x .venv/bin/python ] || "$python" -m venv .venv
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+    echo "$want" > "$stamp"
+fi
+
+if [ -f web/package.json ]; then
+    npm_stamp=web/node_modules/.brine-lock
+    npm_want=$(sha256sum web/package-lock.json | cut -d' ' -f1)
+    if [ "$(cat "$npm_stamp" 2>/dev/null)" != "$npm_want" ]; then
+        say "installing the web app's pinned npm packages"
+        (cd web && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+        echo "$npm_want" > "$npm_stamp"
+    fi
+fi
