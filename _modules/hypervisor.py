@@ -1,0 +1,1157 @@
+"""
+Brine's host side: inventory and lifecycle of the virtual machines on this host
+===============================================================================
+
+Every function opens one libvirt connection, does its work with bulk calls on it,
+and closes it. Data shapes are the ones in Brine's ``docs/api.md``: sizes of memory
+are KiB (libvirt's unit), sizes of disks are bytes.
+
+:depends: libvirt-python
+
+Configuration
+-------------
+The libvirt URI is read with ``config.get``, so it can come from the minion
+configuration or from pillar. Unset means libvirt's default (``qemu:///system``
+when running as root).
+
+.. code-block:: yaml
+
+    virt:
+      connection:
+        uri: qemu:///system
+"""
+
+import contextlib
+import logging
+import os
+import re
+import stat
+import time
+import xml.etree.ElementTree as ElementTree
+
+from salt.exceptions import CommandExecutionError
+from salt.exceptions import SaltInvocationError
+
+try:
+    import libvirt
+
+    HAS_LIBVIRT = True
+except ImportError:
+    HAS_LIBVIRT = False
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "hypervisor"
+
+VM_NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+
+# libvirt's virDomainState values, in enum order.
+STATE_NAMES = (
+    "nostate",
+    "running",
+    "blocked",
+    "paused",
+    "shutdown",
+    "shutoff",
+    "crashed",
+    "pmsuspended",
+)
+
+# libvirt's per-state reason enums (virDomainRunningReason, virDomainPausedReason, ...),
+# in enum order. Written out rather than derived from the binding's constants because
+# some prefixes collide with unrelated flags (VIR_DOMAIN_SHUTDOWN_ACPI_POWER_BTN, ...).
+REASON_NAMES = {
+    "nostate": ("unknown",),
+    "running": (
+        "unknown",
+        "booted",
+        "migrated",
+        "restored",
+        "from_snapshot",
+        "unpaused",
+        "migration_canceled",
+        "save_canceled",
+        "wakeup",
+        "crashed",
+        "postcopy",
+        "postcopy_failed",
+    ),
+    "blocked": ("unknown",),
+    "paused": (
+        "unknown",
+        "user",
+        "migration",
+        "save",
+        "dump",
+        "ioerror",
+        "watchdog",
+        "from_snapshot",
+        "shutting_down",
+        "snapshot",
+        "crashed",
+        "starting_up",
+        "postcopy",
+        "postcopy_failed",
+        "api_error",
+    ),
+    "shutdown": ("unknown", "user"),
+    "shutoff": (
+        "unknown",
+        "shutdown",
+        "destroyed",
+        "crashed",
+        "migrated",
+        "saved",
+        "failed",
+        "from_snapshot",
+        "daemon",
+    ),
+    "crashed": ("unknown", "panicked"),
+    "pmsuspended": ("unknown",),
+}
+
+# States in which the domain has a live QEMU process (libvirt calls it "active").
+ACTIVE_STATES = frozenset(
+    ("running", "blocked", "paused", "shutdown", "crashed", "pmsuspended")
+)
+RUNNING_STATES = frozenset(("running", "blocked"))
+
+# How a state reads in a sentence ("lab-vm1 is paused on hv1").
+STATE_PHRASES = {
+    "nostate": "in no known state",
+    "running": "running",
+    "blocked": "running",
+    "paused": "paused",
+    "shutdown": "shutting down",
+    "shutoff": "shut off",
+    "crashed": "crashed",
+    "pmsuspended": "suspended by its guest",
+}
+
+# Pool types whose volumes live at <target path>/<volume name>, so the path of each
+# volume is known without asking libvirt once per volume.
+POOLS_WITH_TARGET_PATHS = frozenset(("dir", "fs", "netfs", "logical"))
+
+MEMORY_UNITS_IN_BYTES = {
+    "b": 1,
+    "bytes": 1,
+    "kb": 1000,
+    "k": 1024,
+    "kib": 1024,
+    "mb": 1000**2,
+    "m": 1024**2,
+    "mib": 1024**2,
+    "gb": 1000**3,
+    "g": 1024**3,
+    "gib": 1024**3,
+    "tb": 1000**4,
+    "t": 1024**4,
+    "tib": 1024**4,
+}
+
+TRUE_WORDS = frozenset(("true", "yes", "on", "1"))
+FALSE_WORDS = frozenset(("false", "no", "off", "0"))
+
+SHUTDOWN_POLL_SECONDS = 0.25
+
+
+def __virtual__():
+    if not HAS_LIBVIRT:
+        return (False, "the hypervisor module needs libvirt-python (import libvirt failed)")
+    return __virtualname__
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers: no libvirt connection, no Salt dunders. Tests call them directly.
+# ---------------------------------------------------------------------------
+
+
+def _validate_name(name):
+    """
+    Return ``name`` as a string if Brine accepts it as a VM name, else raise
+    ``SaltInvocationError``. Salt's CLI turns ``123`` into an int, so ints are accepted.
+    """
+    if isinstance(name, int) and not isinstance(name, bool):
+        name = str(name)
+    if not isinstance(name, str) or not VM_NAME_PATTERN.fullmatch(name):
+        raise SaltInvocationError(
+            f"{name!r} is not a valid VM name: use 1 to 64 letters, digits, '_', '.', '+' "
+            "or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def _as_flag(value, argument):
+    """
+    Return ``value`` as a bool, accepting the spellings Salt's CLI and salt-api pass
+    (``True``, ``"false"``, ``1``...). Anything else is a ``SaltInvocationError``,
+    so that ``remove_disks="no"`` can never mean yes.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise SaltInvocationError(f"{argument} must be true or false, not {value!r}")
+
+
+def _as_timeout(value):
+    """
+    Return ``value`` as a number of seconds (>= 0), else raise ``SaltInvocationError``.
+    """
+    if isinstance(value, bool):
+        raise SaltInvocationError(f"timeout must be a number of seconds, not {value!r}")
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise SaltInvocationError(f"timeout must be a number of seconds, not {value!r}") from None
+    if not seconds >= 0 or seconds == float("inf"):
+        raise SaltInvocationError(f"timeout must be 0 or more seconds, not {value!r}")
+    return seconds
+
+
+def _state_name(state):
+    """
+    Word for a libvirt ``virDomainState`` value; ``nostate`` for values libvirt may add later.
+    """
+    if isinstance(state, int) and 0 <= state < len(STATE_NAMES):
+        return STATE_NAMES[state]
+    return "nostate"
+
+
+def _reason_name(state, reason):
+    """
+    Word for libvirt's reason code of ``state`` (a state word or a ``virDomainState`` value).
+    """
+    if not isinstance(state, str):
+        state = _state_name(state)
+    reasons = REASON_NAMES.get(state, ("unknown",))
+    if isinstance(reason, int) and 0 <= reason < len(reasons):
+        return reasons[reason]
+    return "unknown"
+
+
+def _version_string(number):
+    """
+    libvirt packs versions as ``major * 1000000 + minor * 1000 + micro``.
+    """
+    number = int(number or 0)
+    return f"{number // 1000000}.{number // 1000 % 1000}.{number % 1000}"
+
+
+def _memory_kib(element):
+    """
+    KiB in a libvirt memory element (``<memory unit='MiB'>512</memory>``), or None.
+    """
+    if element is None or not (element.text or "").strip():
+        return None
+    unit = (element.get("unit") or "KiB").lower()
+    factor = MEMORY_UNITS_IN_BYTES.get(unit, 1024)
+    return int(element.text.strip()) * factor // 1024
+
+
+def _int_or_none(text):
+    try:
+        return int(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _parse_disk(disk):
+    source = disk.find("source")
+    path = None
+    if source is not None and disk.get("type", "file") in ("file", "block", "dir"):
+        path = source.get("file") or source.get("dev") or source.get("dir")
+    target = disk.find("target")
+    driver = disk.find("driver")
+    return {
+        "target": target.get("dev") if target is not None else None,
+        "device": disk.get("device", "disk"),
+        "path": path,
+        "format": driver.get("type") if driver is not None else None,
+        "capacity": None,
+        "allocation": None,
+    }
+
+
+def _parse_nic(interface):
+    nic_type = interface.get("type")
+    mac = interface.find("mac")
+    source = interface.find("source")
+    model = interface.find("model")
+    network = bridge = None
+    if source is not None:
+        if nic_type == "network":
+            network = source.get("network")
+        if nic_type in ("network", "bridge"):
+            # Running domains on a libvirt network carry the bridge in their live XML.
+            bridge = source.get("bridge")
+    return {
+        "mac": mac.get("address").lower() if mac is not None and mac.get("address") else None,
+        "type": nic_type,
+        "network": network,
+        "bridge": bridge,
+        "model": model.get("type") if model is not None else None,
+        "ip": None,
+    }
+
+
+def _parse_graphics(graphics):
+    listen = graphics.get("listen")
+    if not listen:
+        for element in graphics.findall("listen"):
+            listen = element.get("address") or element.get("socket")
+            if listen:
+                break
+    return {
+        "type": graphics.get("type"),
+        "port": _int_or_none(graphics.get("port")),
+        "listen": listen or None,
+    }
+
+
+def _parse_domain_xml(xml_text):
+    """
+    Parse a domain's XML (``XMLDesc``) into the parts of Brine's VM dict that the XML
+    knows. State, CPU time, autostart, disk sizes and IPs come from elsewhere and are
+    left out or null here.
+    """
+    root = ElementTree.fromstring(xml_text)
+    vcpu = root.find("vcpu")
+    max_vcpus = _int_or_none(vcpu.text) if vcpu is not None else None
+    vcpus = _int_or_none(vcpu.get("current")) if vcpu is not None else None
+    max_memory = _memory_kib(root.find("memory"))
+    memory = _memory_kib(root.find("currentMemory"))
+    devices = root.find("devices")
+    if devices is None:
+        devices = ElementTree.Element("devices")
+    return {
+        "name": root.findtext("name"),
+        "uuid": root.findtext("uuid"),
+        "vcpus": vcpus if vcpus is not None else max_vcpus,
+        "max_vcpus": max_vcpus,
+        "memory": memory if memory is not None else max_memory,
+        "max_memory": max_memory,
+        "os_type": root.findtext("os/type"),
+        "domain_type": root.get("type"),
+        "disks": [_parse_disk(disk) for disk in devices.findall("disk")],
+        "nics": [_parse_nic(interface) for interface in devices.findall("interface")],
+        "graphics": [_parse_graphics(graphics) for graphics in devices.findall("graphics")],
+    }
+
+
+def _build_vm(
+    parsed,
+    stats,
+    autostart,
+    persistent,
+    volume_sizes=None,
+    ips=None,
+    bridges=None,
+    cpu_time=None,
+):
+    """
+    Brine's VM dict from a parsed domain XML and the domain's ``getAllDomainStats``
+    record (``state.state``, ``balloon.current``, ``vcpu.current``, ``cpu.time``, ...).
+
+    ``volume_sizes`` maps disk path -> (capacity, allocation) in bytes; ``ips`` maps MAC
+    -> IP; ``bridges`` maps libvirt network name -> bridge; ``cpu_time`` is used when the
+    stats have no ``cpu.time`` (drivers without the cpu-total group).
+    """
+    volume_sizes = volume_sizes or {}
+    ips = ips or {}
+    bridges = bridges or {}
+    state = _state_name(stats.get("state.state"))
+    active = state in ACTIVE_STATES
+    vcpus = stats.get("vcpu.current", parsed["vcpus"])
+    max_vcpus = stats.get("vcpu.maximum", parsed["max_vcpus"])
+    memory = stats.get("balloon.current") if active else None
+    max_memory = stats.get("balloon.maximum") if active else None
+    if active:
+        cpu_time = stats.get("cpu.time", cpu_time) or 0
+    else:
+        cpu_time = 0
+    disks = []
+    for disk in parsed["disks"]:
+        disk = dict(disk)
+        if disk["path"] is not None:
+            disk["capacity"], disk["allocation"] = volume_sizes.get(disk["path"], (None, None))
+        disks.append(disk)
+    nics = []
+    for nic in parsed["nics"]:
+        nic = dict(nic)
+        if nic["bridge"] is None and nic["network"] is not None:
+            nic["bridge"] = bridges.get(nic["network"])
+        # A lease outlives the guest that took it: only a running VM has an address.
+        nic["ip"] = ips.get(nic["mac"]) if active else None
+        nics.append(nic)
+    return {
+        "name": parsed["name"],
+        "uuid": parsed["uuid"],
+        "state": state,
+        "reason": _reason_name(state, stats.get("state.reason")),
+        "vcpus": vcpus,
+        "max_vcpus": max_vcpus,
+        "memory": memory if memory is not None else parsed["memory"],
+        "max_memory": max_memory if max_memory is not None else parsed["max_memory"],
+        "cpu_time": cpu_time,
+        "autostart": bool(autostart),
+        "persistent": bool(persistent),
+        "os_type": parsed["os_type"],
+        "domain_type": parsed["domain_type"],
+        "disks": disks,
+        "nics": nics,
+        "graphics": [dict(graphics) for graphics in parsed["graphics"]],
+    }
+
+
+def _vm_totals(vms):
+    """
+    Counts and sums over VM dicts for the host facts; allocations count active VMs only.
+    """
+    active = [vm for vm in vms if vm["state"] in ACTIVE_STATES]
+    return {
+        "vm_count": len(vms),
+        "vms_running": len(active),
+        "vcpus_allocated": sum(vm["vcpus"] or 0 for vm in active),
+        "memory_allocated": sum(vm["memory"] or 0 for vm in active),
+    }
+
+
+def _parse_capabilities(xml_text):
+    """
+    (cpu_model, cpu_arch) from the host part of ``getCapabilities()``; None when absent.
+    """
+    cpu = ElementTree.fromstring(xml_text).find("host/cpu")
+    if cpu is None:
+        return None, None
+    model = " ".join(
+        part for part in (cpu.findtext("vendor"), cpu.findtext("model")) if part
+    )
+    return model or None, cpu.findtext("arch")
+
+
+def _refusal(action, name, host, state):
+    """
+    The sentence refusing ``action`` on a VM in ``state``, or None when it is possible.
+    """
+    phrase = STATE_PHRASES.get(state, state)
+    if action == "start":
+        if state in RUNNING_STATES:
+            return f"{name} is already running on {host}"
+        if state == "paused":
+            return f"{name} is paused on {host}; resume it instead of starting it"
+        if state in ACTIVE_STATES:
+            return f"{name} is {phrase} on {host}, so it cannot be started"
+    elif action == "shutdown":
+        if state == "shutoff":
+            return f"{name} is already shut off on {host}"
+        if state == "paused":
+            return f"{name} is paused on {host}; resume it before shutting it down, or force it off"
+        if state not in RUNNING_STATES | {"shutdown"}:
+            return f"{name} is {phrase} on {host}, so it cannot be shut down"
+    elif action == "force_off":
+        if state == "shutoff":
+            return f"{name} is already shut off on {host}"
+        if state not in ACTIVE_STATES:
+            return f"{name} is {phrase} on {host}, so it cannot be powered off"
+    elif action == "reboot":
+        if state == "shutoff":
+            return f"{name} is not running on {host}; start it instead of rebooting it"
+        if state not in RUNNING_STATES:
+            return f"{name} is {phrase} on {host}, so it cannot be rebooted"
+    elif action == "pause":
+        if state == "paused":
+            return f"{name} is already paused on {host}"
+        if state == "shutoff":
+            return f"{name} is not running on {host}, so it cannot be paused"
+        if state not in RUNNING_STATES:
+            return f"{name} is {phrase} on {host}, so it cannot be paused"
+    elif action == "resume":
+        if state in RUNNING_STATES:
+            return f"{name} is already running on {host}"
+        if state == "shutoff":
+            return f"{name} is shut off on {host}; start it instead of resuming it"
+        if state != "paused":
+            return f"{name} is {phrase} on {host}, so it cannot be resumed"
+    elif action == "delete":
+        if state in ACTIVE_STATES:
+            return f"{name} is {phrase} on {host}; power it off before deleting it"
+    else:
+        raise ValueError(f"unknown action {action!r}")
+    return None
+
+
+def _undefine_flags(xml_text, remove_disks, has_checkpoints=False):
+    """
+    Flags for ``undefineFlags`` of an inactive domain: managed save and snapshot metadata
+    always go with the definition; UEFI variables and TPM state are the VM's storage, so
+    they go only with ``remove_disks`` and are kept otherwise. Flags for things the
+    domain does not have are left out, because some drivers reject flags they don't know.
+    """
+    flags = (
+        libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+    )
+    if has_checkpoints:
+        flags |= libvirt.VIR_DOMAIN_UNDEFINE_CHECKPOINTS_METADATA
+    root = ElementTree.fromstring(xml_text)
+    if root.find("os/nvram") is not None:
+        flags |= (
+            libvirt.VIR_DOMAIN_UNDEFINE_NVRAM
+            if remove_disks
+            else libvirt.VIR_DOMAIN_UNDEFINE_KEEP_NVRAM
+        )
+    if root.find("devices/tpm/backend[@type='emulator']") is not None:
+        flags |= (
+            libvirt.VIR_DOMAIN_UNDEFINE_TPM
+            if remove_disks
+            else libvirt.VIR_DOMAIN_UNDEFINE_KEEP_TPM
+        )
+    return flags
+
+
+def _file_sizes(path):
+    """
+    (capacity, allocation) in bytes of a disk outside any storage pool, from ``os.stat``;
+    (None, None) when there is no such file. For an image format with a header (qcow2)
+    the capacity is the file's size, not the guest's disk size.
+    """
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None, None
+    if stat.S_ISBLK(info.st_mode):
+        try:
+            descriptor = os.open(path, os.O_RDONLY)
+        except OSError:
+            return None, None
+        try:
+            size = os.lseek(descriptor, 0, os.SEEK_END)
+        finally:
+            os.close(descriptor)
+        return size, size
+    if stat.S_ISREG(info.st_mode):
+        return info.st_size, info.st_blocks * 512
+    return None, None
+
+
+# ---------------------------------------------------------------------------
+# libvirt: one connection per call, bulk calls on it.
+# ---------------------------------------------------------------------------
+
+
+def _libvirt_message(err):
+    return err.get_error_message() or str(err)
+
+
+def _log_libvirt_error(_context, error):
+    log.debug("libvirt: %s", error[2] if error else error)
+
+
+def _open_connection():
+    """
+    Open the libvirt connection configured in ``virt:connection:uri``.
+    """
+    # Errors arrive as exceptions; libvirt's default handler would also print each one,
+    # expected ones included ("Domain not found"), on the minion's stderr.
+    libvirt.registerErrorHandler(_log_libvirt_error, None)
+    uri = __salt__["config.get"]("virt:connection:uri") or None
+    return libvirt.open(uri)
+
+
+@contextlib.contextmanager
+def _connection(failure):
+    """
+    Yield an open libvirt connection and close it afterwards; any ``libvirtError``
+    becomes ``CommandExecutionError("<failure>: <libvirt's message>")``.
+    """
+    try:
+        conn = _open_connection()
+    except libvirt.libvirtError as err:
+        raise CommandExecutionError(
+            f"{failure}: cannot connect to libvirt: {_libvirt_message(err)}"
+        ) from err
+    try:
+        yield conn
+    except libvirt.libvirtError as err:
+        raise CommandExecutionError(f"{failure}: {_libvirt_message(err)}") from err
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+
+def _host_id(conn):
+    return __grains__.get("id") or conn.getHostname()
+
+
+def _lookup(conn, name, host):
+    try:
+        return conn.lookupByName(name)
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            raise CommandExecutionError(f"There is no VM named {name} on {host}") from err
+        raise
+
+
+def _current_state(dom):
+    """
+    State word of ``dom`` now; ``shutoff`` if a transient domain went away.
+    """
+    try:
+        return _state_name(dom.state()[0])
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return "shutoff"
+        raise
+
+
+def _stats_groups():
+    # Not the block group: it asks QEMU about every disk of every domain, which is slow.
+    return (
+        libvirt.VIR_DOMAIN_STATS_STATE
+        | libvirt.VIR_DOMAIN_STATS_BALLOON
+        | libvirt.VIR_DOMAIN_STATS_VCPU
+        | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    )
+
+
+def _stats_flags():
+    # Don't wait for a domain busy with a job (a migration, say): report what is known.
+    return getattr(libvirt, "VIR_CONNECT_GET_ALL_DOMAINS_STATS_NOWAIT", 0)
+
+
+def _pool_volumes(conn):
+    """
+    Every volume of every active storage pool as {normalised path: (pool, volume)}.
+    Listing is one call per pool; a volume's path is one more call only for pool types
+    that don't keep volumes at <target path>/<name>.
+    """
+    volumes = {}
+    for pool in conn.listAllStoragePools(libvirt.VIR_CONNECT_LIST_STORAGE_POOLS_ACTIVE):
+        try:
+            root = ElementTree.fromstring(pool.XMLDesc(0))
+            listed = pool.listAllVolumes(0)
+        except libvirt.libvirtError as err:
+            # A pool stopped or broken since it was listed: its disks just have no sizes.
+            log.debug("Skipping storage pool %s: %s", pool.name(), _libvirt_message(err))
+            continue
+        target = root.findtext("target/path")
+        target = os.path.normpath(target) if target else None
+        listed_by_target = root.get("type") in POOLS_WITH_TARGET_PATHS and target
+        for volume in listed:
+            if listed_by_target:
+                path = os.path.join(target, volume.name())
+            else:
+                path = volume.path()
+            if path:
+                volumes[os.path.normpath(path)] = (pool, volume)
+    return volumes
+
+
+def _volume_sizes(conn, paths):
+    """
+    {path: (capacity, allocation)} in bytes for the given disk paths: from the pool
+    volume when the path is one, else from ``os.stat``.
+    """
+    if not paths:
+        return {}
+    volumes = _pool_volumes(conn)
+    sizes = {}
+    for path in paths:
+        found = volumes.get(os.path.normpath(path))
+        if found is None:
+            sizes[path] = _file_sizes(path)
+            continue
+        try:
+            _, capacity, allocation = found[1].info()
+        except libvirt.libvirtError as err:
+            # The file went away since the pool was last refreshed.
+            log.debug("No size for volume %s: %s", path, _libvirt_message(err))
+            capacity = allocation = None
+        sizes[path] = (capacity, allocation)
+    return sizes
+
+
+def _network_facts(conn):
+    """
+    ({MAC: IP} from the DHCP leases of every active libvirt network, {network: bridge}).
+    Leases are best effort: a network or driver without them gives no IPs.
+    """
+    ips = {}
+    bridges = {}
+    for network in conn.listAllNetworks(libvirt.VIR_CONNECT_LIST_NETWORKS_ACTIVE):
+        name = network.name()
+        try:
+            bridges[name] = network.bridgeName()
+        except libvirt.libvirtError:
+            bridges[name] = None  # forward modes without a bridge (macvtap, hostdev)
+        try:
+            leases = network.DHCPLeases()
+        except libvirt.libvirtError as err:
+            log.debug("No DHCP leases from network %s: %s", name, _libvirt_message(err))
+            continue
+        # IPv4 first: it is what people type into ssh.
+        for lease in sorted(leases, key=lambda lease: lease.get("type", 0)):
+            mac = (lease.get("mac") or "").lower()
+            if mac and lease.get("ipaddr") and mac not in ips:
+                ips[mac] = lease["ipaddr"]
+    return ips, bridges
+
+
+def _describe_domains(conn, records):
+    """
+    VM dicts for ``records``, the [(domain, stats)] list of ``getAllDomainStats`` or
+    ``domainListGetStats``: one XMLDesc per domain, everything else in bulk.
+    """
+    autostart = {
+        dom.UUIDString() for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_AUTOSTART)
+    }
+    persistent = {
+        dom.UUIDString()
+        for dom in conn.listAllDomains(libvirt.VIR_CONNECT_LIST_DOMAINS_PERSISTENT)
+    }
+    described = []
+    for dom, stats in records:
+        try:
+            parsed = _parse_domain_xml(dom.XMLDesc(0))
+            cpu_time = None
+            if "cpu.time" not in stats and _state_name(stats.get("state.state")) in ACTIVE_STATES:
+                # Drivers without the cpu-total stats group (libvirt's test driver).
+                cpu_time = dom.info()[4]
+        except libvirt.libvirtError as err:
+            if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                continue  # undefined while we were looking
+            raise
+        described.append((parsed, stats, cpu_time))
+    paths = {
+        disk["path"] for parsed, _, _ in described for disk in parsed["disks"] if disk["path"]
+    }
+    sizes = _volume_sizes(conn, paths)
+    ips, bridges = _network_facts(conn)
+    return [
+        _build_vm(
+            parsed,
+            stats,
+            autostart=parsed["uuid"] in autostart,
+            persistent=parsed["uuid"] in persistent,
+            volume_sizes=sizes,
+            ips=ips,
+            bridges=bridges,
+            cpu_time=cpu_time,
+        )
+        for parsed, stats, cpu_time in described
+    ]
+
+
+def _describe_domain(conn, dom):
+    """
+    The VM dict of one domain, or None if it no longer exists.
+    """
+    try:
+        records = conn.domainListGetStats([dom], _stats_groups(), _stats_flags())
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+    vms = _describe_domains(conn, records)
+    return vms[0] if vms else None
+
+
+def _result(conn, dom, host, action, changed, comment):
+    vm = _describe_domain(conn, dom)
+    return {
+        "name": dom.name(),
+        "host": host,
+        "action": action,
+        "changed": changed,
+        "comment": comment,
+        "state": vm["state"] if vm else "shutoff",
+        "vm": vm,
+    }
+
+
+def _wait_until_off(dom, timeout):
+    """
+    Poll ``dom`` until it is no longer active or ``timeout`` seconds have passed;
+    True when it went off.
+    """
+    deadline = time.monotonic() + timeout
+    while _current_state(dom) in ACTIVE_STATES:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return False
+        time.sleep(min(SHUTDOWN_POLL_SECONDS, remaining))
+    return True
+
+
+def _prepare(conn, name, action):
+    """
+    (host, domain) for ``action`` on ``name``, refusing what the VM's state makes impossible.
+    """
+    host = _host_id(conn)
+    dom = _lookup(conn, name, host)
+    refusal = _refusal(action, name, host, _current_state(dom))
+    if refusal:
+        raise CommandExecutionError(refusal)
+    return host, dom
+
+
+# ---------------------------------------------------------------------------
+# Public functions
+# ---------------------------------------------------------------------------
+
+
+def inventory():
+    """
+    Facts about this host and every VM defined or running on it, in one libvirt
+    connection with bulk calls.
+
+    Returns ``{"host": {...}, "vms": [{...}, ...]}`` as described in Brine's API
+    documentation. ``vms_running``, ``vcpus_allocated`` and ``memory_allocated`` count
+    active VMs (running, paused, ...).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.inventory
+    """
+    with _connection("Could not take the inventory of this host") as conn:
+        info = conn.getInfo()
+        cpu_model, cpu_arch = _parse_capabilities(conn.getCapabilities())
+        records = conn.getAllDomainStats(_stats_groups(), _stats_flags())
+        vms = _describe_domains(conn, records)
+        model, memory_mib, cpus, mhz, nodes, sockets, cores, threads = info
+        facts = {
+            "hostname": conn.getHostname(),
+            # getInfo()'s model is the architecture ("x86_64"): a fallback only.
+            "cpu_model": cpu_model or model,
+            "cpu_arch": cpu_arch or model,
+            "sockets": nodes * sockets,  # getInfo() counts sockets per NUMA node
+            "cores": cores,
+            "threads": threads,
+            "cpus": cpus,
+            "mhz": mhz,
+            "memory_total": memory_mib * 1024,
+            "memory_free": conn.getFreeMemory() // 1024,
+            "libvirt_version": _version_string(conn.getLibVersion()),
+            "hypervisor": conn.getType(),
+            "hypervisor_version": _version_string(conn.getVersion()),
+            "uri": conn.getURI(),
+        }
+        facts.update(_vm_totals(vms))
+        return {"host": facts, "vms": sorted(vms, key=lambda vm: vm["name"])}
+
+
+def vm_info(name):
+    """
+    Brine's VM dict for the VM ``name`` on this host.
+
+    name
+        The VM's name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.vm_info lab-vm1
+    """
+    name = _validate_name(name)
+    with _connection(f"Could not describe {name}") as conn:
+        host = _host_id(conn)
+        vm = _describe_domain(conn, _lookup(conn, name, host))
+        if vm is None:
+            raise CommandExecutionError(f"There is no VM named {name} on {host}")
+        return vm
+
+
+def start(name, test=False):
+    """
+    Start (boot, or restore from its managed save) the shut-off VM ``name``.
+
+    name
+        The VM's name.
+
+    test
+        Say what would be done without doing it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.start lab-vm1
+    """
+    name = _validate_name(name)
+    test = _as_flag(test, "test")
+    with _connection(f"Could not start {name}") as conn:
+        host, dom = _prepare(conn, name, "start")
+        if test:
+            return _result(conn, dom, host, "start", False, f"would start {name}")
+        dom.create()
+        return _result(conn, dom, host, "start", True, f"{name} was started")
+
+
+def shutdown(name, timeout=60, force=False, test=False):
+    """
+    Ask the VM ``name`` to shut down (ACPI power button) and wait until it is off.
+
+    name
+        The VM's name.
+
+    timeout
+        Seconds to wait for the guest to power off (default 60).
+
+    force
+        Power the VM off if it is still running after ``timeout``. Without it, a guest
+        that does not shut down in time is an error (and may still be shutting down).
+
+    test
+        Say what would be done without doing it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.shutdown lab-vm1
+        salt hv1 hypervisor.shutdown lab-vm1 timeout=120 force=True
+    """
+    name = _validate_name(name)
+    timeout = _as_timeout(timeout)
+    force = _as_flag(force, "force")
+    test = _as_flag(test, "test")
+    with _connection(f"Could not shut down {name}") as conn:
+        host, dom = _prepare(conn, name, "shutdown")
+        if test:
+            fallback = f" (and power it off if it still runs after {timeout:g} s)" if force else ""
+            return _result(conn, dom, host, "shutdown", False, f"would shut down {name}{fallback}")
+        dom.shutdown()
+        if _wait_until_off(dom, timeout):
+            return _result(conn, dom, host, "shutdown", True, f"{name} was shut down")
+        if not force:
+            raise CommandExecutionError(
+                f"{name} did not shut down within {timeout:g} s on {host}; its guest may "
+                "still be shutting down (use force=True to power it off after the timeout)"
+            )
+        dom.destroy()
+        return _result(
+            conn,
+            dom,
+            host,
+            "shutdown",
+            True,
+            f"{name} did not shut down within {timeout:g} s and was powered off",
+        )
+
+
+def force_off(name, test=False):
+    """
+    Power the VM ``name`` off at once, like pulling the plug (libvirt's destroy).
+    Its definition and disks stay.
+
+    name
+        The VM's name.
+
+    test
+        Say what would be done without doing it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.force_off lab-vm1
+    """
+    name = _validate_name(name)
+    test = _as_flag(test, "test")
+    with _connection(f"Could not power off {name}") as conn:
+        host, dom = _prepare(conn, name, "force_off")
+        if test:
+            return _result(conn, dom, host, "force_off", False, f"would power off {name}")
+        dom.destroy()
+        return _result(conn, dom, host, "force_off", True, f"{name} was powered off")
+
+
+def reboot(name, test=False):
+    """
+    Ask the running VM ``name`` to reboot (ACPI).
+
+    name
+        The VM's name.
+
+    test
+        Say what would be done without doing it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.reboot lab-vm1
+    """
+    name = _validate_name(name)
+    test = _as_flag(test, "test")
+    with _connection(f"Could not reboot {name}") as conn:
+        host, dom = _prepare(conn, name, "reboot")
+        if test:
+            return _result(conn, dom, host, "reboot", False, f"would reboot {name}")
+        dom.reboot(0)
+        return _result(conn, dom, host, "reboot", True, f"{name} was rebooted")
+
+
+def pause(name, test=False):
+    """
+    Pause the running VM ``name``: its vCPUs stop, its memory stays.
+
+    name
+        The VM's name.
+
+    test
+        Say what would be done without doing it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.pause lab-vm1
+    """
+    name = _validate_name(name)
+    test = _as_flag(test, "test")
+    with _connection(f"Could not pause {name}") as conn:
+        host, dom = _prepare(conn, name, "pause")
+        if test:
+            return _result(conn, dom, host, "pause", False, f"would pause {name}")
+        dom.suspend()
+        return _result(conn, dom, host, "pause", True, f"{name} was paused")
+
+
+def resume(name, test=False):
+    """
+    Resume the paused VM ``name``.
+
+    name
+        The VM's name.
+
+    test
+        Say what would be done without doing it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.resume lab-vm1
+    """
+    name = _validate_name(name)
+    test = _as_flag(test, "test")
+    with _connection(f"Could not resume {name}") as conn:
+        host, dom = _prepare(conn, name, "resume")
+        if test:
+            return _result(conn, dom, host, "resume", False, f"would resume {name}")
+        dom.resume()
+        return _result(conn, dom, host, "resume", True, f"{name} was resumed")
+
+
+def _disk_removal_plan(conn, dom, parsed):
+    """
+    [(path, volume or None, reason kept)] for the disks of ``dom``: a disk is removed
+    only if it is a volume of an active storage pool, is a disk (not a cdrom or floppy,
+    whose images are usually shared), and no other VM uses it.
+    """
+    volumes = _pool_volumes(conn)
+    own_uuid = dom.UUIDString()
+    used_elsewhere = {}
+    for other in conn.listAllDomains(0):
+        if other.UUIDString() == own_uuid:
+            continue
+        try:
+            other_disks = _parse_domain_xml(other.XMLDesc(0))["disks"]
+        except libvirt.libvirtError as err:
+            if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                continue
+            raise
+        for disk in other_disks:
+            if disk["path"]:
+                used_elsewhere.setdefault(os.path.normpath(disk["path"]), other.name())
+    plan = []
+    for disk in parsed["disks"]:
+        if not disk["path"]:
+            continue
+        path = os.path.normpath(disk["path"])
+        found = volumes.get(path)
+        if disk["device"] not in ("disk", "lun"):
+            plan.append((disk["path"], None, f"a {disk['device']}"))
+        elif path in used_elsewhere:
+            plan.append((disk["path"], None, f"also used by {used_elsewhere[path]}"))
+        elif found is None:
+            plan.append((disk["path"], None, "not a volume of an active libvirt storage pool"))
+        else:
+            plan.append((disk["path"], found[1], None))
+    return plan
+
+
+def delete(name, remove_disks=False, test=False):
+    """
+    Delete (undefine) the shut-off VM ``name``, with its managed save image, snapshot
+    and checkpoint metadata. A running VM is refused.
+
+    name
+        The VM's name.
+
+    remove_disks
+        Also delete its disk images (and its UEFI variables and TPM state). Only
+        images that are volumes of an active libvirt storage pool are deleted, through
+        the pool; cdroms, images other VMs use, and files outside pools are kept and
+        the comment says why.
+
+    test
+        Say what would be done without doing it.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.delete lab-vm1
+        salt hv1 hypervisor.delete lab-vm1 remove_disks=True
+    """
+    name = _validate_name(name)
+    remove_disks = _as_flag(remove_disks, "remove_disks")
+    test = _as_flag(test, "test")
+    with _connection(f"Could not delete {name}") as conn:
+        host, dom = _prepare(conn, name, "delete")
+        xml_text = dom.XMLDesc(0)
+        plan = _disk_removal_plan(conn, dom, _parse_domain_xml(xml_text)) if remove_disks else []
+        to_remove = [(path, volume) for path, volume, _ in plan if volume is not None]
+        kept = [f"kept {path} ({reason})" for path, _, reason in plan if reason]
+        if test:
+            notes = [f"would remove {path}" for path, _ in to_remove]
+            notes += [f"would keep {path} ({reason})" for path, _, reason in plan if reason]
+            return _result(
+                conn, dom, host, "delete", False, "; ".join([f"would delete {name}"] + notes)
+            )
+        try:
+            has_checkpoints = bool(dom.listAllCheckpoints(0))
+        except libvirt.libvirtError as err:
+            if err.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                raise
+            has_checkpoints = False
+        dom.undefineFlags(_undefine_flags(xml_text, remove_disks, has_checkpoints))
+        notes = []
+        # The VM is gone now; a disk that cannot be removed is reported, not raised.
+        for path, volume in to_remove:
+            try:
+                volume.delete(0)
+            except libvirt.libvirtError as err:
+                notes.append(f"could not remove {path} ({_libvirt_message(err)})")
+            else:
+                notes.append(f"removed {path}")
+        return {
+            "name": name,
+            "host": host,
+            "action": "delete",
+            "changed": True,
+            "comment": "; ".join([f"{name} was deleted"] + notes + kept),
+            "state": "deleted",
+            "vm": None,
+        }
