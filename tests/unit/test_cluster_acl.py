@@ -1,0 +1,96 @@
+"""
+The eauth table in master.d/brine-eauth.conf, checked with Salt's own ACL code
+against every public function of the ``cluster`` runner.
+
+Salt matches ACL entries with ``re.match`` (anchored at the start only), so an
+operator entry ``cluster.start`` would also allow a new ``cluster.start_all``.
+``ROLES`` below is the table from docs/api.md; adding a runner function makes
+these tests fail until someone decides who may call it.
+"""
+
+import copy
+import importlib.util
+import inspect
+import pathlib
+
+import pytest
+import salt.config
+import salt.utils.minions
+import salt.utils.yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+
+VIEWER = {"inventory", "vm_info"}
+OPERATOR = VIEWER | {"start", "shutdown", "force_off", "reboot", "pause", "resume"}
+ADMIN = OPERATOR | {"delete"}
+ROLES = {"brine-viewer": VIEWER, "brine-operator": OPERATOR, "brine-admin": ADMIN}
+
+
+def _public_runner_functions():
+    spec = importlib.util.spec_from_file_location("brine_cluster_acl", REPO / "_runners" / "cluster.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    # What Salt's loader exposes: functions defined there, not starting with "_"
+    return {
+        name
+        for name, func in inspect.getmembers(module, inspect.isfunction)
+        if not name.startswith("_") and func.__module__ == module.__name__
+    }
+
+
+@pytest.fixture(scope="module")
+def pam_acl():
+    with open(REPO / "master.d" / "brine-eauth.conf", encoding="utf-8") as handle:
+        return salt.utils.yaml.safe_load(handle)["external_auth"]["pam"]
+
+
+@pytest.fixture(scope="module")
+def ckminions(tmp_path_factory):
+    root = tmp_path_factory.mktemp("acl")
+    opts = copy.deepcopy(salt.config.DEFAULT_MASTER_OPTS)
+    opts.update(
+        __role="master",
+        cachedir=str(root / "cache"),
+        pki_dir=str(root / "pki"),
+        sock_dir=str(root / "sock"),
+    )
+    return salt.utils.minions.CkMinions(opts)
+
+
+def allowed(ckminions, pam_acl, groups, fun):
+    auth_list = ckminions.fill_auth_list(pam_acl, "someone", groups)
+    return ckminions.runner_check(auth_list, fun, {}) is True
+
+
+def test_every_runner_function_has_a_role():
+    assert _public_runner_functions() == ADMIN
+
+
+@pytest.mark.parametrize("group", sorted(ROLES))
+@pytest.mark.parametrize("fun", sorted(ADMIN))
+def test_each_role_may_call_exactly_its_functions(ckminions, pam_acl, group, fun):
+    assert allowed(ckminions, pam_acl, [group], f"cluster.{fun}") is (fun in ROLES[group])
+
+
+@pytest.mark.parametrize(
+    "fun",
+    ["jobs.list_jobs", "salt.cmd", "state.orchestrate", "manage.up", "pillar.show_pillar", "virt.query"],
+)
+@pytest.mark.parametrize("group", sorted(ROLES))
+def test_no_role_reaches_other_runners(ckminions, pam_acl, group, fun):
+    assert not allowed(ckminions, pam_acl, [group], fun)
+
+
+def test_groups_add_up(ckminions, pam_acl):
+    assert allowed(ckminions, pam_acl, ["brine-viewer", "brine-admin"], "cluster.delete")
+
+
+def test_a_user_in_no_brine_group_gets_nothing(ckminions, pam_acl):
+    assert ckminions.fill_auth_list(pam_acl, "someone", ["users", "sudo"]) == []
+
+
+@pytest.mark.parametrize("group", sorted(ROLES))
+def test_no_role_may_run_wheel_or_minion_functions(ckminions, pam_acl, group):
+    auth_list = ckminions.fill_auth_list(pam_acl, "someone", [group])
+    assert ckminions.wheel_check(auth_list, "key.accept", {}) is not True
+    assert not ckminions.auth_check(auth_list, "test.ping", [], "*")
