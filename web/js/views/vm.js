@@ -25,8 +25,8 @@ function detail(term, value, { mono = false, wide = false, testid = null } = {})
 }
 
 function ofMax(current, max, format) {
-  if (max === null || max === undefined || max === current) {
-    return `${format(current)}${max === current ? " (max)" : ""}`;
+  if (max === null || max === undefined) {
+    return format(current);
   }
   return `${format(current)} of ${format(max)} max`;
 }

@@ -130,11 +130,11 @@ export function renderVmTable(inventory, { perms, busy, store, filter = "" }) {
   const header = h(
     "tr",
     {},
-    h("th", { scope: "col", text: "Name" }),
-    h("th", { scope: "col", text: "State" }),
-    h("th", { scope: "col", class: "num", text: "vCPUs" }),
-    h("th", { scope: "col", class: "num", text: "Memory" }),
-    h("th", { scope: "col", text: "Host" }),
+    h("th", { scope: "col", class: "col-name", text: "Name" }),
+    h("th", { scope: "col", class: "col-state", text: "State" }),
+    h("th", { scope: "col", class: "num col-vcpus", text: "vCPUs" }),
+    h("th", { scope: "col", class: "num col-memory", text: "Memory" }),
+    h("th", { scope: "col", class: "col-host", text: "Host" }),
     withActions && h("th", { scope: "col", class: "actions-col", text: "Actions" }),
   );
 
