@@ -52,13 +52,13 @@ const describeMemory = (allocated, total) => `${formatKiB(allocated)} of ${forma
 const describeCpus = (allocated, total) =>
   `${allocated ?? 0} vCPU${allocated === 1 ? "" : "s"} of ${total ?? 0} CPU${total === 1 ? "" : "s"}`;
 
-function stat(label, value, detail) {
+function stat(label, value, detail, { alert = false } = {}) {
   return h(
     "div",
     { class: "stat" },
     h("div", { class: "stat-label", text: label }),
     h("div", { class: "stat-value", text: value }),
-    detail && h("div", { class: "stat-detail", text: detail }),
+    detail && h("div", { class: ["stat-detail", alert && "is-alert"], text: detail }),
   );
 }
 
@@ -73,6 +73,7 @@ export function renderTotals(totals) {
       "Hosts",
       `${t.hosts_reachable ?? 0} of ${t.hosts ?? 0}`,
       unreachable > 0 ? `${unreachable} unreachable` : "all reachable",
+      { alert: unreachable > 0 },
     ),
     stat("Virtual machines", `${t.vms_running ?? 0} of ${t.vms ?? 0}`, "running"),
     h("div", { class: "stat stat-meter" }, meter("vCPUs allocated", t.vcpus_allocated, t.cpus, describeCpus)),
