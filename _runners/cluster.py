@@ -370,24 +370,31 @@ def _gather(client, fun, kwarg, timeout):
     expected = sorted(pub["minions"])
     answers = {}
     deadline = time.monotonic() + timeout
-    returns = client.get_iter_returns(
-        pub["jid"],
-        pub["minions"],
-        timeout=math.ceil(timeout),
-        tgt=HOST_TARGET,
-        tgt_type=HOST_TARGET_TYPE,
-        block=False,
-    )
-    try:
-        for item in returns:
-            for host, entry in (item or {}).items():
-                if _answered(entry):
-                    answers[host] = entry
-            if set(expected) <= set(answers) or time.monotonic() >= deadline:
-                break
-    finally:
-        returns.close()
+    # Read the job's returns straight off the event bus with blocking waits. Salt's own
+    # iterators poll without blocking, and a non-blocking read takes one 4 KiB chunk and then
+    # sleeps 10 ms: a 140 KiB inventory of 300 VMs then costs 0.4 s of sleeping alone.
+    tag = f"salt/job/{pub['jid']}/ret/"
+    while not set(expected) <= set(answers):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            break
+        event = client.event.get_event(
+            wait=remaining, tag=tag, match_type="startswith", full=True, auto_reconnect=True
+        )
+        if not event:
+            continue
+        host, entry = _event_entry(event.get("data") or {})
+        if host in expected:
+            answers[host] = entry
     return expected, answers
+
+
+def _event_entry(data):
+    """``(host, entry)`` from a job return event, ``entry`` shaped as LocalClient's returns."""
+    entry = {"ret": data.get("return"), "retcode": data.get("retcode", 0)}
+    if "success" in data:
+        entry["success"] = data["success"]
+    return data.get("id"), entry
 
 
 def _ask(client, host, fun, kwarg, wait):

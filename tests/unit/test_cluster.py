@@ -10,6 +10,7 @@ asked what, and how often.
 """
 
 import copy
+import time
 import importlib.util
 import pathlib
 
@@ -358,6 +359,20 @@ def test_placed_changes_nothing_when_the_map_is_right():
 # --------------------------------------------------------------------------
 
 
+class ScriptedEvents:
+    """The master event bus as the runner reads it: job returns queued by run_job."""
+
+    def __init__(self):
+        self.queue = []
+
+    def get_event(self, wait, tag, match_type, full, auto_reconnect=False):
+        assert (tag, match_type, full) == ("salt/job/1/ret/", "startswith", True)
+        if self.queue:
+            return self.queue.pop(0)
+        time.sleep(min(wait, 0.05))  # a silent host: nothing arrives within the wait
+        return None
+
+
 class ScriptedClient:
     """
     Answers like LocalClient from a table ``{host: {fun: return}}``; a host
@@ -367,6 +382,7 @@ class ScriptedClient:
     def __init__(self, hosts):
         self.hosts = hosts
         self.calls = []
+        self.event = ScriptedEvents()
 
     def __enter__(self):
         return self
@@ -388,14 +404,15 @@ class ScriptedClient:
         assert (tgt, tgt_type) == ("brine:roles:hypervisor", "pillar")
         self.calls.append(("all", fun, kwarg))
         self._pending = (fun, kwarg)
-        return {"jid": "1", "minions": sorted(self.hosts_expected)}
-
-    def get_iter_returns(self, jid, minions, **kwargs):
         fun, kwarg = self._pending
-        for host in minions:
+        for host in sorted(self.hosts_expected):
             entry = self._entry(host, fun, kwarg or {})
             if entry:
-                yield {host: entry}
+                self.event.queue.append(
+                    {"tag": f"salt/job/1/ret/{host}",
+                     "data": {"id": host, "return": entry["ret"], "retcode": entry["retcode"]}}
+                )
+        return {"jid": "1", "minions": sorted(self.hosts_expected)}
 
     def cmd(self, tgt, fun, kwarg=None, tgt_type="glob", timeout=None, full_return=False):
         assert tgt_type == "list" and len(tgt) == 1 and full_return
