@@ -284,9 +284,9 @@ class Lab:
             try:
                 pwd.getpwnam(user)
             except KeyError:
-                run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin",
-                     "--groups", group, user])
+                run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", user])
                 state["created_users"].append(user)
+            run(["usermod", "--append", "--groups", group, user])
             password = secrets.token_urlsafe(12)
             run(["chpasswd"], input=f"{user}:{password}\n", text=True)
             credentials[role] = {"username": user, "password": password}
@@ -477,7 +477,7 @@ class Lab:
         """name -> pid (or None) for every long-running process of the lab."""
         procs = {
             "salt-master": read_pid(self.salt / "root" / "run" / "salt-master.pid"),
-            "salt-api": read_pid(self.salt / "root" / "run" / "salt-api.pid"),
+            "salt-api": read_pid(self.salt / "root" / "var" / "run" / "salt-api.pid"),
             "nginx": read_pid(self.nginx / "nginx.pid"),
         }
         for host in state.get("hosts", []):
@@ -518,30 +518,30 @@ class Lab:
     def down(self, purge=False):
         state = self.load_state()
         hosts = state.get("hosts") or sorted(p.name for p in (self.root / "hosts").glob("hv*"))
-        procs = self.processes({"hosts": hosts})
-        for name in ("nginx", "salt-api", "salt-master"):
-            self.stop(procs.get(name), name)
+        # Everything of a host lives in its network namespace (qemu, dnsmasq, the daemons); Salt
+        # forks workers that outlive their pidfiles, so also end every process that names our
+        # folder. Signal them all at once, then wait once.
+        pids = {pid for pid in self.processes({"hosts": hosts}).values() if pid}
         for host in hosts:
-            ns = netns(host)
-            if Path(f"/run/netns/{ns}").exists():
-                # Everything of the host lives in its network namespace: qemu, dnsmasq, daemons.
-                pids = output(["ip", "netns", "pids", ns], check=False).split()
-                for pid in pids:
-                    self.signal(pid, signal.SIGTERM)
-                self.wait_gone(pids, 10)
-                for pid in pids:
-                    self.signal(pid, signal.SIGKILL)
-                self.wait_gone(pids, 5)
-                run(["ip", "netns", "del", ns], check=False)
-            run(["ip", "link", "del", f"brine-{host}-v"], check=False, capture_output=True)
-        # Salt forks workers that outlive the parent's pidfile: end any process of ours left.
+            if Path(f"/run/netns/{netns(host)}").exists():
+                pids.update(int(p) for p in output(["ip", "netns", "pids", netns(host)], check=False).split())
         for proc in Path("/proc").glob("[0-9]*"):
             try:
                 cmdline = (proc / "cmdline").read_bytes().split(b"\0")
             except OSError:
                 continue
-            if any(str(self.root).encode() in part for part in cmdline) and int(proc.name) != os.getpid():
-                self.signal(proc.name, signal.SIGKILL)
+            if any(str(self.root).encode() in part for part in cmdline):
+                pids.add(int(proc.name))
+        pids.discard(os.getpid())
+        for pid in pids:
+            self.signal(pid, signal.SIGTERM)
+        self.wait_gone(pids, 10)
+        for pid in pids:
+            self.signal(pid, signal.SIGKILL)
+        self.wait_gone(pids, 5)
+        for host in hosts:
+            run(["ip", "netns", "del", netns(host)], check=False, capture_output=True)
+            run(["ip", "link", "del", f"brine-{host}-v"], check=False, capture_output=True)
         if Path(f"/sys/class/net/{BRIDGE}").exists():
             run(["ip", "link", "del", BRIDGE], check=False)
         for rule in state.get("iptables", []):
@@ -549,6 +549,12 @@ class Lab:
         for user in state.get("created_users", []):
             run(["userdel", user], check=False, capture_output=True)
         for group in state.get("created_groups", []):
+            # Others (the integration tests, a real admin) may use the same group: keep it then.
+            try:
+                if grp.getgrnam(group).gr_mem:
+                    continue
+            except KeyError:
+                continue
             run(["groupdel", group], check=False, capture_output=True)
         if self.root.exists():
             for child in self.root.iterdir():
@@ -567,12 +573,6 @@ class Lab:
             os.kill(int(pid), sig)
         except (ProcessLookupError, ValueError):
             pass
-
-    def stop(self, pid, name):
-        if pid:
-            self.signal(pid, signal.SIGTERM)
-            self.wait_gone([pid], 10)
-            self.signal(pid, signal.SIGKILL)
 
     def wait_gone(self, pids, timeout):
         deadline = time.monotonic() + timeout

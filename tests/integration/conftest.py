@@ -9,6 +9,7 @@ Needs root (to create PAM users and groups) and, like the lab, Salt in the
 virtualenv this runs from.
 """
 
+import grp
 import os
 import pathlib
 import secrets
@@ -75,7 +76,9 @@ def pam_users():
         for username in made_users:
             subprocess.run(["userdel", username], capture_output=True, check=False)
         for group in made_groups:
-            subprocess.run(["groupdel", group], capture_output=True, check=False)
+            # The lab uses the same machine-wide groups: leave a group that others joined since.
+            if not grp.getgrnam(group).gr_mem:
+                subprocess.run(["groupdel", group], capture_output=True, check=False)
 
 
 @pytest.fixture(scope="session")
