@@ -881,6 +881,19 @@ def vm_info(name):
         return vm
 
 
+def _simple_action(name, test, action, doing, done, act):
+    """Validate, check that ``action`` makes sense for the VM's state, then ``act(dom)``
+    (unless ``test``) and return the result dict: the shape every one-call action shares."""
+    name = _validate_name(name)
+    test = _as_flag(test, "test")
+    with _connection(f"Could not {doing} {name}") as conn:
+        host, dom = _prepare(conn, name, action)
+        if test:
+            return _result(conn, dom, host, action, False, f"would {doing} {name}")
+        act(dom)
+        return _result(conn, dom, host, action, True, f"{name} was {done}")
+
+
 def start(name, test=False):
     """
     Start (boot, or restore from its managed save) the shut-off VM ``name``.
@@ -897,14 +910,7 @@ def start(name, test=False):
 
         salt hv1 hypervisor.start lab-vm1
     """
-    name = _validate_name(name)
-    test = _as_flag(test, "test")
-    with _connection(f"Could not start {name}") as conn:
-        host, dom = _prepare(conn, name, "start")
-        if test:
-            return _result(conn, dom, host, "start", False, f"would start {name}")
-        dom.create()
-        return _result(conn, dom, host, "start", True, f"{name} was started")
+    return _simple_action(name, test, "start", "start", "started", lambda dom: dom.create())
 
 
 def shutdown(name, timeout=60, force=False, test=False):
@@ -976,14 +982,7 @@ def force_off(name, test=False):
 
         salt hv1 hypervisor.force_off lab-vm1
     """
-    name = _validate_name(name)
-    test = _as_flag(test, "test")
-    with _connection(f"Could not power off {name}") as conn:
-        host, dom = _prepare(conn, name, "force_off")
-        if test:
-            return _result(conn, dom, host, "force_off", False, f"would power off {name}")
-        dom.destroy()
-        return _result(conn, dom, host, "force_off", True, f"{name} was powered off")
+    return _simple_action(name, test, "force_off", "power off", "powered off", lambda dom: dom.destroy())
 
 
 def reboot(name, test=False):
@@ -1002,14 +1001,7 @@ def reboot(name, test=False):
 
         salt hv1 hypervisor.reboot lab-vm1
     """
-    name = _validate_name(name)
-    test = _as_flag(test, "test")
-    with _connection(f"Could not reboot {name}") as conn:
-        host, dom = _prepare(conn, name, "reboot")
-        if test:
-            return _result(conn, dom, host, "reboot", False, f"would reboot {name}")
-        dom.reboot(0)
-        return _result(conn, dom, host, "reboot", True, f"{name} was rebooted")
+    return _simple_action(name, test, "reboot", "reboot", "rebooted", lambda dom: dom.reboot(0))
 
 
 def pause(name, test=False):
@@ -1028,14 +1020,7 @@ def pause(name, test=False):
 
         salt hv1 hypervisor.pause lab-vm1
     """
-    name = _validate_name(name)
-    test = _as_flag(test, "test")
-    with _connection(f"Could not pause {name}") as conn:
-        host, dom = _prepare(conn, name, "pause")
-        if test:
-            return _result(conn, dom, host, "pause", False, f"would pause {name}")
-        dom.suspend()
-        return _result(conn, dom, host, "pause", True, f"{name} was paused")
+    return _simple_action(name, test, "pause", "pause", "paused", lambda dom: dom.suspend())
 
 
 def resume(name, test=False):
@@ -1054,14 +1039,7 @@ def resume(name, test=False):
 
         salt hv1 hypervisor.resume lab-vm1
     """
-    name = _validate_name(name)
-    test = _as_flag(test, "test")
-    with _connection(f"Could not resume {name}") as conn:
-        host, dom = _prepare(conn, name, "resume")
-        if test:
-            return _result(conn, dom, host, "resume", False, f"would resume {name}")
-        dom.resume()
-        return _result(conn, dom, host, "resume", True, f"{name} was resumed")
+    return _simple_action(name, test, "resume", "resume", "resumed", lambda dom: dom.resume())
 
 
 def _disk_removal_plan(conn, dom, parsed):
