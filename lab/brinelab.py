@@ -11,6 +11,8 @@ in it (the guest image, the accelerator probe) survives ``down`` unless ``--purg
 """
 
 import argparse
+import contextlib
+import fcntl
 import grp
 import json
 import os
@@ -112,10 +114,28 @@ class Lab:
         self.shared = self.root / "shared-images"
         self.state_file = self.root / "lab.json"
         self.credentials = self.root / "credentials.json"
+        self._lock, self._lock_depth = None, 0
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(TEMPLATES), str(REPO / "nginx")]),
                                       undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
     # -- bookkeeping ------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def exclusive(self):
+        """One up or down at a time, across processes: a second waits for the first instead of
+        tearing into it. Re-entrant within a process (up may call down)."""
+        if self._lock_depth == 0:
+            self.root.parent.mkdir(parents=True, exist_ok=True)
+            self._lock = open(self.root.parent / f".{self.root.name}.lock", "w", encoding="utf-8")  # pylint: disable=consider-using-with
+            fcntl.flock(self._lock, fcntl.LOCK_EX)
+        self._lock_depth += 1
+        try:
+            yield
+        finally:
+            self._lock_depth -= 1
+            if self._lock_depth == 0:
+                self._lock.close()
+                self._lock = None
+
     def load_state(self):
         try:
             return json.loads(self.state_file.read_text())
@@ -156,6 +176,10 @@ class Lab:
 
     # -- up ---------------------------------------------------------------------------------
     def up(self, count):
+        with self.exclusive():
+            self._up_locked(count)
+
+    def _up_locked(self, count):
         state = self.load_state()
         if state.get("hosts"):
             problems = self.problems(state)
@@ -516,6 +540,10 @@ class Lab:
 
     # -- down -------------------------------------------------------------------------------
     def down(self, purge=False):
+        with self.exclusive():
+            self._down_locked(purge)
+
+    def _down_locked(self, purge):
         state = self.load_state()
         hosts = state.get("hosts") or sorted(p.name for p in (self.root / "hosts").glob("hv*"))
         # Everything of a host lives in its network namespace (qemu, dnsmasq, the daemons); Salt
