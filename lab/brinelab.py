@@ -40,6 +40,9 @@ SUBNET_PREFIX = "10.77.0"
 BRIDGE_ADDRESS = f"{SUBNET_PREFIX}.1"
 URL = "https://127.0.0.1:8443/"
 API_ADDRESS = "127.0.0.1:8000"
+# Consoles: the site's one websockify (loopback, behind nginx's /console/) and the guests' VNC ports.
+CONSOLE_ADDRESS = "127.0.0.1:6080"
+VNC_PORTS = "5900:5999"
 ROLES = ("admin", "operator", "viewer")
 MAX_HOSTS = 16
 GUEST_MEMORY_MIB = 128
@@ -114,6 +117,7 @@ class Lab:
         self.shared = self.root / "shared-images"
         self.state_file = self.root / "lab.json"
         self.credentials = self.root / "credentials.json"
+        self.console_tokens = self.root / "console-tokens"
         self._lock, self._lock_depth = None, 0
         self.env = jinja2.Environment(loader=jinja2.FileSystemLoader([str(TEMPLATES), str(REPO / "nginx")]),
                                       undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
@@ -223,6 +227,7 @@ class Lab:
         self.save_state(state)
         self.make_guests(hosts, state["domain_type"])
         self.start_api()
+        self.start_console_proxy()
         self.start_nginx()
         self.wait_for_url()
         state["up"] = time.time()
@@ -257,6 +262,12 @@ class Lab:
             run(["ip", "-n", ns, "link", "set", "eth0", "up"])
             run(["ip", "-n", ns, "link", "set", "lo", "up"])
             run(["ip", "-n", ns, "route", "replace", "default", "via", BRIDGE_ADDRESS])
+            # Consoles: guests' VNC ports answer only the master, where websockify runs.
+            vnc_rule = ["INPUT", "-p", "tcp", "--dport", f"{VNC_PORTS}", "!", "-s", BRIDGE_ADDRESS,
+                        "-j", "REJECT", "--reject-with", "tcp-reset"]
+            if run(["ip", "netns", "exec", ns, "iptables", "-C", *vnc_rule], check=False,
+                   capture_output=True).returncode != 0:
+                run(["ip", "netns", "exec", ns, "iptables", "-I", *vnc_rule])
 
     def start_host(self, host):
         """Start virtlogd and libvirtd for one host in its own mount and UTS namespaces."""
@@ -269,7 +280,10 @@ class Lab:
         # Networks and pools the Debian package autostarts belong to a real machine, not here.
         shutil.rmtree(etc / "qemu" / "networks" / "autostart", ignore_errors=True)
         self.render("libvirtd.conf", etc / "libvirtd.conf", address=host_address(host))
-        shutil.copy2(TEMPLATES / "qemu.conf", etc / "qemu.conf")
+        # Consoles: VNC on the host's lab-bridge address, password auth on with a secret nobody
+        # is told (each console session sets its own short-lived password).
+        self.render("qemu.conf", etc / "qemu.conf", mode=0o600, vnc_listen=host_address(host),
+                    vnc_password=secrets.token_urlsafe(6))
         mounts = {
             "/run/libvirt": base / "run" / "libvirt",
             "/var/lib/libvirt": base / "lib" / "libvirt",
@@ -345,7 +359,7 @@ class Lab:
         self.render("master.conf.j2", self.master_conf_dir / "master",
                     salt_root=self.salt / "root", conf_file=self.master_conf_dir / "master",
                     bridge_address=BRIDGE_ADDRESS, srv_dir=srv, pillar_dir=pillar, repo=REPO,
-                    pam_python=pam_python, snippets=snippets)
+                    pam_python=pam_python, snippets=snippets, console_tokens=self.console_tokens)
         run([VENV_BIN / "salt-master", "-c", self.master_conf_dir, "-d"])
         pid_path = self.salt / "root" / "run" / "salt-master.pid"
         self.wait(lambda: read_pid(pid_path), 30, "salt-master did not start")
@@ -452,6 +466,27 @@ class Lab:
         self.wait(lambda: run(["curl", "-s", "-o", "/dev/null", f"http://{host}:{port}/"],
                               check=False).returncode == 0, 30, "salt-api did not start")
 
+    # -- consoles -----------------------------------------------------------------------------
+    def start_console_proxy(self):
+        """The site's one websockify, with Brine's token plugin (README: Consoles)."""
+        log("starting websockify for consoles")
+        tokens = self.console_tokens
+        tokens.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(tokens, 0o700)
+        env = dict(os.environ, PYTHONPATH=str(REPO / "console"))
+        log_file = self.root / "websockify.log"
+        with open(log_file, "ab") as out:
+            proc = subprocess.Popen(
+                [VENV_BIN / "websockify", "--token-plugin", "brine_console_tokens.BrineConsoleTokens",
+                 "--token-source", str(tokens), CONSOLE_ADDRESS],
+                env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, cwd="/")
+        (self.root / "websockify.pid").write_text(f"{proc.pid}\n")
+        host, port = CONSOLE_ADDRESS.split(":")
+        self.wait(lambda: run(["curl", "-s", "-o", "/dev/null", f"http://{host}:{port}/"],
+                              check=False).returncode == 0, 30,
+                  f"websockify did not start (see {log_file})")
+
     def start_nginx(self):
         log("starting nginx")
         cert, key = self.tls / "brine.crt", self.tls / "brine.key"
@@ -464,7 +499,8 @@ class Lab:
             (self.nginx / "tmp" / sub).mkdir(parents=True, exist_ok=True)
         self.render("brine.conf.j2", self.nginx / "brine-site.conf", listen=URL.split("//")[1].rstrip("/"),
                     server_name="localhost", tls_cert=cert, tls_key=key, web_root=REPO / "web",
-                    api_upstream=API_ADDRESS)
+                    api_upstream=API_ADDRESS, console_upstream=CONSOLE_ADDRESS,
+                    site_origin=URL.rstrip("/"))
         self.render("nginx.conf.j2", self.nginx / "nginx.conf", nginx_dir=self.nginx)
         run(["nginx", "-t", "-q", "-c", self.nginx / "nginx.conf"], capture_output=True)
         run(["nginx", "-c", self.nginx / "nginx.conf"])
@@ -503,6 +539,7 @@ class Lab:
             "salt-master": read_pid(self.salt / "root" / "run" / "salt-master.pid"),
             "salt-api": read_pid(self.salt / "root" / "var" / "run" / "salt-api.pid"),
             "nginx": read_pid(self.nginx / "nginx.pid"),
+            "websockify": read_pid(self.root / "websockify.pid"),
         }
         for host in state.get("hosts", []):
             procs[f"{host}/libvirtd"] = self.libvirtd_pid(host)
