@@ -219,3 +219,68 @@ export const ACTION_CALLS = Object.freeze({
   resume,
   delete: deleteVm,
 });
+
+// ---- live updates: salt-api's event stream (see events.js) ----
+
+/**
+ * Open GET /api/events with the token in X-Auth-Token (EventSource cannot send headers, and
+ * salt-api refuses tokens in the URL). Resolves to the streaming Response; throws ApiError
+ * like apiRequest (a 401 also goes to the unauthorized handler). `signal` aborts the stream.
+ */
+export async function openEventStream(signal) {
+  const session = getSession();
+  if (!session) {
+    throw new ApiError("You are not signed in.", { status: 401 });
+  }
+  let response;
+  try {
+    response = await fetch(`${API_ROOT}/events`, {
+      method: "GET",
+      headers: { Accept: "text/event-stream", "X-Auth-Token": session.token },
+      cache: "no-store",
+      credentials: "same-origin",
+      signal,
+    });
+  } catch (err) {
+    throw new ApiError(`Cannot reach salt-api's event stream: ${err.message || err}.`, { status: 0 });
+  }
+  if (!response.ok || !response.body) {
+    const text = await response.text().catch(() => "");
+    if (response.status === 401) {
+      const expired = sessionExpired(session);
+      clearSession();
+      unauthorizedHandler({ expired });
+    }
+    throw new ApiError(httpErrorSentence(response.status, response.statusText, text), {
+      status: response.status,
+    });
+  }
+  return response;
+}
+
+// ---- migration (docs/api.md, "Migration") ----
+
+/** cluster.migration_targets(name): {<host>: {eligible, reasons, offers}} for every host. */
+export function migrationTargets(name) {
+  return runner("cluster.migration_targets", { name });
+}
+
+/**
+ * cluster.migrate(name, target, ...options). The runner client is synchronous: this resolves
+ * only when the migration is over; progress arrives meanwhile as brine/migration/ events.
+ * options: {live, max_downtime, bandwidth, copy_storage, autoconverge, offline}, unset ones omitted.
+ */
+export function migrate(name, target, options = {}) {
+  const kwarg = { name, target };
+  for (const [key, value] of Object.entries(options)) {
+    if (value !== undefined && value !== null && value !== "") {
+      kwarg[key] = value;
+    }
+  }
+  return runner("cluster.migrate", kwarg);
+}
+
+/** cluster.migration_abort(name) */
+export function migrationAbort(name) {
+  return runner("cluster.migration_abort", { name });
+}

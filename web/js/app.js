@@ -9,12 +9,15 @@ import { icon } from "./dom.js";
 import { ApiError } from "./errors.js";
 import { formatClock } from "./format.js";
 import { autoRefresh, createStore } from "./store.js";
+import { startLiveUpdates } from "./views/live-status.js";
 import { mountLogin } from "./views/login.js";
 import { clearNotices, dismiss, initNotices, notify } from "./views/notices.js";
 import { mountOverview } from "./views/overview.js";
 import { mountVm } from "./views/vm.js";
 
-const REFRESH_INTERVAL_MS = 15000;
+// Live updates come from Brine's events (events.js); this slow refresh is only a safety net
+// for what no event says (free memory, a host that came back without its engine).
+const REFRESH_INTERVAL_MS = 5 * 60 * 1000;
 
 const main = document.getElementById("main");
 const topbar = document.getElementById("topbar");
@@ -69,8 +72,13 @@ function navigate(hash) {
 
 function startRefreshing() {
   if (stopAutoRefresh === null) {
-    stopAutoRefresh = autoRefresh(store, REFRESH_INTERVAL_MS);
-    store.refresh().catch(() => {});
+    const stopTimer = autoRefresh(store, REFRESH_INTERVAL_MS);
+    // The stream's first connection refetches the inventory, as every reconnection does.
+    const stopLive = startLiveUpdates(store, { api, indicator: updatedText });
+    stopAutoRefresh = () => {
+      stopTimer();
+      stopLive();
+    };
   }
 }
 

@@ -1,8 +1,12 @@
 // The one place where the SPA's picture of the cluster lives and is fetched.
 //
-// Views subscribe and render whatever the state is; they never fetch. Today the inventory is
-// refreshed on demand and every 15 s while the tab is visible; server events can later call
-// refresh() (or feed the state) without any view changing.
+// Views subscribe and render whatever the state is; they never fetch. The inventory is fetched
+// on demand (sign-in, the Refresh button, after every action, after the event stream
+// (re)connects, when a host's engine asks for a resync) and otherwise kept fresh by Brine's
+// events (applyEvent, see live.js and events.js); a slow safety refresh catches anything an
+// event could not say.
+
+import { applyMigrationEvent, applyVmStateEvent, classifyTag } from "./live.js";
 
 /**
  * @param {{loadInventory: () => Promise<object>, now?: () => number}} deps
@@ -15,6 +19,8 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
     error: null, // the last refresh's error (an ApiError), null after a good one
     updatedAt: null, // ms timestamp of the last good refresh
     busy: Object.freeze({}), // vm name -> action id running for it
+    migrations: Object.freeze({}), // vm name -> the last migration record (live.js)
+    live: "off", // the event stream: "off", "connecting", "live", "down"
   });
   const subscribers = new Set();
   let inflight = null;
@@ -27,14 +33,26 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
     }
   }
 
+  // VM events that arrive while an inventory fetch is under way may be newer than what the
+  // fetch returns: they are applied again on top of its answer (each carries the VM's state
+  // after it, so re-applying an older one is harmless: a later event follows it).
+  let eventsDuringFetch = null;
+
   function fetchOnce() {
     setState({ loading: true });
+    eventsDuringFetch = [];
     return loadInventory().then(
-      (inventory) => {
+      (fetched) => {
+        let inventory = fetched;
+        for (const [about, data] of eventsDuringFetch ?? []) {
+          inventory = applyVmStateEvent(inventory, about, data);
+        }
+        eventsDuringFetch = null;
         setState({ inventory, loading: false, error: null, updatedAt: now() });
         return inventory;
       },
       (error) => {
+        eventsDuringFetch = null;
         setState({ loading: false, error });
         throw error;
       },
@@ -95,7 +113,62 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
 
   /** Forget everything (on sign-out). */
   function reset() {
-    setState({ inventory: null, loading: false, error: null, updatedAt: null, busy: {} });
+    setState({
+      inventory: null,
+      loading: false,
+      error: null,
+      updatedAt: null,
+      busy: {},
+      migrations: {},
+      live: "off",
+    });
+  }
+
+  // ---- live updates ----
+
+  /**
+   * Apply one Brine event (tag, payload) to the picture. VM state events change the VM at once;
+   * a host resync or disconnect refetches the inventory (there is no per-host call, and one
+   * fan-out is cheap); migration events update that VM's migration record, and its end
+   * refetches the inventory (memory and placement on both hosts changed).
+   */
+  function applyEvent(tag, data) {
+    const about = classifyTag(tag);
+    if (about.kind === "vm-state") {
+      eventsDuringFetch?.push([about, data]);
+      const inventory = applyVmStateEvent(state.inventory, about, data);
+      if (inventory !== state.inventory) {
+        setState({ inventory: Object.freeze(inventory), updatedAt: now() });
+      }
+    } else if (about.kind === "host") {
+      refresh().catch(() => {});
+    } else if (about.kind === "migration") {
+      const migrations = applyMigrationEvent(state.migrations, about, data);
+      if (migrations !== state.migrations) {
+        setState({ migrations: Object.freeze(migrations) });
+        if (about.phase === "done" || about.phase === "failed") {
+          refresh().catch(() => {});
+        }
+      }
+    }
+  }
+
+  /** Set (patch) the migration record of one VM, or remove it with null. */
+  function setMigration(vmName, patch) {
+    const migrations = { ...state.migrations };
+    if (patch === null) {
+      delete migrations[vmName];
+    } else {
+      migrations[vmName] = { ...(migrations[vmName] ?? { vm: vmName }), ...patch };
+    }
+    setState({ migrations: Object.freeze(migrations) });
+  }
+
+  /** The event stream's condition, for the top bar. */
+  function setLive(live) {
+    if (state.live !== live) {
+      setState({ live });
+    }
   }
 
   return {
@@ -111,6 +184,9 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
     refresh,
     act,
     reset,
+    applyEvent,
+    setMigration,
+    setLive,
   };
 }
 
