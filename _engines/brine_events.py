@@ -1,0 +1,395 @@
+"""
+Brine's host engine: libvirt's domain events onto the Salt event bus
+====================================================================
+
+Runs inside each host's salt-minion and forwards what libvirt reports about the
+host's VMs to the master, under the ``brine/`` tags documented in Brine's
+``docs/api.md`` (section Events), so the web UI never has to poll:
+
+- ``brine/vm/<host>/<vm>/state`` for every lifecycle event (defined, started,
+  suspended, resumed, stopped, shutdown, undefined, ...) and every reboot, with
+  the VM's state after it and its VM dict;
+- ``brine/vm/<host>/<vm>/job`` for a finished job (a migration, a save) and for
+  each pass of a live migration over the VM's memory;
+- ``brine/host/<host>/disconnected`` when libvirtd goes away, and
+  ``brine/host/<host>/resync`` whenever the engine has (re)connected, because
+  events may have been missed: the UI refetches that host.
+
+It survives libvirtd restarts: the connection has keepalive probes and a close
+callback, and is reopened with an exponential backoff.
+
+:depends: libvirt-python, Brine's ``hypervisor`` execution module (for the VM dict)
+
+Configuration (minion config):
+
+.. code-block:: yaml
+
+    engines:
+      - brine_events:
+          # Optional; default is the minion's virt:connection:uri, else libvirt's default.
+          uri: qemu:///system
+          # Seconds between reconnection attempts: doubles from min to max.
+          reconnect_min: 1
+          reconnect_max: 30
+"""
+
+import logging
+import queue
+import threading
+import time
+
+try:
+    import libvirt
+
+    HAS_LIBVIRT = True
+except ImportError:
+    HAS_LIBVIRT = False
+
+log = logging.getLogger(__name__)
+
+__virtualname__ = "brine_events"
+
+# virDomainEventType, in enum order, and each type's detail words in enum order.
+LIFECYCLE_EVENTS = (
+    "defined",
+    "undefined",
+    "started",
+    "suspended",
+    "resumed",
+    "stopped",
+    "shutdown",
+    "pmsuspended",
+    "crashed",
+)
+LIFECYCLE_DETAILS = {
+    "defined": ("added", "updated", "renamed", "from_snapshot"),
+    "undefined": ("removed", "renamed"),
+    "started": ("booted", "migrated", "restored", "from_snapshot", "wakeup"),
+    "suspended": (
+        "paused",
+        "migrated",
+        "ioerror",
+        "watchdog",
+        "restored",
+        "from_snapshot",
+        "api_error",
+        "postcopy",
+        "postcopy_failed",
+    ),
+    "resumed": ("unpaused", "migrated", "from_snapshot", "postcopy", "postcopy_failed"),
+    "stopped": (
+        "shutdown",
+        "destroyed",
+        "crashed",
+        "migrated",
+        "saved",
+        "failed",
+        "from_snapshot",
+    ),
+    "shutdown": ("finished", "guest", "host"),
+    "pmsuspended": ("memory", "disk"),
+    "crashed": ("panicked", "crashloaded"),
+}
+
+# Keys of a job's statistics worth sending (libvirt's typed parameter names).
+JOB_STAT_KEYS = (
+    "type",
+    "operation",
+    "success",
+    "time_elapsed",
+    "downtime",
+    "downtime_net",
+    "setup_time",
+    "data_total",
+    "data_processed",
+    "data_remaining",
+    "memory_dirty_rate",
+    "memory_page_size",
+    "memory_iteration",
+    "errmsg",
+)
+
+KEEPALIVE_INTERVAL = 5
+KEEPALIVE_COUNT = 3
+
+
+def __virtual__():
+    if not HAS_LIBVIRT:
+        return (False, "the brine_events engine needs libvirt-python (import libvirt failed)")
+    return __virtualname__
+
+
+# ---------------------------------------------------------------------------
+# Pure helpers: no libvirt connection, no Salt dunders. Tests call them directly.
+# ---------------------------------------------------------------------------
+
+
+def lifecycle_words(event, detail):
+    """(event word, detail word) for libvirt's lifecycle ``event`` and ``detail`` codes."""
+    if isinstance(event, int) and 0 <= event < len(LIFECYCLE_EVENTS):
+        word = LIFECYCLE_EVENTS[event]
+    else:
+        return "unknown", "unknown"
+    details = LIFECYCLE_DETAILS[word]
+    if isinstance(detail, int) and 0 <= detail < len(details):
+        return word, details[detail]
+    return word, "unknown"
+
+
+def state_tag(host, name):
+    return f"brine/vm/{host}/{name}/state"
+
+
+def job_tag(host, name):
+    return f"brine/vm/{host}/{name}/job"
+
+
+def host_tag(host, what):
+    return f"brine/host/{host}/{what}"
+
+
+def state_data(host, name, event, detail, vm):
+    """The data of a ``brine/vm/<host>/<vm>/state`` event; ``vm`` is the VM dict or None."""
+    return {
+        "host": host,
+        "name": name,
+        "event": event,
+        "detail": detail,
+        "state": vm["state"] if vm else None,
+        "reason": vm["reason"] if vm else None,
+        "vm": vm,
+    }
+
+
+def job_stats(stats):
+    """The job statistics worth sending, as plain JSON values."""
+    return {key: stats[key] for key in JOB_STAT_KEYS if key in (stats or {})}
+
+
+def next_backoff(current, minimum, maximum):
+    """Seconds to wait before the next reconnection attempt."""
+    if current <= 0:
+        return minimum
+    return min(maximum, current * 2)
+
+
+# ---------------------------------------------------------------------------
+# The engine
+# ---------------------------------------------------------------------------
+
+_EVENT_LOOP_LOCK = threading.Lock()
+_EVENT_LOOP_STARTED = False
+
+
+def _start_event_loop():
+    """libvirt's default event loop, once per process, in a daemon thread."""
+    global _EVENT_LOOP_STARTED  # pylint: disable=global-statement
+    with _EVENT_LOOP_LOCK:
+        if _EVENT_LOOP_STARTED:
+            return
+        # Errors arrive as exceptions; libvirt's default handler would also print each one.
+        libvirt.registerErrorHandler(lambda _ctx, err: log.debug("libvirt: %s", err), None)
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run():
+            while True:
+                try:
+                    libvirt.virEventRunDefaultImpl()
+                except Exception:  # pylint: disable=broad-except
+                    log.exception("brine_events: libvirt event loop iteration failed")
+                    time.sleep(0.5)
+
+        threading.Thread(target=run, name="brine-events-libvirt-loop", daemon=True).start()
+        _EVENT_LOOP_STARTED = True
+
+
+class EventForwarder:
+    """
+    One libvirt connection's events, forwarded through ``fire(tag, data)``.
+
+    ``describe(name)`` returns the VM dict of ``name`` or None when it no longer
+    exists. Callbacks from libvirt's loop only queue; a worker thread (``run``)
+    describes VMs and fires, so a slow describe never stalls libvirt's loop.
+    """
+
+    def __init__(self, host, uri, fire, describe, reconnect_min=1.0, reconnect_max=30.0):
+        self.host = host
+        self.uri = uri
+        self.fire = fire
+        self.describe = describe
+        self.reconnect_min = float(reconnect_min)
+        self.reconnect_max = float(reconnect_max)
+        self.queue = queue.Queue()
+        self.conn = None
+        self.callback_ids = []
+        self.stopping = threading.Event()
+
+    # -- libvirt callbacks (libvirt's loop thread): queue only ----------------------------
+    def _on_lifecycle(self, _conn, dom, event, detail, _opaque):
+        self.queue.put(("state", dom.name()) + lifecycle_words(event, detail))
+
+    def _on_reboot(self, _conn, dom, _opaque):
+        self.queue.put(("state", dom.name(), "reboot", "guest"))
+
+    def _on_migration_iteration(self, _conn, dom, iteration, _opaque):
+        self.queue.put(("job", dom.name(), "migration_iteration", {"iteration": iteration}))
+
+    def _on_job_completed(self, _conn, dom, params, _opaque):
+        self.queue.put(("job", dom.name(), "job_completed", {"stats": job_stats(params)}))
+
+    def _on_close(self, _conn, reason, _opaque):
+        words = {0: "an error", 1: "end of file", 2: "keepalive timeout", 3: "a client request"}
+        self.queue.put(("closed", f"the connection to libvirtd was closed ({words.get(reason, reason)})"))
+
+    # -- connection -------------------------------------------------------------------------
+    def connect(self):
+        conn = libvirt.openReadOnly(self.uri)
+        try:
+            conn.setKeepAlive(KEEPALIVE_INTERVAL, KEEPALIVE_COUNT)
+        except libvirt.libvirtError as err:
+            # Local drivers without keepalive (test:///) still close cleanly.
+            log.debug("brine_events: no keepalive on %s: %s", self.uri, err)
+        try:
+            conn.registerCloseCallback(self._on_close, None)
+        except libvirt.libvirtError as err:
+            log.debug("brine_events: no close callback on %s: %s", self.uri, err)
+        callbacks = (
+            (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle),
+            (libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, self._on_reboot),
+            (libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, self._on_migration_iteration),
+            (libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_job_completed),
+        )
+        ids = []
+        for event_id, callback in callbacks:
+            try:
+                ids.append(conn.domainEventRegisterAny(None, event_id, callback, None))
+            except libvirt.libvirtError as err:
+                log.debug("brine_events: event %s not supported: %s", event_id, err)
+        self.conn, self.callback_ids = conn, ids
+
+    def disconnect(self):
+        conn, self.conn = self.conn, None
+        if conn is None:
+            return
+        for callback_id in self.callback_ids:
+            try:
+                conn.domainEventDeregisterAny(callback_id)
+            except libvirt.libvirtError:
+                pass
+        self.callback_ids = []
+        try:
+            conn.unregisterCloseCallback()
+        except libvirt.libvirtError:
+            pass
+        try:
+            conn.close()
+        except libvirt.libvirtError:
+            pass
+
+    def connect_with_backoff(self):
+        """Connect, retrying with a growing pause; returns the seconds it took."""
+        started = time.monotonic()
+        delay = 0
+        while not self.stopping.is_set():
+            try:
+                self.connect()
+                return time.monotonic() - started
+            except libvirt.libvirtError as err:
+                delay = next_backoff(delay, self.reconnect_min, self.reconnect_max)
+                log.info("brine_events: cannot connect to %s (%s); retrying in %g s",
+                         self.uri, err.get_error_message(), delay)
+                self.stopping.wait(delay)
+        return time.monotonic() - started
+
+    # -- the worker -------------------------------------------------------------------------
+    def _send(self, tag, data):
+        try:
+            self.fire(tag, data)
+        except Exception:  # pylint: disable=broad-except
+            log.exception("brine_events: could not fire %s", tag)
+
+    def _vm(self, name):
+        try:
+            return self.describe(name)
+        except Exception as err:  # pylint: disable=broad-except
+            log.debug("brine_events: no VM dict for %s: %s", name, err)
+            return None
+
+    def handle(self, item):
+        """Fire the Salt event for one queued item; returns False when the connection closed."""
+        kind = item[0]
+        if kind == "state":
+            _, name, event, detail = item
+            vm = None if event == "undefined" else self._vm(name)
+            self._send(state_tag(self.host, name), state_data(self.host, name, event, detail, vm))
+        elif kind == "job":
+            _, name, event, extra = item
+            self._send(job_tag(self.host, name), dict({"host": self.host, "name": name, "event": event}, **extra))
+        elif kind == "closed":
+            return False
+        return True
+
+    def run_once(self, first):
+        """Connect (with backoff), announce it, forward events until the connection closes."""
+        waited = self.connect_with_backoff()
+        if self.stopping.is_set():
+            return
+        reason = "engine started" if first else f"reconnected to libvirtd after {waited:.1f} s"
+        self._send(host_tag(self.host, "resync"), {"host": self.host, "reason": reason})
+        while not self.stopping.is_set():
+            try:
+                item = self.queue.get(timeout=1)
+            except queue.Empty:
+                # Belt and braces: a connection can die without its close callback firing.
+                if self.conn is not None and not self.conn.isAlive():
+                    item = ("closed", "the connection to libvirtd is no longer alive")
+                else:
+                    continue
+            if not self.handle(item):
+                error = item[1]
+                log.warning("brine_events: %s", error)
+                self.disconnect()
+                self._drain()
+                self._send(host_tag(self.host, "disconnected"), {"host": self.host, "error": error})
+                return
+
+    def _drain(self):
+        """Forward what was queued before the close; drop a repeated close notice."""
+        while True:
+            try:
+                item = self.queue.get_nowait()
+            except queue.Empty:
+                return
+            if item[0] != "closed":
+                self.handle(item)
+
+    def run(self):
+        first = True
+        while not self.stopping.is_set():
+            self.run_once(first)
+            first = False
+        self.disconnect()
+
+
+def start(uri=None, reconnect_min=1, reconnect_max=30):
+    """
+    Forward this host's libvirt events to the master until the minion stops.
+
+    uri
+        libvirt URI; default ``virt:connection:uri`` from the minion's config, else
+        libvirt's default.
+
+    reconnect_min, reconnect_max
+        Seconds between attempts to reconnect to libvirtd, doubling from min to max.
+    """
+    _start_event_loop()
+    host = __opts__.get("id") or __grains__.get("id")
+    uri = uri or __salt__["config.get"]("virt:connection:uri") or None
+
+    def fire(tag, data):
+        __salt__["event.send"](tag, data)
+
+    def describe(name):
+        return __salt__["hypervisor.vm_info"](name)
+
+    EventForwarder(host, uri, fire, describe, reconnect_min, reconnect_max).run()

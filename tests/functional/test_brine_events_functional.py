@@ -1,0 +1,95 @@
+"""
+The brine_events engine's forwarder against libvirt's in-process ``test:///default`` driver,
+which emits domain lifecycle events (no migration, no reboot, no keepalive). ``fire`` and
+``describe`` are plain recorders here; the lab e2e test covers them through Salt.
+"""
+
+import importlib.util
+import pathlib
+import threading
+import time
+
+import pytest
+
+libvirt = pytest.importorskip("libvirt")
+
+ENGINE = pathlib.Path(__file__).resolve().parents[2] / "_engines" / "brine_events.py"
+
+
+@pytest.fixture(scope="module")
+def engine():
+    spec = importlib.util.spec_from_file_location("brine_events_engine", ENGINE)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module._start_event_loop()  # pylint: disable=protected-access
+    return module
+
+
+def wait_until(predicate, timeout=10):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def forwarder(engine, libvirt_conn):  # pylint: disable=unused-argument
+    fired = []
+
+    def describe(name):
+        dom = libvirt_conn.lookupByName(name)
+        state = {libvirt.VIR_DOMAIN_RUNNING: "running", libvirt.VIR_DOMAIN_PAUSED: "paused"}.get(
+            dom.state()[0], "shutoff")
+        return {"name": name, "state": state, "reason": "test"}
+
+    forwarder = engine.EventForwarder("hv-test", "test:///default", lambda t, d: fired.append((t, d)),
+                                      describe, reconnect_min=0.1, reconnect_max=0.2)
+    thread = threading.Thread(target=forwarder.run, daemon=True)
+    thread.start()
+    assert wait_until(lambda: any(t == "brine/host/hv-test/resync" for t, _ in fired))
+    yield forwarder, fired
+    forwarder.stopping.set()
+    forwarder.queue.put(("closed", "test over"))
+    thread.join(10)
+
+
+def test_lifecycle_events_are_fired_with_the_vm_state(forwarder, libvirt_conn):
+    _, fired = forwarder
+    assert fired[0] == ("brine/host/hv-test/resync", {"host": "hv-test", "reason": "engine started"})
+    dom = libvirt_conn.lookupByName("test")
+    tag = "brine/vm/hv-test/test/state"
+    # The VM dict is read when the event is forwarded: wait for each before the next change.
+    dom.suspend()
+    assert wait_until(lambda: len([t for t, _ in fired if t == tag]) >= 1)
+    dom.resume()
+    assert wait_until(lambda: len([t for t, _ in fired if t == tag]) >= 2)
+    events = [d for t, d in fired if t == tag]
+    assert events[0]["event"] == "suspended" and events[0]["detail"] == "paused"
+    assert events[0]["state"] == "paused" and events[0]["vm"]["name"] == "test"
+    assert events[1]["event"] == "resumed" and events[1]["state"] == "running"
+
+
+def test_undefined_vm_has_no_vm_dict(forwarder, libvirt_conn):
+    _, fired = forwarder
+    xml = libvirt_conn.lookupByName("test").XMLDesc(0)
+    xml = xml.replace("<name>test</name>", "<name>brine-gone</name>")
+    xml = "\n".join(line for line in xml.splitlines() if "<uuid>" not in line)
+    libvirt_conn.defineXML(xml).undefine()
+    tag = "brine/vm/hv-test/brine-gone/state"
+    assert wait_until(lambda: any(t == tag and d["event"] == "undefined" for t, d in fired))
+    undefined = [d for t, d in fired if t == tag and d["event"] == "undefined"][0]
+    assert undefined["vm"] is None and undefined["state"] is None
+    assert [d["event"] for t, d in fired if t == tag][:1] == ["defined"]
+
+
+def test_a_closed_connection_fires_disconnected_then_resync(forwarder):
+    engine_forwarder, fired = forwarder
+    # What the close callback queues when libvirtd goes away (the test driver never closes).
+    engine_forwarder.queue.put(("closed", "the connection to libvirtd was closed (end of file)"))
+    assert wait_until(lambda: any(t == "brine/host/hv-test/disconnected" for t, _ in fired))
+    assert wait_until(lambda: any(t == "brine/host/hv-test/resync" and d["reason"].startswith("reconnected")
+                                  for t, d in fired))
+    tags = [t for t, _ in fired]
+    assert tags.index("brine/host/hv-test/disconnected") < len(tags) - 1
