@@ -351,7 +351,12 @@ class Lab:
             f"  '{h}':\n    - brine.hypervisor\n" for h in hosts))
         (pillar / "brine" / "hypervisor.sls").write_text(
             "# Lab hosts are hypervisors: the role Brine's runners target.\n"
-            "brine:\n  roles:\n    - hypervisor\n")
+            "brine:\n  roles:\n    - hypervisor\n"
+            # Migration between lab hosts: plain TCP (lab only; real hosts use qemu+tls), and
+            # the image folder is one bind-mounted folder on every host, shared storage libvirt
+            # cannot recognise (see README, Migration).
+            "  migration:\n    uri: 'qemu+tcp://{host}/system'\n"
+            f"    unsafe_shared_storage:\n      - {SHARED_IMAGES}\n")
         pam_python = self.salt / "pam-python"
         pam_python.write_text(f"#!/bin/sh\nexec '{sys.executable}' \"$@\"\n")
         os.chmod(pam_python, 0o755)
@@ -392,6 +397,20 @@ class Lab:
         self.wait(answered, 90, "minions did not answer the master")
         self.salt_cmd("salt", "--out=json", "--static", "-t", "60", "*", "saltutil.sync_all")
         self.salt_cmd("salt", "--out=json", "--static", "-t", "30", "*", "saltutil.refresh_pillar")
+        # A minion starts its engines (brine_events) only at start-up, from what is synced by
+        # then: restart the minions once now that the engine is there.
+        for host in hosts:
+            self.restart_minion(host)
+        self.wait(answered, 90, "minions did not answer the master after their restart")
+
+    def restart_minion(self, host):
+        pid_path = self.host_dir(host) / "salt" / "root" / "run" / "salt-minion.pid"
+        pid = read_pid(pid_path)
+        if pid:
+            self.signal(pid, signal.SIGTERM)
+            self.wait_gone([pid], 20)
+        self.start_minion(host)
+        self.wait(lambda: read_pid(pid_path), 30, f"salt-minion on {host} did not restart")
 
     def domain_type(self, host):
         """kvm if a probe guest boots under KVM here, else qemu (TCG). Cached per kernel."""
@@ -478,7 +497,8 @@ class Lab:
         with open(log_file, "ab") as out:
             proc = subprocess.Popen(
                 [VENV_BIN / "websockify", "--token-plugin", "brine_console_tokens.BrineConsoleTokens",
-                 "--token-source", str(tokens), CONSOLE_ADDRESS],
+                 "--token-source", str(tokens),
+                 "--auth-plugin", "brine_console_tokens.BrineConsoleAuth", CONSOLE_ADDRESS],
                 env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True, cwd="/")
         (self.root / "websockify.pid").write_text(f"{proc.pid}\n")
