@@ -25,6 +25,7 @@ import contextlib
 import logging
 import os
 import re
+import secrets
 import stat
 import time
 import xml.etree.ElementTree as ElementTree
@@ -1143,4 +1144,134 @@ def delete(name, remove_disks=False, test=False):
             "comment": "; ".join([f"{name} was deleted"] + notes + kept),
             "state": "deleted",
             "vm": None,
+        }
+
+
+# ---------------------------------------------------------------------------
+# Consoles: a VM's VNC server for one browser session (docs/api.md, Consoles).
+# ---------------------------------------------------------------------------
+
+CONSOLE_TTL_DEFAULT = 30
+CONSOLE_TTL_MAX = 300
+# VNC's authentication (DES) reads at most 8 characters of a password.
+CONSOLE_PASSWORD_LENGTH = 8
+CONSOLE_STATES = frozenset(("running", "paused", "blocked"))
+_WILDCARD_ADDRESSES = frozenset(("", "0.0.0.0", "::", "[::]"))
+
+
+def _console_ttl(value):
+    """``value`` as whole seconds between 1 and CONSOLE_TTL_MAX, else SaltInvocationError."""
+    if isinstance(value, bool):
+        value = None
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds = None
+    if seconds is None or str(seconds) != str(value).strip() or not 0 < seconds <= CONSOLE_TTL_MAX:
+        raise SaltInvocationError(
+            f"ttl must be a whole number of seconds from 1 to {CONSOLE_TTL_MAX}, not {value!r}"
+        )
+    return seconds
+
+
+def _console_graphics(xml_text, name, host):
+    """
+    The live VNC ``<graphics>`` element of a domain's XML, or CommandExecutionError saying why
+    this VM has no console to offer.
+    """
+    root = ElementTree.fromstring(xml_text)
+    for graphics in root.findall("./devices/graphics"):
+        if graphics.get("type") == "vnc":
+            if graphics.get("socket") or graphics.find("listen[@type='socket']") is not None:
+                raise CommandExecutionError(
+                    f"{name} on {host} has its VNC server on a UNIX socket, which the console "
+                    "proxy cannot reach"
+                )
+            port = _int_or_none(graphics.get("port"))
+            if not port or port <= 0:
+                raise CommandExecutionError(f"{name} on {host} has no VNC port open")
+            return graphics
+    raise CommandExecutionError(f"{name} on {host} has no graphics (VNC) device: it has no console")
+
+
+def _console_address(graphics, name, host):
+    """
+    Where the master's websockify reaches this VNC server: ``brine:console:address`` from the
+    host's configuration if set, else the address VNC listens on. Loopback is refused (nothing
+    off this host reaches it); a wildcard needs the configured address.
+    """
+    configured = __salt__["config.get"]("brine:console:address")
+    if configured:
+        return str(configured)
+    listen = _parse_graphics(graphics)["listen"] or ""
+    if listen in _WILDCARD_ADDRESSES:
+        raise CommandExecutionError(
+            f"the VNC server of {name} on {host} listens on every address: set "
+            "brine:console:address to this host's management address"
+        )
+    if listen.startswith("127.") or listen in ("::1", "localhost"):
+        raise CommandExecutionError(
+            f"the VNC server of {name} on {host} listens on loopback only, where the console "
+            "proxy cannot reach it: set vnc_listen in qemu.conf to this host's management address"
+        )
+    return listen
+
+
+def _console_password_xml(graphics, password, valid_to):
+    """The ``<graphics>`` element again, with a new password valid until ``valid_to`` (UTC)."""
+    element = ElementTree.fromstring(ElementTree.tostring(graphics))
+    element.set("passwd", password)
+    element.set("passwdValidTo", time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(valid_to)))
+    element.attrib.pop("connected", None)
+    return ElementTree.tostring(element, encoding="unicode")
+
+
+def console(name, ttl=CONSOLE_TTL_DEFAULT):
+    """
+    Open VM ``name``'s screen for one console session: give its VNC server a fresh random
+    password that lets new VNC clients in for ``ttl`` seconds only, and return where the
+    master's console proxy (websockify) reaches it. Sessions already connected stay connected.
+
+    Returns ``{"name", "host", "protocol": "vnc", "address", "port", "password", "valid_to"}``
+    (``valid_to`` in Unix time). Refused when the VM is not running or has no VNC graphics.
+
+    name
+        The VM's name.
+
+    ttl
+        Seconds the password lets a client in (1 to 300, default 30).
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.console lab-vm1
+    """
+    name = _validate_name(name)
+    ttl = _console_ttl(ttl)
+    with _connection(f"Could not open the console of {name}") as conn:
+        host = _host_id(conn)
+        dom = _lookup(conn, name, host)
+        state = _current_state(dom)
+        if state not in CONSOLE_STATES:
+            raise CommandExecutionError(
+                f"{name} is {state.replace('shutoff', 'shut off')} on {host}: "
+                "start it to open its console"
+            )
+        graphics = _console_graphics(dom.XMLDesc(0), name, host)
+        address = _console_address(graphics, name, host)
+        port = _int_or_none(graphics.get("port"))
+        password = secrets.token_urlsafe(CONSOLE_PASSWORD_LENGTH)[:CONSOLE_PASSWORD_LENGTH]
+        valid_to = int(time.time()) + ttl
+        dom.updateDeviceFlags(
+            _console_password_xml(graphics, password, valid_to), libvirt.VIR_DOMAIN_AFFECT_LIVE
+        )
+        return {
+            "name": name,
+            "host": host,
+            "protocol": "vnc",
+            "address": address,
+            "port": port,
+            "password": password,
+            "valid_to": valid_to,
         }

@@ -29,13 +29,19 @@ misses or is stale, the runner asks the hosts ``hypervisor.vm_info`` for that
 one name instead of running a full inventory.
 """
 
+import contextlib
+import hashlib
+import json
 import math
+import os
 import re
+import secrets
 import time
 
 import salt.cache
 import salt.client
 import salt.utils.data
+import salt.utils.files
 from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 
@@ -717,3 +723,104 @@ def delete(name, remove_disks=False, test=False):
         salt-run cluster.delete lab-vm1 remove_disks=True
     """
     return _lifecycle("delete", name, remove_disks=remove_disks, test=test)
+
+
+# --------------------------------------------------------------------------
+# Consoles: one-time tokens for the site's websockify (docs/api.md, Consoles).
+# --------------------------------------------------------------------------
+
+CONSOLE_TOKEN_DIR_KEY = "brine_console_token_dir"
+CONSOLE_TOKEN_DIR_DEFAULT = "/run/brine/console-tokens"
+CONSOLE_TTL = 30
+CONSOLE_PATH = "/console/"
+
+
+def _console_token_dir():
+    return __opts__.get(CONSOLE_TOKEN_DIR_KEY) or CONSOLE_TOKEN_DIR_DEFAULT
+
+
+def _console_sweep(directory, now):
+    """Remove tokens past their expiry (and stale temporary files) from ``directory``."""
+    for entry in os.listdir(directory):
+        path = os.path.join(directory, entry)
+        try:
+            if entry.endswith(".token"):
+                with salt.utils.files.fopen(path, "r") as handle:
+                    expired = now > float(json.load(handle).get("expires", 0))
+            else:
+                expired = now - os.stat(path).st_mtime > 60
+            if expired:
+                os.unlink(path)
+        except (OSError, ValueError, AttributeError):
+            continue
+
+
+def _console_issue(directory, record, ttl, now=None):
+    """
+    Store a one-time token for websockify and return ``(token, expires)``.
+
+    The format is the one ``console/brine_console_tokens.py`` (websockify's token plugin)
+    redeems: one JSON file per token in a directory only root may read (0700), named by the
+    SHA-256 of the token, written under a temporary name and renamed into place so websockify
+    never reads half a file. websockify claims a token by renaming its file, so it works once.
+    """
+    now = time.time() if now is None else now
+    os.makedirs(directory, mode=0o700, exist_ok=True)
+    info = os.stat(directory)
+    if info.st_mode & 0o077:
+        os.chmod(directory, 0o700)
+    _console_sweep(directory, now)
+    token = secrets.token_urlsafe(32)
+    expires = now + ttl
+    name = hashlib.sha256(token.encode("ascii")).hexdigest()
+    tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(dict(record, issued=now, expires=expires), handle)
+        os.rename(tmp, os.path.join(directory, name + ".token"))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return token, expires
+
+
+def console(name):
+    """
+    A single-use token that opens VM ``name``'s screen through the site's websockify.
+
+    The host holding the VM gives its VNC server a fresh password valid for 30 s
+    (``hypervisor.console``); the token maps to exactly that host's VNC address and port,
+    works once, and expires when unused after 30 s. The browser opens
+    ``wss://<site>/console/?token=<token>`` and answers VNC's password prompt with
+    ``password``. Refused when the VM is not running or has no VNC graphics.
+
+    Returns ``{"name", "host", "protocol", "token", "path", "password", "expires", "ttl"}``.
+
+    name
+        The VM's name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run cluster.console lab-vm1
+    """
+    name = _check_name(name)
+    host, ret = _run_on_vm(name, "hypervisor.console", {"name": name, "ttl": CONSOLE_TTL})
+    address, port = ret.get("address"), ret.get("port")
+    if not isinstance(address, str) or not address or not isinstance(port, int):
+        raise CommandExecutionError(f"{host} did not say where the console of {name} is")
+    record = {"vm": name, "host": host, "address": address, "port": port}
+    token, expires = _console_issue(_console_token_dir(), record, CONSOLE_TTL)
+    return {
+        "name": name,
+        "host": host,
+        "protocol": ret.get("protocol", "vnc"),
+        "token": token,
+        "path": f"{CONSOLE_PATH}?token={token}",
+        "password": ret.get("password"),
+        "expires": expires,
+        "ttl": CONSOLE_TTL,
+    }

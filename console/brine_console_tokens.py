@@ -1,9 +1,10 @@
 """Brine's one-time console tokens, shared by the ``cluster.console`` runner and websockify.
 
-The runner (in the salt-master) issues a token for one VM's VNC server; the site's one websockify
-(``--token-plugin brine_console_tokens.BrineConsoleTokens --token-source <dir>``) redeems it
-once, for exactly the host and port written when it was issued. The browser only ever sends the
-token: it never names a host or a port.
+The runner (in the salt-master) issues a token for one VM's VNC server; the site's one
+websockify (``--token-plugin brine_console_tokens.BrineConsoleTokens --token-source <dir>
+--auth-plugin brine_console_tokens.BrineConsoleAuth``) redeems it once, for exactly the host and
+port written when it was issued. The browser only ever sends the token: it never names a host
+or a port.
 
 Storage: one small JSON file per token in a directory only root may read or enter (0700), named
 by the SHA-256 of the token so the directory's listing does not reveal usable tokens.
@@ -145,8 +146,18 @@ def sweep(directory, now=None):
     return removed
 
 
+# websockify asks the token plugin for a target, then the auth plugin whether to proceed; only
+# the auth plugin can answer the browser with an HTTP error (a refused token plugin lookup just
+# drops the connection, which nginx reports as 502). So a refused token maps to this target,
+# which cannot resolve (RFC 2606 .invalid), and BrineConsoleAuth answers 403 with the reason.
+# websockify forks one process per connection: the reason lives only as long as that request.
+REFUSED_HOST = "refused.brine.invalid"
+REFUSED_PORT = 9
+_refusal = {"reason": None}
+
+
 class BrineConsoleTokens:
-    """websockify token plugin: ``lookup(token)`` -> ``(address, port)`` once, else None."""
+    """websockify token plugin: ``lookup(token)`` -> ``(address, port)`` once."""
 
     def __init__(self, src):
         self.source = src or DEFAULT_DIR
@@ -156,7 +167,24 @@ class BrineConsoleTokens:
             record = redeem(self.source, token)
         except TokenError as exc:
             log.warning("console token refused: %s", exc)
-            return None
+            _refusal["reason"] = str(exc)
+            return REFUSED_HOST, REFUSED_PORT
+        _refusal["reason"] = None
         log.info("console token for %s on %s redeemed -> %s:%s", record.get("vm"),
                  record.get("host"), record["address"], record["port"])
         return record["address"], record["port"]
+
+
+class BrineConsoleAuth:
+    """websockify auth plugin: 403 with the reason when BrineConsoleTokens refused the token."""
+
+    def __init__(self, src=None):
+        self.source = src
+
+    def authenticate(self, headers, target_host, target_port):  # pylint: disable=unused-argument
+        if target_host == REFUSED_HOST or target_host is None:
+            # Imported here so the token logic above has no dependency but the standard library.
+            from websockify.auth_plugins import AuthenticationError  # pylint: disable=import-outside-toplevel
+            reason = _refusal["reason"] or "no console token"
+            raise AuthenticationError(log_msg=reason, response_code=403,
+                                      response_msg=f"Console refused: {reason}")

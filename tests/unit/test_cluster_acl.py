@@ -21,7 +21,7 @@ import salt.utils.yaml
 REPO = pathlib.Path(__file__).resolve().parents[2]
 
 VIEWER = {"inventory", "vm_info"}
-OPERATOR = VIEWER | {"start", "shutdown", "force_off", "reboot", "pause", "resume"}
+OPERATOR = VIEWER | {"start", "shutdown", "force_off", "reboot", "pause", "resume", "console"}
 ADMIN = OPERATOR | {"delete"}
 ROLES = {"brine-viewer": VIEWER, "brine-operator": OPERATOR, "brine-admin": ADMIN}
 

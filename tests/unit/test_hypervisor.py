@@ -669,6 +669,7 @@ CALLS = {
     "pause": {"name": "lab-vm1"},
     "resume": {"name": "lab-vm1"},
     "delete": {"name": "lab-vm1", "remove_disks": True},
+    "console": {"name": "lab-vm1"},
 }
 
 
