@@ -27,6 +27,7 @@ import os
 import re
 import secrets
 import stat
+import threading
 import time
 import xml.etree.ElementTree as ElementTree
 
@@ -1275,3 +1276,742 @@ def console(name, ttl=CONSOLE_TTL_DEFAULT):
             "password": password,
             "valid_to": valid_to,
         }
+
+
+# ---------------------------------------------------------------------------
+# Migration (docs/api.md, "Migration"): what a VM needs, whether a target can
+# take it, and the live migration itself, driven by the source's libvirtd.
+# ---------------------------------------------------------------------------
+#
+# Configuration (minion config or pillar, read with config.get):
+#
+# .. code-block:: yaml
+#
+#     brine:
+#       migration:
+#         # Where the source's libvirtd reaches the target; {host} is the target's minion id.
+#         uri: qemu+tls://{host}/system
+#         # Folders that are the same storage on every host although libvirt cannot tell
+#         # (the lab's bind-mounted image folder). Disks inside them count as shared, and
+#         # only when every unsafe disk is inside one is libvirt's safety check skipped
+#         # (VIR_MIGRATE_UNSAFE). Leave unset on real clusters with NFS, GFS2, Ceph, ...
+#         unsafe_shared_storage: []
+#       capacity:
+#         reserved_memory: 1048576   # KiB a host keeps for itself, not for VMs
+#         vcpu_ratio: 4              # vCPUs of running VMs allowed per host CPU
+
+HOST_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
+MIGRATION_ID_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+DEFAULT_MIGRATION_URI = "qemu+tls://{host}/system"
+DEFAULT_RESERVED_MEMORY = 1048576
+DEFAULT_VCPU_RATIO = 4
+MIGRATION_PROGRESS_SECONDS = 0.5
+# Pool types whose volumes every host of a cluster reaches (network or SAN storage).
+SHARED_POOL_TYPES = frozenset(("netfs", "gluster", "rbd", "iscsi", "iscsi-direct", "mpath"))
+# How long a target may take to drop an incoming domain after a failed migration.
+CLEANUP_WAIT_SECONDS = 10
+
+
+def _validate_host(host, argument="target"):
+    if isinstance(host, str) and HOST_ID_PATTERN.fullmatch(host):
+        return host
+    raise SaltInvocationError(
+        f"{host!r} is not a valid host name for {argument}: use letters, digits, '_', '.' or '-'"
+    )
+
+
+def _validate_migration_id(migration_id):
+    if isinstance(migration_id, str) and MIGRATION_ID_PATTERN.fullmatch(migration_id):
+        return migration_id
+    raise SaltInvocationError(f"{migration_id!r} is not a valid migration id")
+
+
+def _as_positive_int(value, argument, unit):
+    """``value`` as an int > 0, None for None; else ``SaltInvocationError``."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise SaltInvocationError(f"{argument} must be a whole number of {unit}, not {value!r}")
+    try:
+        number = int(str(value).strip())
+    except (TypeError, ValueError):
+        raise SaltInvocationError(
+            f"{argument} must be a whole number of {unit}, not {value!r}"
+        ) from None
+    if number <= 0:
+        raise SaltInvocationError(f"{argument} must be more than 0 {unit}, not {value!r}")
+    return number
+
+
+def _migration_uri(template, host):
+    """The libvirt URI of ``host`` from a template like ``qemu+tls://{host}/system``."""
+    return (template or DEFAULT_MIGRATION_URI).replace("{host}", host)
+
+
+def _inside(path, folders):
+    path = os.path.normpath(path)
+    for folder in folders or ():
+        folder = os.path.normpath(str(folder))
+        if path == folder or path.startswith(folder.rstrip("/") + "/"):
+            return True
+    return False
+
+
+def _disk_sharing(disk, pool_type, shared_folders):
+    """
+    (shared, why) for one disk of the source: shared when libvirt knows the storage is
+    (a network pool, a disk marked shareable or read-only) or the configuration says so.
+    """
+    if disk.get("shareable") or disk.get("readonly"):
+        return True, "read-only or shareable"
+    if disk.get("source_type") == "network":
+        return True, "network disk"
+    if pool_type in SHARED_POOL_TYPES:
+        return True, f"in a {pool_type} storage pool"
+    if disk.get("path") and _inside(disk["path"], shared_folders):
+        return True, "in a folder configured as shared storage (brine:migration:unsafe_shared_storage)"
+    return False, "on this host's local storage"
+
+
+def _needs_unsafe(disks):
+    """
+    True when libvirt's check would refuse the migration (a writable disk with a cache
+    mode other than none/directsync on storage it does not know as shared) and every such
+    disk is shared by configuration: then VIR_MIGRATE_UNSAFE is the honest flag.
+    """
+    flagged = [
+        disk
+        for disk in disks
+        if disk.get("path")
+        and not disk.get("readonly")
+        and not disk.get("shareable")
+        and disk.get("cache") not in ("none", "directsync")
+        and disk.get("source_type") != "network"
+    ]
+    return bool(flagged) and all(disk["shared"] for disk in flagged)
+
+
+def _migration_flags(live, offline, copy_storage, autoconverge, unsafe):
+    flags = (
+        libvirt.VIR_MIGRATE_PEER2PEER
+        | libvirt.VIR_MIGRATE_PERSIST_DEST
+        | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    )
+    if offline:
+        return flags | libvirt.VIR_MIGRATE_OFFLINE
+    if live:
+        flags |= libvirt.VIR_MIGRATE_LIVE
+    if copy_storage:
+        flags |= libvirt.VIR_MIGRATE_NON_SHARED_DISK
+    elif unsafe:
+        flags |= libvirt.VIR_MIGRATE_UNSAFE
+    if autoconverge:
+        flags |= libvirt.VIR_MIGRATE_AUTO_CONVERGE
+    return flags
+
+
+def _mib(kib):
+    return f"{(kib or 0) / 1024:.0f} MiB"
+
+
+def _problem(code, reason, offer=None):
+    return {"code": code, "reason": reason, "offer": offer}
+
+
+def _target_problems(needs, facts):
+    """
+    Why this host (``facts``, gathered on it) cannot take the VM described by ``needs``
+    (``migration_needs`` on the source): a list of ``{code, reason, offer}``; empty when
+    it can. Pure: the unit tests call it with hand-made facts.
+    """
+    name, host = needs["name"], facts["host"]
+    problems = []
+    same = facts.get("same_name")
+    if same:
+        if same.get("uuid") == needs.get("uuid") and same.get("active"):
+            return [_problem("same_host", f"{name} already runs on {host}")]
+        problems.append(_problem("name_taken", f"a VM named {name} is already defined on {host}"))
+    elif facts.get("same_uuid"):
+        problems.append(
+            _problem("name_taken", f"{host} already has a VM with {name}'s UUID ({facts['same_uuid']})")
+        )
+    if not needs.get("active"):
+        problems.append(
+            _problem(
+                "not_running",
+                f"{name} is not running, so only its definition can move (offline migration)",
+                "offline",
+            )
+        )
+    else:
+        memory = needs.get("memory") or 0
+        usable = facts["memory_total"] - facts["memory_allocated"] - facts["reserved_memory"]
+        if memory > usable:
+            problems.append(
+                _problem(
+                    "memory",
+                    f"{host} has {_mib(max(usable, 0))} of memory left for VMs ({_mib(facts['memory_total'])}"
+                    f" total, {_mib(facts['memory_allocated'])} used by running VMs, "
+                    f"{_mib(facts['reserved_memory'])} reserved); {name} needs {_mib(memory)}",
+                )
+            )
+        elif facts.get("memory_available") is not None and memory > facts["memory_available"]:
+            problems.append(
+                _problem(
+                    "memory",
+                    f"{host} has only {_mib(facts['memory_available'])} of memory free right now; "
+                    f"{name} needs {_mib(memory)}",
+                )
+            )
+        vcpus = needs.get("vcpus") or 0
+        limit = facts["cpus"] * facts["vcpu_ratio"]
+        if vcpus > facts["cpus"]:
+            problems.append(
+                _problem("vcpus", f"{name} has {vcpus} vCPUs but {host} only {facts['cpus']} CPUs")
+            )
+        elif facts["vcpus_allocated"] + vcpus > limit:
+            problems.append(
+                _problem(
+                    "vcpus",
+                    f"{host} runs {facts['vcpus_allocated']} vCPUs on {facts['cpus']} CPUs (at most "
+                    f"{limit:g} allowed); {name}'s {vcpus} more would be too many",
+                )
+            )
+        cpu = facts.get("cpu_problem")
+        if cpu:
+            problems.append(_problem("cpu", cpu))
+    for network in needs.get("networks", []):
+        if network not in facts["networks_active"]:
+            where = "defined but not active" if network in facts["networks_defined"] else "missing"
+            problems.append(_problem("network", f"network {network}, which {name} uses, is {where} on {host}"))
+    for bridge in needs.get("bridges", []):
+        if bridge not in facts["bridges"]:
+            problems.append(_problem("bridge", f"bridge {bridge}, which {name} uses, is missing on {host}"))
+    for disk in needs.get("disks", []):
+        if not disk.get("path"):
+            continue
+        label = f"{'disk' if disk.get('device') in ('disk', 'lun') else disk.get('device')} " \
+                f"{disk.get('target')} ({disk['path']})"
+        reachable = facts["paths_reachable"].get(disk["path"], False)
+        if not disk.get("shared") and disk.get("device") in ("disk", "lun"):
+            problems.append(
+                _problem(
+                    "disk_local",
+                    f"{label} is on {needs.get('host')}'s local storage, which {host} cannot reach; "
+                    "it can be copied with the migration",
+                    "copy_storage",
+                )
+            )
+        elif not reachable:
+            offer = "copy_storage" if disk.get("device") in ("disk", "lun") else None
+            problems.append(_problem("disk_unreachable", f"{label} is not reachable from {host}", offer))
+    return problems
+
+
+def _node_memory_available(conn):
+    """KiB free for new allocations now (free + buffers + page cache), or None."""
+    try:
+        stats = conn.getMemoryStats(libvirt.VIR_NODE_MEMORY_STATS_ALL_CELLS, 0)
+    except libvirt.libvirtError:
+        return None
+    if "free" not in stats:
+        return None
+    return sum(int(stats.get(key, 0)) for key in ("free", "buffers", "cached"))
+
+
+def _disk_details(xml_text):
+    """Per disk of a domain XML: target, device, path, source type, cache, read-only, shareable."""
+    root = ElementTree.fromstring(xml_text)
+    details = []
+    for disk in root.findall("devices/disk"):
+        parsed = _parse_disk(disk)
+        driver = disk.find("driver")
+        details.append(
+            {
+                "target": parsed["target"],
+                "device": parsed["device"],
+                "path": parsed["path"],
+                "source_type": disk.get("type", "file"),
+                "cache": driver.get("cache") if driver is not None else None,
+                "readonly": disk.find("readonly") is not None,
+                "shareable": disk.find("shareable") is not None,
+            }
+        )
+    return details
+
+
+def _cpu_needs(conn, root):
+    """(cpu mode, CPU XML to compare on a target) of a domain's XML root."""
+    cpu = root.find("cpu")
+    if cpu is None:
+        return None, None
+    mode = cpu.get("mode", "custom")
+    if mode == "host-passthrough":
+        host_cpu = ElementTree.fromstring(conn.getCapabilities()).find("host/cpu")
+        return mode, ElementTree.tostring(host_cpu, encoding="unicode") if host_cpu is not None else None
+    if mode == "custom" and cpu.find("model") is None:
+        return mode, None
+    cpu.tail = None
+    return mode, ElementTree.tostring(cpu, encoding="unicode")
+
+
+def _migration_config(key, default):
+    value = __salt__["config.get"](f"brine:{key}")
+    return default if value in (None, "") else value
+
+
+def _shared_folders():
+    folders = _migration_config("migration:unsafe_shared_storage", [])
+    if isinstance(folders, str):
+        folders = [folders]
+    return [str(folder) for folder in folders]
+
+
+def migration_needs(name):
+    """
+    What VM ``name`` on this host needs from a migration target: its state, memory,
+    vCPUs, CPU definition, networks, bridges, and its disks with whether each is on
+    storage other hosts share. The runner sends this to ``migration_target_check`` on
+    every candidate host.
+
+    name
+        The VM's name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.migration_needs lab-vm1
+    """
+    name = _validate_name(name)
+    shared_folders = _shared_folders()
+    with _connection(f"Could not read what {name} needs to migrate") as conn:
+        host = _host_id(conn)
+        dom = _lookup(conn, name, host)
+        state = _current_state(dom)
+        xml_text = dom.XMLDesc(0)
+        root = ElementTree.fromstring(xml_text)
+        vm = _describe_domain(conn, dom) or {}
+        volumes = _pool_volumes(conn)
+        disks = []
+        for disk in _disk_details(xml_text):
+            pool_type = None
+            if disk["path"]:
+                found = volumes.get(os.path.normpath(disk["path"]))
+                if found is not None:
+                    pool_type = ElementTree.fromstring(found[0].XMLDesc(0)).get("type")
+            disk["shared"], disk["sharing"] = _disk_sharing(disk, pool_type, shared_folders)
+            disks.append(disk)
+        cpu_mode, cpu_xml = _cpu_needs(conn, root)
+        os_type = root.find("os/type")
+        nics = vm.get("nics") or [_parse_nic(i) for i in root.findall("devices/interface")]
+        return {
+            "name": name,
+            "uuid": dom.UUIDString(),
+            "host": host,
+            "state": state,
+            "active": state in ACTIVE_STATES,
+            "memory": vm.get("memory") or _memory_kib(root.find("currentMemory")),
+            "vcpus": vm.get("vcpus") or _int_or_none(root.findtext("vcpu")),
+            "domain_type": root.get("type"),
+            "arch": os_type.get("arch") if os_type is not None else None,
+            "machine": os_type.get("machine") if os_type is not None else None,
+            "emulator": root.findtext("devices/emulator"),
+            "cpu_mode": cpu_mode,
+            "cpu_xml": cpu_xml,
+            "networks": sorted({nic["network"] for nic in nics if nic["type"] == "network" and nic["network"]}),
+            "bridges": sorted({nic["bridge"] for nic in nics if nic["type"] == "bridge" and nic["bridge"]}),
+            "disks": disks,
+        }
+
+
+def _cpu_problem(conn, needs, host):
+    """A sentence when this host cannot run the VM's CPU, else None (also when it cannot tell)."""
+    if not needs.get("active") or not needs.get("cpu_xml"):
+        return None
+    try:
+        if needs.get("cpu_mode") == "host-passthrough":
+            result = conn.compareCPU(needs["cpu_xml"], 0)
+        else:
+            result = conn.compareHypervisorCPU(
+                needs.get("emulator"),
+                needs.get("arch"),
+                needs.get("machine"),
+                needs.get("domain_type"),
+                needs["cpu_xml"],
+                0,
+            )
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+            return None
+        return f"{host} cannot run {needs['name']}'s CPU model: {_libvirt_message(err)}"
+    if result == libvirt.VIR_CPU_COMPARE_INCOMPATIBLE:
+        what = "the CPU of its host" if needs.get("cpu_mode") == "host-passthrough" else "its CPU model"
+        return f"{host}'s CPU is not compatible with {needs['name']}'s ({what})"
+    return None
+
+
+def _path_reachable(path, volumes):
+    return os.path.normpath(path) in volumes or os.path.exists(path)
+
+
+def _target_facts(conn, needs):
+    """What this host knows that ``_target_problems`` weighs."""
+    host = _host_id(conn)
+    same_name = same_uuid = None
+    try:
+        dom = conn.lookupByName(needs["name"])
+        same_name = {"uuid": dom.UUIDString(), "active": bool(dom.isActive())}
+    except libvirt.libvirtError as err:
+        if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+            raise
+        if needs.get("uuid"):
+            try:
+                same_uuid = conn.lookupByUUIDString(needs["uuid"]).name()
+            except libvirt.libvirtError as err2:
+                if err2.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+    info = conn.getInfo()
+    records = conn.getAllDomainStats(_stats_groups(), _stats_flags())
+    totals = _vm_totals(_describe_domains(conn, records))
+    networks = conn.listAllNetworks(0)
+    volumes = _pool_volumes(conn)
+    return {
+        "host": host,
+        "same_name": same_name,
+        "same_uuid": same_uuid,
+        "memory_total": _node_memory_total(conn, info[1]),
+        "memory_allocated": totals["memory_allocated"],
+        "memory_available": _node_memory_available(conn),
+        "reserved_memory": int(_migration_config("capacity:reserved_memory", DEFAULT_RESERVED_MEMORY)),
+        "cpus": info[2],
+        "vcpus_allocated": totals["vcpus_allocated"],
+        "vcpu_ratio": float(_migration_config("capacity:vcpu_ratio", DEFAULT_VCPU_RATIO)),
+        "cpu_problem": _cpu_problem(conn, needs, host),
+        "networks_active": {net.name() for net in networks if net.isActive()},
+        "networks_defined": {net.name() for net in networks},
+        # The minion runs on the host it manages: its interfaces are the host's.
+        "bridges": {bridge for bridge in needs.get("bridges", []) if os.path.exists(f"/sys/class/net/{bridge}")},
+        "paths_reachable": {
+            disk["path"]: _path_reachable(disk["path"], volumes)
+            for disk in needs.get("disks", [])
+            if disk.get("path")
+        },
+    }
+
+
+def migration_target_check(needs):
+    """
+    Whether this host can take the VM that ``needs`` describes (the return of
+    ``hypervisor.migration_needs`` on the VM's host), and every reason why not.
+
+    Returns ``{"host": <this host>, "problems": [{"code", "reason", "offer"}, ...]}``;
+    no problems means it can. Codes: ``same_host``, ``name_taken``, ``not_running``
+    (offer ``offline``), ``memory``, ``vcpus``, ``cpu``, ``network``, ``bridge``,
+    ``disk_local`` and ``disk_unreachable`` (offer ``copy_storage``). Memory counts
+    what running VMs use and ``brine:capacity:reserved_memory``; vCPUs are allowed up
+    to ``brine:capacity:vcpu_ratio`` per host CPU.
+
+    needs
+        The dict ``hypervisor.migration_needs`` returned on the source.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv2 hypervisor.migration_target_check "$(salt --out=json hv1 hypervisor.migration_needs lab-vm1 | jq .hv1)"
+    """
+    if not isinstance(needs, dict) or not isinstance(needs.get("name"), str):
+        raise SaltInvocationError("needs must be the dict hypervisor.migration_needs returns")
+    _validate_name(needs["name"])
+    for key in ("networks", "bridges", "disks"):
+        if not isinstance(needs.get(key, []), list):
+            raise SaltInvocationError(f"needs[{key!r}] must be a list")
+    with _connection(f"Could not check whether this host can take {needs['name']}") as conn:
+        facts = _target_facts(conn, needs)
+        return {"host": facts["host"], "problems": _target_problems(needs, facts)}
+
+
+def _fire(tag, data):
+    try:
+        __salt__["event.send"](tag, data)
+    except Exception as err:  # pylint: disable=broad-except
+        log.warning("Could not fire %s: %s", tag, err)
+
+
+def _progress(stats, started):
+    """The progress figures of a running migration from ``jobStats()``."""
+    total = stats.get("data_total") or 0
+    remaining = stats.get("data_remaining") or 0
+    dirty = (stats.get("memory_dirty_rate") or 0) * (stats.get("memory_page_size") or 4096)
+    return {
+        "percent": round(100.0 * (total - remaining) / total, 1) if total else 0.0,
+        "data_total": total,
+        "data_processed": stats.get("data_processed") or 0,
+        "data_remaining": remaining,
+        "dirty_rate": dirty,
+        "expected_downtime": stats.get("downtime"),
+        "elapsed": round(time.monotonic() - started, 3),
+    }
+
+
+class _ProgressReporter:
+    """Fires ``brine/migration/<id>/progress`` every ~0.5 s while the domain has a job."""
+
+    def __init__(self, dom, base, started):
+        self.dom, self.base, self.started = dom, base, started
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self):
+        while not self.stop.wait(MIGRATION_PROGRESS_SECONDS):
+            try:
+                stats = self.dom.jobStats(0)
+            except libvirt.libvirtError:
+                continue
+            if stats.get("type") in (libvirt.VIR_DOMAIN_JOB_BOUNDED, libvirt.VIR_DOMAIN_JOB_UNBOUNDED):
+                _fire(f"brine/migration/{self.base['id']}/progress", dict(self.base, **_progress(stats, self.started)))
+
+    def __enter__(self):
+        self.thread.start()
+        return self
+
+    def __exit__(self, *args):
+        self.stop.set()
+        self.thread.join(5)
+
+
+def _completed_stats(target_uri, name):
+    """The completed job's statistics as the target keeps them (source stats go with the
+    source domain when it is undefined), or {} when they cannot be read."""
+    try:
+        conn = libvirt.open(target_uri)
+    except libvirt.libvirtError as err:
+        log.info("No completed migration statistics from %s: %s", target_uri, _libvirt_message(err))
+        return {}
+    try:
+        return conn.lookupByName(name).jobStats(libvirt.VIR_DOMAIN_JOB_STATS_COMPLETED)
+    except libvirt.libvirtError as err:
+        log.info("No completed migration statistics for %s: %s", name, _libvirt_message(err))
+        return {}
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+
+def migrate(
+    name,
+    target,
+    migration_id,
+    live=True,
+    max_downtime=None,
+    bandwidth=None,
+    copy_storage=False,
+    autoconverge=False,
+    offline=False,
+):
+    """
+    Migrate VM ``name`` from this host to host ``target``, peer to peer: this host's
+    libvirtd drives it over the URI ``brine:migration:uri`` (``{host}`` replaced by
+    ``target``), the VM becomes persistent on the target, and its definition here is
+    removed only after success. Fires ``brine/migration/<id>/started``, ``progress``
+    every ~0.5 s, then ``done`` or ``failed`` (see docs/api.md, Events). Usually called
+    by the ``cluster.migrate`` runner, which checks the target first and makes the id.
+
+    name
+        The VM's name.
+
+    target
+        The target host's minion id (as used in the migration URI).
+
+    migration_id
+        The id in the event tags (``mig-<unix ms>-<6 hex>`` from the runner).
+
+    live
+        Keep the VM running while its memory is copied (default). False pauses it for
+        the whole copy.
+
+    max_downtime
+        Most milliseconds the VM may be paused for the final copy (QEMU's default: 300).
+
+    bandwidth
+        Most MiB/s the migration may use.
+
+    copy_storage
+        Copy the disks too (they must not be on shared storage).
+
+    autoconverge
+        Slow the VM's vCPUs down when its memory changes faster than it can be copied.
+
+    offline
+        Move only the definition of a VM that is not running.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.migrate lab-vm1 hv2 mig-1763680000000-a1b2c3
+        salt hv1 hypervisor.migrate lab-vm1 hv2 mig-1763680000000-a1b2c3 max_downtime=100 bandwidth=64
+    """
+    name = _validate_name(name)
+    target = _validate_host(target)
+    migration_id = _validate_migration_id(migration_id)
+    live = _as_flag(live, "live")
+    copy_storage = _as_flag(copy_storage, "copy_storage")
+    autoconverge = _as_flag(autoconverge, "autoconverge")
+    offline = _as_flag(offline, "offline")
+    max_downtime = _as_positive_int(max_downtime, "max_downtime", "milliseconds")
+    bandwidth = _as_positive_int(bandwidth, "bandwidth", "MiB/s")
+    if offline and copy_storage:
+        raise SaltInvocationError("an offline migration moves the definition only; it cannot copy storage")
+    uri = _migration_uri(_migration_config("migration:uri", DEFAULT_MIGRATION_URI), target)
+    shared_folders = _shared_folders()
+    options = {
+        "live": live,
+        "max_downtime": max_downtime,
+        "bandwidth": bandwidth,
+        "copy_storage": copy_storage,
+        "autoconverge": autoconverge,
+        "offline": offline,
+    }
+    with _connection(f"Could not migrate {name} to {target}") as conn:
+        host = _host_id(conn)
+        if target == host:
+            raise CommandExecutionError(f"{name} is already on {host}")
+        dom = _lookup(conn, name, host)
+        state = _current_state(dom)
+        active = state in ACTIVE_STATES
+        if offline and active:
+            raise CommandExecutionError(
+                f"{name} is {STATE_PHRASES.get(state, state)} on {host}; an offline migration "
+                "moves only the definition of a VM that is shut off"
+            )
+        if not offline and not active:
+            raise CommandExecutionError(
+                f"{name} is not running on {host}; use offline=True to move its definition"
+            )
+        if active and dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:
+            raise CommandExecutionError(f"{name} is busy with another job on {host} (a migration?)")
+        disks = []
+        for disk in _disk_details(dom.XMLDesc(0)):
+            disk["shared"] = _disk_sharing(disk, None, shared_folders)[0]
+            disks.append(disk)
+        flags = _migration_flags(live, offline, copy_storage, autoconverge, _needs_unsafe(disks))
+        params = {}
+        if bandwidth:
+            params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = bandwidth
+        if max_downtime:
+            dom.migrateSetMaxDowntime(max_downtime, 0)
+        base = {"id": migration_id, "vm": name, "source": host, "target": target}
+        _fire(f"brine/migration/{migration_id}/started", dict(base, options=options))
+        started = time.monotonic()
+        try:
+            if offline:
+                dom.migrateToURI3(uri, params, flags)
+            else:
+                with _ProgressReporter(dom, base, started):
+                    dom.migrateToURI3(uri, params, flags)
+        except libvirt.libvirtError as err:
+            aborted = err.get_error_code() == libvirt.VIR_ERR_OPERATION_ABORTED
+            now = _current_state(dom)
+            where = (
+                f"{name} is still {STATE_PHRASES.get(now, now)} on {host}"
+                if now in ACTIVE_STATES or offline
+                else f"{name} is {STATE_PHRASES.get(now, now)} on {host}"
+            )
+            sentence = (
+                f"the migration of {name} to {target} was aborted; {where}"
+                if aborted
+                else f"the migration of {name} to {target} failed: {_libvirt_message(err)}; {where}"
+            )
+            _fire(f"brine/migration/{migration_id}/failed", dict(base, error=sentence, aborted=aborted))
+            raise CommandExecutionError(sentence) from err
+        total_time = round(time.monotonic() - started, 3)
+        stats = {} if offline else _completed_stats(uri, name)
+        downtime = stats.get("downtime")
+        result = dict(base, total_time=total_time, downtime=downtime)
+        _fire(f"brine/migration/{migration_id}/done", result)
+        return dict(result, options=options)
+
+
+def migration_abort(name):
+    """
+    Abort the migration (or any other job) of VM ``name`` that runs on this host; the VM
+    keeps running here.
+
+    name
+        The VM's name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 hypervisor.migration_abort lab-vm1
+    """
+    name = _validate_name(name)
+    with _connection(f"Could not abort the migration of {name}") as conn:
+        host = _host_id(conn)
+        dom = _lookup(conn, name, host)
+        if _current_state(dom) not in ACTIVE_STATES or dom.jobInfo()[0] == libvirt.VIR_DOMAIN_JOB_NONE:
+            raise CommandExecutionError(f"{name} is not being migrated on {host}")
+        dom.abortJob()
+        return {"name": name, "host": host, "aborted": True}
+
+
+def migration_cleanup(name, uuid):
+    """
+    Remove what a failed incoming migration of VM ``name`` (``uuid``) left on this host:
+    a definition that is not running, or a domain still paused waiting for the incoming
+    migration. A VM of that name running normally here is never touched. The runner
+    calls this only after the source confirmed it still runs the VM.
+
+    name
+        The VM's name.
+
+    uuid
+        The VM's UUID: a different VM of the same name is left alone.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv2 hypervisor.migration_cleanup lab-vm1 2b13d5ef-457d-4164-9f62-2b2aee0e69d7
+    """
+    name = _validate_name(name)
+    if not isinstance(uuid, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", uuid):
+        raise SaltInvocationError(f"{uuid!r} is not a UUID")
+    with _connection(f"Could not clean up after the migration of {name}") as conn:
+        host = _host_id(conn)
+        deadline = time.monotonic() + CLEANUP_WAIT_SECONDS
+        while True:
+            try:
+                dom = conn.lookupByName(name)
+            except libvirt.libvirtError as err:
+                if err.get_error_code() != libvirt.VIR_ERR_NO_DOMAIN:
+                    raise
+                return {"name": name, "host": host, "removed": False, "comment": f"nothing of {name} on {host}"}
+            if dom.UUIDString().lower() != uuid.lower():
+                return {"name": name, "host": host, "removed": False,
+                        "comment": f"{name} on {host} is another VM (UUID {dom.UUIDString()}); left alone"}
+            state, reason = dom.state()
+            word = _state_name(state)
+            incoming = word == "paused" and _reason_name(word, reason) in ("migration", "starting_up", "unknown")
+            if word in ACTIVE_STATES and not incoming:
+                if time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    continue
+                return {"name": name, "host": host, "removed": False,
+                        "comment": f"{name} is {STATE_PHRASES.get(word, word)} on {host}; left alone"}
+            if incoming:
+                # libvirt normally drops the incoming domain itself: give it a moment.
+                if time.monotonic() < deadline:
+                    time.sleep(0.5)
+                    continue
+                dom.destroy()
+            try:
+                dom.undefine()
+            except libvirt.libvirtError as err:
+                if err.get_error_code() not in (libvirt.VIR_ERR_NO_DOMAIN, libvirt.VIR_ERR_OPERATION_INVALID):
+                    raise
+            return {"name": name, "host": host, "removed": True,
+                    "comment": f"removed what the failed migration left of {name} on {host}"}
