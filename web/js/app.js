@@ -10,6 +10,7 @@ import { ApiError } from "./errors.js";
 import { formatClock } from "./format.js";
 import { autoRefresh, createStore } from "./store.js";
 import { startLiveUpdates } from "./views/live-status.js";
+import { mountMigrationPanel, watchDropTargets } from "./views/migration.js";
 import { mountLogin } from "./views/login.js";
 import { clearNotices, dismiss, initNotices, notify } from "./views/notices.js";
 import { mountOverview } from "./views/overview.js";
@@ -206,6 +207,10 @@ api.onUnauthorized(({ expired }) => {
       : "Salt no longer accepts your session. Please sign in again.",
   );
 });
+
+// Live migration: host cards on any page are drop targets; the progress panel is on every page.
+watchDropTargets(main, store);
+mountMigrationPanel(document.body, store);
 
 window.addEventListener("hashchange", route);
 route();

@@ -13,6 +13,7 @@ import {
   stateInfo,
 } from "../format.js";
 import { loadState } from "./overview.js";
+import { dragHandle, migrateTargets } from "./migration.js";
 import { actionBar, allVms, stateBadge } from "./vms.js";
 
 function detail(term, value, { mono = false, wide = false, testid = null } = {}) {
@@ -134,12 +135,14 @@ function vmPage(vm, { perms, busyAction, store, onDone }) {
       h(
         "div",
         { class: "vm-title" },
+        dragHandle(vm, { perms }),
         h("h1", { text: vm.name }),
         stateBadge(vm.state),
         h("span", { class: "muted", text: `on ${vm.host}` }),
       ),
       actionBar(vm, { perms, busyAction, store, onDone, large: true }),
     ),
+    migrateTargets(vm, store.state.inventory, { perms }),
     h(
       "section",
       { class: ["card", "section-card"], "aria-labelledby": "vm-details-heading" },

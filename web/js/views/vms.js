@@ -5,6 +5,7 @@ import { disabledReason, isEnabled, offeredActions } from "../actions.js";
 import { h } from "../dom.js";
 import { formatKiB, naturalCompare, stateInfo } from "../format.js";
 import { confirmAction } from "./confirm.js";
+import { dragHandle, migrateButton } from "./migration.js";
 import { announce, notify } from "./notices.js";
 
 /** Every VM of every reachable host, each with its `host`, sorted by name. */
@@ -103,6 +104,7 @@ export function actionBar(vm, { perms, busyAction, store, onDone, large = false 
         running ? action.busyLabel : action.label,
       );
     }),
+    migrateButton(vm, { perms, store, large }),
   );
 }
 
@@ -150,6 +152,7 @@ export function renderVmTable(inventory, { perms, busy, store, filter = "" }) {
       h(
         "th",
         { scope: "row", class: "vm-name", "data-label": "Name" },
+        dragHandle(vm, { perms }),
         h("a", { href: `#/vm/${encodeURIComponent(vm.name)}`, text: vm.name }),
       ),
       h("td", { "data-label": "State" }, stateBadge(vm.state)),

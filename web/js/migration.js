@@ -1,0 +1,209 @@
+// Live migration in the UI: who may, what a host's eligibility means for a drop, the options
+// the confirmation dialog sends, and how progress and results read. Pure, no DOM.
+
+import { formatBytes } from "./format.js";
+import { mayCall } from "./perms.js";
+
+export const MIGRATE_FUN = "cluster.migrate";
+export const ABORT_FUN = "cluster.migration_abort";
+export const TARGETS_FUN = "cluster.migration_targets";
+
+/** States in which a VM's memory is alive, so it moves live; anything else moves offline. */
+const ACTIVE = new Set(["running", "blocked", "paused"]);
+
+export function isActive(state) {
+  return ACTIVE.has(state);
+}
+
+/** Does the role see migration at all (drag handles, "Migrate to…")? */
+export function mayMigrate(perms, vmName) {
+  return (
+    mayCall(perms, MIGRATE_FUN, { kwarg: { name: vmName } }) &&
+    mayCall(perms, TARGETS_FUN, { kwarg: { name: vmName } })
+  );
+}
+
+export function mayAbort(perms, vmName) {
+  return mayCall(perms, ABORT_FUN, { kwarg: { name: vmName } });
+}
+
+/**
+ * What a host means as a drop target during a drag of `vmName`, from the drag's
+ * cluster.migration_targets answer (`targets`: null while it is on its way, an Error when it
+ * failed). -> {status: "checking"|"eligible"|"ineligible", reasons, offers, summary}
+ */
+export function dropVerdict(targets, host, vmName) {
+  if (targets === null || targets === undefined) {
+    return {
+      status: "checking",
+      reasons: [],
+      offers: [],
+      summary: `Checking whether ${host} can take ${vmName}…`,
+    };
+  }
+  if (targets instanceof Error) {
+    const reason = `Brine could not check the hosts: ${targets.message}`;
+    return { status: "ineligible", reasons: [reason], offers: [], summary: reason };
+  }
+  const entry = targets[host];
+  if (!entry || typeof entry !== "object") {
+    const reason = `The cluster did not say whether ${host} can take ${vmName}.`;
+    return { status: "ineligible", reasons: [reason], offers: [], summary: reason };
+  }
+  const reasons = Array.isArray(entry.reasons) ? entry.reasons.map(String) : [];
+  const offers = Array.isArray(entry.offers) ? entry.offers.map(String) : [];
+  if (entry.eligible) {
+    const notes = [];
+    if (offers.includes("offline")) {
+      notes.push("offline: the VM is not running, its definition moves");
+    }
+    if (offers.includes("copy_storage")) {
+      notes.push("its disks are copied");
+    }
+    return {
+      status: "eligible",
+      reasons,
+      offers,
+      summary: `${host} can take ${vmName}${notes.length ? ` (${notes.join("; ")})` : ""}.`,
+    };
+  }
+  const why = reasons.length > 0 ? reasons : ["The cluster refused it without a reason."];
+  return {
+    status: "ineligible",
+    reasons: why,
+    offers,
+    summary: `${host} cannot take ${vmName}: ${why.join(" ")}`,
+  };
+}
+
+/** The dialog's starting values for this VM and target. */
+export function defaultOptions(vm, verdict = { offers: [] }) {
+  const offline = !isActive(vm.state);
+  return {
+    live: !offline,
+    offline,
+    copy_storage: verdict.offers.includes("copy_storage"),
+    autoconverge: false,
+    max_downtime: "",
+    bandwidth: "",
+  };
+}
+
+function positiveInteger(text, label, unit) {
+  const trimmed = String(text ?? "").trim();
+  if (trimmed === "") {
+    return { value: undefined };
+  }
+  if (!/^\d+$/.test(trimmed) || Number(trimmed) <= 0) {
+    return { error: `${label} must be a whole number of ${unit} above 0, or empty for the default.` };
+  }
+  return { value: Number(trimmed) };
+}
+
+/**
+ * The dialog's fields -> cluster.migrate keyword arguments, or {error} with a sentence.
+ * Empty numbers mean libvirt's defaults; an offline migration is never live.
+ */
+export function migrateKwargs(fields) {
+  const downtime = positiveInteger(fields.max_downtime, "Maximum downtime", "milliseconds");
+  if (downtime.error) {
+    return { error: downtime.error };
+  }
+  const bandwidth = positiveInteger(fields.bandwidth, "Bandwidth", "MiB/s");
+  if (bandwidth.error) {
+    return { error: bandwidth.error };
+  }
+  const offline = Boolean(fields.offline);
+  const kwargs = {
+    live: offline ? false : Boolean(fields.live),
+    copy_storage: Boolean(fields.copy_storage),
+    autoconverge: Boolean(fields.autoconverge),
+  };
+  if (offline) {
+    kwargs.offline = true;
+  }
+  if (downtime.value !== undefined) {
+    kwargs.max_downtime = downtime.value;
+  }
+  if (bandwidth.value !== undefined) {
+    kwargs.bandwidth = bandwidth.value;
+  }
+  return { kwargs };
+}
+
+function seconds(value) {
+  const n = Number(value);
+  return Number.isFinite(n) ? `${n < 10 ? n.toFixed(1) : Math.round(n)} s` : null;
+}
+
+function millis(value) {
+  const n = Number(value);
+  return Number.isFinite(n) ? `${Math.round(n)} ms` : null;
+}
+
+/** The progress bar's value (0-100), or null while unknown (an indeterminate bar). */
+export function progressPercent(record) {
+  if (record?.phase === "done") {
+    return 100;
+  }
+  const n = Number(record?.percent);
+  return record?.percent !== undefined && record?.percent !== null && Number.isFinite(n)
+    ? Math.max(0, Math.min(100, Math.round(n)))
+    : null;
+}
+
+/** One line under the bar: how far, what is left, how fast the guest dirties memory. */
+export function progressDetail(record) {
+  if (!record) {
+    return "";
+  }
+  if (record.phase === "starting") {
+    return "Asking the source host to start…";
+  }
+  if (record.phase === "aborting") {
+    return "Aborting…";
+  }
+  const parts = [];
+  const percent = progressPercent(record);
+  if (percent !== null) {
+    parts.push(`${percent}%`);
+  }
+  if (record.data_remaining !== undefined && record.data_remaining !== null) {
+    parts.push(`${formatBytes(record.data_remaining)} left`);
+  }
+  if (record.dirty_rate !== undefined && record.dirty_rate !== null) {
+    parts.push(`dirtying ${formatBytes(record.dirty_rate)}/s`);
+  }
+  if (record.expected_downtime !== undefined && record.expected_downtime !== null) {
+    parts.push(`expected downtime ${millis(record.expected_downtime)}`);
+  }
+  const elapsed = seconds(record.elapsed);
+  if (elapsed) {
+    parts.push(elapsed);
+  }
+  return parts.join(" · ");
+}
+
+/** The result sentence once the migration is over ("" before). */
+export function resultSentence(record) {
+  if (!record) {
+    return "";
+  }
+  if (record.phase === "done") {
+    const total = seconds(record.total_time);
+    const downtime = millis(record.downtime);
+    return (
+      `${record.vm} now runs on ${record.target}` +
+      (total ? `: moved in ${total}` : "") +
+      (downtime ? `, downtime ${downtime}` : "") +
+      "."
+    );
+  }
+  if (record.phase === "failed") {
+    const what = record.aborted ? "was aborted" : "failed";
+    const error = record.error ? `: ${record.error}` : ".";
+    const still = record.source ? ` ${record.vm} stays on ${record.source}.` : "";
+    return `Migration of ${record.vm} to ${record.target} ${what}${error}${still}`;
+  }
+  return "";
+}
