@@ -284,3 +284,13 @@ export function migrate(name, target, options = {}) {
 export function migrationAbort(name) {
   return runner("cluster.migration_abort", { name });
 }
+
+// ---- consoles (docs/api.md, "Consoles") ----
+
+/**
+ * cluster.console(name): {token, path, password, expires, ttl, host, ...}. The token opens
+ * wss://<site><path> once, within `ttl` seconds; `password` answers the VNC server's prompt.
+ */
+export function openConsole(name) {
+  return runner("cluster.console", { name });
+}

@@ -12,6 +12,7 @@ import {
   orDash,
   stateInfo,
 } from "../format.js";
+import { consoleBlocker, createConsolePanel, preloadConsole } from "./console.js";
 import { loadState } from "./overview.js";
 import { dragHandle, migrateTargets } from "./migration.js";
 import { actionBar, allVms, stateBadge } from "./vms.js";
@@ -123,7 +124,7 @@ function backLink() {
   return h("a", { href: "#/", class: "back-link" }, icon("back"), "Overview");
 }
 
-function vmPage(vm, { perms, busyAction, store, onDone }) {
+function vmPage(vm, { perms, busyAction, store, onDone, consoleElement = null }) {
   const reason = vm.reason ? ` (${vm.reason})` : "";
   return h(
     "div",
@@ -142,6 +143,7 @@ function vmPage(vm, { perms, busyAction, store, onDone }) {
       ),
       actionBar(vm, { perms, busyAction, store, onDone, large: true }),
     ),
+    consoleElement,
     migrateTargets(vm, store.state.inventory, { perms }),
     h(
       "section",
@@ -213,7 +215,12 @@ export function mountVm(container, { store, session, navigate }, name) {
       navigate("#/");
     }
   };
-  return store.subscribe((state) => {
+  // Consoles: one panel for the page's lifetime, moved (not rebuilt) into each re-render.
+  const consolePanel = createConsolePanel({ name, perms: session.perms });
+  if (!consoleBlocker(null, session.perms, name)) {
+    preloadConsole();
+  }
+  const unsubscribe = store.subscribe((state) => {
     if (!state.inventory) {
       render(container, h("div", { class: "page" }, loadState(state, store, name)));
       return;
@@ -226,9 +233,20 @@ export function mountVm(container, { store, session, navigate }, name) {
       return;
     }
     document.title = `${vm.name} · Brine`;
+    consolePanel.update(vm);
     render(
       container,
-      vmPage(vm, { perms: session.perms, busyAction: state.busy[vm.name] ?? null, store, onDone }),
+      vmPage(vm, {
+        perms: session.perms,
+        busyAction: state.busy[vm.name] ?? null,
+        store,
+        onDone,
+        consoleElement: consolePanel.element,
+      }),
     );
   });
+  return () => {
+    unsubscribe();
+    consolePanel.destroy();
+  };
 }
