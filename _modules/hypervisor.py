@@ -1560,6 +1560,17 @@ def _migration_config(key, default):
     return default if value in (None, "") else value
 
 
+def _config_number(key, default):
+    """A number from ``brine:<key>``; the default (and a warning) when it is not one."""
+    value = _migration_config(key, default)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        log.warning("brine:%s is not a number (%r); using %s", key, value, default)
+        return default
+    return number if number >= 0 else default
+
+
 def _shared_folders():
     folders = _migration_config("migration:unsafe_shared_storage", [])
     if isinstance(folders, str):
@@ -1683,10 +1694,10 @@ def _target_facts(conn, needs):
         "memory_total": _node_memory_total(conn, info[1]),
         "memory_allocated": totals["memory_allocated"],
         "memory_available": _node_memory_available(conn),
-        "reserved_memory": int(_migration_config("capacity:reserved_memory", DEFAULT_RESERVED_MEMORY)),
+        "reserved_memory": int(_config_number("capacity:reserved_memory", DEFAULT_RESERVED_MEMORY)),
         "cpus": info[2],
         "vcpus_allocated": totals["vcpus_allocated"],
-        "vcpu_ratio": float(_migration_config("capacity:vcpu_ratio", DEFAULT_VCPU_RATIO)),
+        "vcpu_ratio": _config_number("capacity:vcpu_ratio", DEFAULT_VCPU_RATIO),
         "cpu_problem": _cpu_problem(conn, needs, host),
         "networks_active": {net.name() for net in networks if net.isActive()},
         "networks_defined": {net.name() for net in networks},
@@ -1719,7 +1730,7 @@ def migration_target_check(needs):
 
     .. code-block:: bash
 
-        salt hv2 hypervisor.migration_target_check "$(salt --out=json hv1 hypervisor.migration_needs lab-vm1 | jq .hv1)"
+        salt hv1 hypervisor.migration_target_check "$(salt --out=json hv2 hypervisor.migration_needs lab-vm2 | jq .hv2)"
     """
     if not isinstance(needs, dict) or not isinstance(needs.get("name"), str):
         raise SaltInvocationError("needs must be the dict hypervisor.migration_needs returns")
@@ -1730,6 +1741,16 @@ def migration_target_check(needs):
     with _connection(f"Could not check whether this host can take {needs['name']}") as conn:
         facts = _target_facts(conn, needs)
         return {"host": facts["host"], "problems": _target_problems(needs, facts)}
+
+
+def _has_job(dom):
+    """True when the domain runs a job (a migration, a save...); False where the driver cannot say."""
+    try:
+        return dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_SUPPORT:
+            return False
+        raise
 
 
 def _fire(tag, data):
@@ -1890,7 +1911,7 @@ def migrate(
             raise CommandExecutionError(
                 f"{name} is not running on {host}; use offline=True to move its definition"
             )
-        if active and dom.jobInfo()[0] != libvirt.VIR_DOMAIN_JOB_NONE:
+        if active and _has_job(dom):
             raise CommandExecutionError(f"{name} is busy with another job on {host} (a migration?)")
         disks = []
         for disk in _disk_details(dom.XMLDesc(0)):
@@ -1952,7 +1973,7 @@ def migration_abort(name):
     with _connection(f"Could not abort the migration of {name}") as conn:
         host = _host_id(conn)
         dom = _lookup(conn, name, host)
-        if _current_state(dom) not in ACTIVE_STATES or dom.jobInfo()[0] == libvirt.VIR_DOMAIN_JOB_NONE:
+        if _current_state(dom) not in ACTIVE_STATES or not _has_job(dom):
             raise CommandExecutionError(f"{name} is not being migrated on {host}")
         dom.abortJob()
         return {"name": name, "host": host, "aborted": True}
@@ -1975,7 +1996,7 @@ def migration_cleanup(name, uuid):
 
     .. code-block:: bash
 
-        salt hv2 hypervisor.migration_cleanup lab-vm1 2b13d5ef-457d-4164-9f62-2b2aee0e69d7
+        salt hv1 hypervisor.migration_cleanup lab-vm2 2b13d5ef-457d-4164-9f62-2b2aee0e69d7
     """
     name = _validate_name(name)
     if not isinstance(uuid, str) or not re.fullmatch(r"[0-9a-fA-F-]{32,36}", uuid):

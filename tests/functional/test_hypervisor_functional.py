@@ -37,6 +37,12 @@ PUBLIC_FUNCTIONS = (
     "pause",
     "resume",
     "delete",
+    # migration section
+    "migration_needs",
+    "migration_target_check",
+    "migrate",
+    "migration_abort",
+    "migration_cleanup",
 )
 ACTIONS = ("start", "shutdown", "force_off", "reboot", "pause", "resume", "delete")
 NAMED_FUNCTIONS = ("vm_info",) + ACTIONS
