@@ -127,9 +127,13 @@ export function parseSaltEvent(message) {
   return { tag, data };
 }
 
-/** Is this an event the SPA acts on? Only Brine's own tags. */
+/**
+ * Is this an event the SPA acts on? Brine's own tags, and a minion's (re)start
+ * (salt/minion/<id>/start): its host's engine starts afresh, and whatever changed there while
+ * the minion or the master was away had no event.
+ */
 export function isBrineTag(tag) {
-  return typeof tag === "string" && tag.startsWith("brine/");
+  return typeof tag === "string" && (tag.startsWith("brine/") || /^salt\/minion\/[^/]+\/start$/.test(tag));
 }
 
 /**

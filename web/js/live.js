@@ -14,6 +14,9 @@ const RUNNING = new Set(["running", "blocked"]);
  */
 export function classifyTag(tag) {
   const parts = String(tag ?? "").split("/");
+  if (parts[0] === "salt" && parts[1] === "minion" && parts.length === 4 && parts[3] === "start") {
+    return { kind: "host", host: parts[2], what: "minion-start" };
+  }
   if (parts[0] !== "brine") {
     return { kind: "other" };
   }

@@ -1,7 +1,7 @@
 // Live migration in the UI: who may, what a host's eligibility means for a drop, the options
 // the confirmation dialog sends, and how progress and results read. Pure, no DOM.
 
-import { formatBytes } from "./format.js";
+import { formatBytes, sentenceCase } from "./format.js";
 import { mayCall } from "./perms.js";
 
 export const MIGRATE_FUN = "cluster.migrate";
@@ -200,10 +200,15 @@ export function resultSentence(record) {
     );
   }
   if (record.phase === "failed") {
+    // The host's sentence says what happened and where the VM is ("... failed: <libvirt's
+    // words>; lab-vm1 is still running on hv1"); without one, say it ourselves.
+    if (record.error) {
+      const text = sentenceCase(String(record.error).trim());
+      return /[.!?]$/.test(text) ? text : `${text}.`;
+    }
     const what = record.aborted ? "was aborted" : "failed";
-    const error = record.error ? `: ${record.error}` : ".";
     const still = record.source ? ` ${record.vm} stays on ${record.source}.` : "";
-    return `Migration of ${record.vm} to ${record.target} ${what}${error}${still}`;
+    return `Migration of ${record.vm} to ${record.target} ${what}.${still}`;
   }
   return "";
 }

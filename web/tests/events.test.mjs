@@ -104,6 +104,8 @@ describe("parseSaltEvent", () => {
     assert.equal(parseSaltEvent({ data: "{'python': 'repr'}" }), null);
     assert.equal(isBrineTag("brine/host/hv1/resync"), true);
     assert.equal(isBrineTag("salt/job/1/ret/hv1"), false);
+    assert.equal(isBrineTag("salt/minion/hv1/start"), true, "a restarted minion: refetch");
+    assert.equal(isBrineTag("salt/minion/hv1/start/x"), false);
     assert.equal(isBrineTag("brinex/x"), false);
   });
 });

@@ -39,6 +39,7 @@ describe("classifyTag", () => {
     assert.deepEqual(classifyTag("brine/host/hv2/resync"), { kind: "host", host: "hv2", what: "resync" });
     assert.deepEqual(classifyTag("brine/migration/mig-1-abc/progress"), { kind: "migration", id: "mig-1-abc", phase: "progress" });
     assert.deepEqual(classifyTag("salt/job/1/ret/hv1"), { kind: "other" });
+    assert.deepEqual(classifyTag("salt/minion/hv1/start"), { kind: "host", host: "hv1", what: "minion-start" });
     assert.deepEqual(classifyTag("brine/vm/hv1/state"), { kind: "other" });
   });
 });
