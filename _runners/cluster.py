@@ -824,3 +824,421 @@ def console(name):
         "expires": expires,
         "ttl": CONSOLE_TTL,
     }
+
+
+# --------------------------------------------------------------------------
+# Migration (docs/api.md, "Migration"): which hosts can take a VM and why
+# not, the migration itself (driven by the source host's libvirtd through
+# ``hypervisor.migrate``), and aborting it.
+#
+# Configuration (master config or the master's pillar):
+#
+#     brine:
+#       migration:
+#         timeout: 1800   # seconds the runner waits for a migration to finish
+#
+# One migration per VM at a time: a record per VM in the master cache (bank
+# ``brine/migrations``), written under a file lock so that two requests cannot
+# both see it free. A second request is refused, never queued.
+# --------------------------------------------------------------------------
+
+MIGRATION_BANK = "brine/migrations"
+MIGRATION_TIMEOUT_KEY = "brine:migration:timeout"
+DEFAULT_MIGRATION_TIMEOUT = 1800
+HOST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
+_TRUE_WORDS = frozenset(("true", "yes", "on", "1"))
+_FALSE_WORDS = frozenset(("false", "no", "off", "0"))
+# Problems an option of the migration resolves (codes from hypervisor.migration_target_check).
+_RESOLVED_BY = {"offline": {"not_running"}, "copy_storage": {"disk_local", "disk_unreachable"}}
+
+
+def _check_host(host):
+    """``host`` if it can be a minion id, else SaltInvocationError."""
+    if isinstance(host, str) and HOST_ID_RE.fullmatch(host):
+        return host
+    raise SaltInvocationError(
+        f"{host!r} is not a valid host name: use letters, digits, '_', '.' or '-', "
+        "starting with a letter or digit"
+    )
+
+
+def _as_bool(value, argument):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in _TRUE_WORDS | _FALSE_WORDS:
+        return value.strip().lower() in _TRUE_WORDS
+    raise SaltInvocationError(f"{argument} must be true or false, not {value!r}")
+
+
+def _as_positive_int(value, argument, unit):
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise SaltInvocationError(f"{argument} must be a whole number of {unit}, not {value!r}")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise SaltInvocationError(f"{argument} must be a whole number of {unit}, not {value!r}") from None
+    if number <= 0:
+        raise SaltInvocationError(f"{argument} must be more than 0 {unit}, not {value!r}")
+    return number
+
+
+def _migration_options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline):
+    """The migration's options, checked; SaltInvocationError for anything else."""
+    options = {
+        "live": _as_bool(live, "live"),
+        "max_downtime": _as_positive_int(max_downtime, "max_downtime", "milliseconds"),
+        "bandwidth": _as_positive_int(bandwidth, "bandwidth", "MiB/s"),
+        "copy_storage": _as_bool(copy_storage, "copy_storage"),
+        "autoconverge": _as_bool(autoconverge, "autoconverge"),
+        "offline": _as_bool(offline, "offline"),
+    }
+    if options["offline"] and options["copy_storage"]:
+        raise SaltInvocationError("an offline migration moves the definition only; it cannot copy storage")
+    return options
+
+
+def _verdict(problems, offline=False, copy_storage=False):
+    """
+    ``{eligible, reasons, offers}`` from a target's problems; the problems that the
+    chosen options resolve (offline for a VM that is not running, copy_storage for disks
+    the target cannot reach) no longer count.
+    """
+    resolved = set()
+    if offline:
+        resolved |= _RESOLVED_BY["offline"]
+    if copy_storage:
+        resolved |= _RESOLVED_BY["copy_storage"]
+    left = [problem for problem in problems if problem.get("code") not in resolved]
+    offers = []
+    for problem in left:
+        if problem.get("offer") and problem["offer"] not in offers:
+            offers.append(problem["offer"])
+    return {
+        "eligible": not left,
+        "reasons": [problem.get("reason") or str(problem.get("code")) for problem in left],
+        "offers": offers,
+    }
+
+
+def _refusal(host, sentence):
+    return {"eligible": False, "reasons": [sentence], "offers": []}
+
+
+def _same_host(name, host):
+    return _refusal(host, f"{name} is already on {host}")
+
+
+def _new_migration_id(now=None):
+    """``mig-<unix ms>-<6 hex>``: unique enough and safe in an event tag."""
+    now = time.time() if now is None else now
+    return f"mig-{int(now * 1000)}-{secrets.token_hex(3)}"
+
+
+def _lock_problem(record, now):
+    """The sentence refusing a second migration while ``record`` holds the VM, or None."""
+    if not isinstance(record, dict) or record.get("expires", 0) <= now:
+        return None
+    return (
+        f"{record.get('vm')} is already being migrated from {record.get('source')} to "
+        f"{record.get('target')} ({record.get('id')}, started {now - record.get('started', now):.0f} s "
+        "ago); wait for it to finish or abort it"
+    )
+
+
+def _failure_notes(name, source, target, source_vm, cleanup):
+    """
+    The end of the error sentence after a failed migration: where the VM is, and what
+    was found (and removed) on the target. ``source_vm`` is the VM dict on the source
+    or a sentence; ``cleanup`` is the target's ``migration_cleanup`` return or a sentence.
+    """
+    notes = []
+    if isinstance(source_vm, dict):
+        notes.append(f"{name} is {source_vm.get('state')} on {source}")
+    else:
+        notes.append(f"could not check {name} on {source}: {source_vm}")
+    if isinstance(cleanup, dict):
+        if cleanup.get("removed"):
+            notes.append(f"the leftover on {target} was removed")
+        elif "nothing" in str(cleanup.get("comment")):
+            notes.append(f"nothing of it is left on {target}")
+        else:
+            notes.append(str(cleanup.get("comment")))
+    elif cleanup:
+        notes.append(cleanup)
+    return notes
+
+
+def _hypervisor_hosts():
+    """The hosts the master would target as hypervisors, from its pillar cache: no publish."""
+    import salt.utils.minions  # pylint: disable=import-outside-toplevel
+
+    return sorted(salt.utils.minions.CkMinions(__opts__).check_minions(HOST_TARGET, HOST_TARGET_TYPE)["minions"])
+
+
+def _check_known_host(host):
+    hosts = _hypervisor_hosts()
+    if host not in hosts:
+        raise SaltInvocationError(
+            f"{host} is not a hypervisor host Brine knows (hosts: {', '.join(hosts) or 'none'})"
+        )
+
+
+def _migration_timeout():
+    for source in (__opts__, globals().get("__pillar__") or {}):
+        value = salt.utils.data.traverse_dict_and_list(source, MIGRATION_TIMEOUT_KEY, None)
+        if value is not None:
+            seconds = _seconds_or_zero(value)
+            if seconds:
+                return seconds
+    return DEFAULT_MIGRATION_TIMEOUT
+
+
+def _fire_master(tag, data):
+    import salt.utils.event  # pylint: disable=import-outside-toplevel
+
+    with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as bus:
+        bus.fire_event(data, tag)
+
+
+@contextlib.contextmanager
+def _migration_lock(record):
+    """Hold VM ``record['vm']`` for this migration, or raise when another one holds it."""
+    import fcntl  # pylint: disable=import-outside-toplevel
+
+    cache = salt.cache.factory(__opts__)
+    name = record["vm"]
+    lock_path = os.path.join(__opts__["cachedir"], ".brine-migrations.lock")
+    with salt.utils.files.fopen(lock_path, "a") as lock_file:
+        fcntl.flock(lock_file, fcntl.LOCK_EX)
+        problem = _lock_problem(cache.fetch(MIGRATION_BANK, name), time.time())
+        if problem:
+            raise CommandExecutionError(problem)
+        cache.store(MIGRATION_BANK, name, record)
+    try:
+        yield
+    finally:
+        with salt.utils.files.fopen(lock_path, "a") as lock_file:
+            fcntl.flock(lock_file, fcntl.LOCK_EX)
+            current = cache.fetch(MIGRATION_BANK, name)
+            if isinstance(current, dict) and current.get("id") == record["id"]:
+                cache.flush(MIGRATION_BANK, name)
+
+
+def _source_of(name):
+    """(host holding VM ``name``, what it needs from a target)."""
+    return _run_on_vm(name, "hypervisor.migration_needs", {"name": name})
+
+
+def migration_targets(name):
+    """
+    For every hypervisor host, whether it can take VM ``name`` now and every reason
+    why not, from one fan-out: ``{host: {"eligible", "reasons", "offers"}}``.
+    ``offers`` name options that would make it possible (``offline`` for a VM that
+    is not running, ``copy_storage`` for disks the host cannot reach).
+
+    name
+        The VM's name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run cluster.migration_targets lab-vm1
+    """
+    name = _check_name(name)
+    source, needs = _source_of(name)
+    timeout = _timeout()
+    with _local_client() as client:
+        expected, answers = _gather(client, "hypervisor.migration_target_check", {"needs": needs}, timeout)
+    result = {}
+    for host in sorted(set(expected) | set(answers) | {source}):
+        if host == source:
+            result[host] = _same_host(name, host)
+            continue
+        entry = answers.get(host)
+        if not _answered(entry):
+            result[host] = _refusal(host, f"{host} is unreachable: it {_no_answer(timeout)}")
+            continue
+        error = _error_of(entry, "hypervisor.migration_target_check")
+        ret = entry["ret"]
+        if error is None and not (isinstance(ret, dict) and isinstance(ret.get("problems"), list)):
+            error = (CommandExecutionError, "answered with data Brine does not understand")
+        if error:
+            result[host] = _refusal(host, f"{host} could not check: {error[1]}")
+        else:
+            result[host] = _verdict(ret["problems"])
+    return result
+
+
+def migration_check(name, target):
+    """
+    Whether host ``target`` can take VM ``name`` now, with every reason why not:
+    ``{target: {"eligible", "reasons", "offers"}}`` (one entry of ``migration_targets``).
+
+    name
+        The VM's name.
+
+    target
+        The host's minion id.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run cluster.migration_check lab-vm1 hv2
+    """
+    name = _check_name(name)
+    target = _check_host(target)
+    _check_known_host(target)
+    source, needs = _source_of(name)
+    if source == target:
+        return {target: _same_host(name, target)}
+    timeout = _timeout()
+    with _local_client() as client:
+        ret, error = _ask(client, target, "hypervisor.migration_target_check", {"needs": needs}, timeout)
+    if error:
+        return {target: _refusal(target, f"{target} is unreachable or could not check: {error[1]}")}
+    return {target: _verdict(ret.get("problems") or [])}
+
+
+def migrate(
+    name,
+    target,
+    live=True,
+    max_downtime=None,
+    bandwidth=None,
+    copy_storage=False,
+    autoconverge=False,
+    offline=False,
+):
+    """
+    Migrate VM ``name`` to host ``target``: peer to peer, driven by the libvirtd of the
+    host holding it, persistent on the target, undefined on the source only after
+    success. The target is checked first (as ``migration_check``, with the options);
+    one migration per VM at a time. Progress goes out as ``brine/migration/<id>/...``
+    events. On failure the VM stays on the source, anything a failed incoming migration
+    left on the target is removed, and the error says what happened and where the VM is.
+
+    Returns ``{"id", "vm", "source", "target", "total_time", "downtime", "vm_info"}``
+    (seconds; milliseconds as libvirt measured; the VM dict on the target).
+
+    name
+        The VM's name.
+
+    target
+        The host to move it to (minion id).
+
+    live
+        Keep it running while its memory is copied (default True).
+
+    max_downtime
+        Most milliseconds it may be paused at the end (QEMU's default is 300).
+
+    bandwidth
+        Most MiB/s the migration may use.
+
+    copy_storage
+        Copy its disks too (when they are not on storage the target reaches).
+
+    autoconverge
+        Slow its vCPUs when its memory changes faster than it can be copied.
+
+    offline
+        Move only the definition of a VM that is not running.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run cluster.migrate lab-vm1 hv2
+        salt-run cluster.migrate lab-vm1 hv2 max_downtime=100 bandwidth=64
+    """
+    name = _check_name(name)
+    target = _check_host(target)
+    options = _migration_options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline)
+    _check_known_host(target)
+    source, needs = _source_of(name)
+    if source == target:
+        raise CommandExecutionError(f"{name} is already on {target}")
+    if options["offline"] and needs.get("active"):
+        raise CommandExecutionError(
+            f"{name} is {needs.get('state')} on {source}; an offline migration moves only "
+            "the definition of a VM that is shut off"
+        )
+    started = time.time()
+    timeout = _timeout()
+    wait = _migration_timeout()
+    record = {
+        "id": _new_migration_id(started),
+        "vm": name,
+        "source": source,
+        "target": target,
+        "started": started,
+        "expires": started + wait + timeout + 60,
+    }
+    base = {"id": record["id"], "vm": name, "source": source, "target": target}
+    with _migration_lock(record), _local_client() as client:
+        check, error = _ask(client, target, "hypervisor.migration_target_check", {"needs": needs}, timeout)
+        if error:
+            raise CommandExecutionError(f"{target} could not check whether it can take {name}: {error[1]}")
+        verdict = _verdict(check.get("problems") or [], options["offline"], options["copy_storage"])
+        if not verdict["eligible"]:
+            raise CommandExecutionError(f"{target} cannot take {name}: " + "; ".join(verdict["reasons"]))
+        kwarg = dict(options, name=name, target=target, migration_id=record["id"])
+        ret, error = _ask(client, source, "hypervisor.migrate", kwarg, wait)
+        if error:
+            if error[0] is SaltInvocationError:
+                raise _host_exception(source, error)
+            source_vm, source_error = _ask(client, source, "hypervisor.vm_info", {"name": name}, timeout)
+            cleanup = None
+            if source_vm and source_vm.get("state") in ("running", "blocked", "paused"):
+                cleanup, cleanup_error = _ask(
+                    client, target, "hypervisor.migration_cleanup", {"name": name, "uuid": needs["uuid"]}, timeout
+                )
+                if cleanup_error:
+                    cleanup = f"could not check {target} for leftovers: {cleanup_error[1]}"
+            notes = _failure_notes(name, source, target, source_vm or source_error[1], cleanup)
+            sentence = error[1]
+            if sentence.startswith("did not answer"):
+                # The source never said: the failed event is ours to fire.
+                sentence = f"{source} {sentence} while migrating {name}"
+                _fire_master(f"brine/migration/{record['id']}/failed", dict(base, error=sentence, aborted=False))
+            raise CommandExecutionError(f"{sentence} ({'; '.join(notes)})")
+        cache = salt.cache.factory(__opts__)
+        _write_map(cache, _placed(_read_map(cache), name, [target]))
+        vm_info_ret, _ = _ask(client, target, "hypervisor.vm_info", {"name": name}, timeout)
+    return dict(
+        base,
+        total_time=ret.get("total_time"),
+        downtime=ret.get("downtime"),
+        vm_info=dict(vm_info_ret, host=target) if vm_info_ret else None,
+    )
+
+
+def migration_abort(name):
+    """
+    Abort the running migration of VM ``name``; it stays on its source host.
+
+    name
+        The VM's name.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run cluster.migration_abort lab-vm1
+    """
+    name = _check_name(name)
+    record = salt.cache.factory(__opts__).fetch(MIGRATION_BANK, name)
+    if _lock_problem(record, time.time()) is None:
+        raise CommandExecutionError(f"no migration of {name} is running")
+    source = record["source"]
+    with _local_client() as client:
+        _, error = _ask(client, source, "hypervisor.migration_abort", {"name": name}, _timeout())
+    if error:
+        raise _host_exception(source, error)
+    return {"id": record["id"], "vm": name, "source": source, "target": record["target"], "aborted": True}

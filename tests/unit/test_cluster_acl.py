@@ -22,6 +22,7 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 
 VIEWER = {"inventory", "vm_info"}
 OPERATOR = VIEWER | {"start", "shutdown", "force_off", "reboot", "pause", "resume", "console"}
+OPERATOR |= {"migration_targets", "migration_check", "migrate", "migration_abort"}
 ADMIN = OPERATOR | {"delete"}
 ROLES = {"brine-viewer": VIEWER, "brine-operator": OPERATOR, "brine-admin": ADMIN}
 
