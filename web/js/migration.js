@@ -27,10 +27,23 @@ export function mayAbort(perms, vmName) {
   return mayCall(perms, ABORT_FUN, { kwarg: { name: vmName } });
 }
 
+/** ["a.", "b"] -> "a; b." : one sentence from several reasons. */
+function joinReasons(reasons) {
+  return `${reasons.map((reason) => String(reason).trim().replace(/\.$/, "")).join("; ")}.`;
+}
+
+const OFFER_WORDS = {
+  offline: "an offline migration (the VM is not running: its definition moves)",
+  copy_storage: "a copy of its disks",
+};
+
 /**
  * What a host means as a drop target during a drag of `vmName`, from the drag's
  * cluster.migration_targets answer (`targets`: null while it is on its way, an Error when it
- * failed). -> {status: "checking"|"eligible"|"ineligible", reasons, offers, summary}
+ * failed). -> {status: "checking"|"eligible"|"offer"|"ineligible", reasons, offers, summary}
+ * "offer": not as things are, but the runner offers options that may make it possible
+ * (offline, copy_storage); a drop opens the confirmation with them chosen, and the runner
+ * checks again with them, refusing with its reasons if something else still stands in the way.
  */
 export function dropVerdict(targets, host, vmName) {
   if (targets === null || targets === undefined) {
@@ -68,11 +81,20 @@ export function dropVerdict(targets, host, vmName) {
     };
   }
   const why = reasons.length > 0 ? reasons : ["The cluster refused it without a reason."];
+  if (offers.length > 0) {
+    const words = offers.map((offer) => OFFER_WORDS[offer] ?? offer).join(" and ");
+    return {
+      status: "offer",
+      reasons: why,
+      offers,
+      summary: `${host} can take ${vmName} only with ${words}: ${joinReasons(why)}`,
+    };
+  }
   return {
     status: "ineligible",
     reasons: why,
     offers,
-    summary: `${host} cannot take ${vmName}: ${why.join(" ")}`,
+    summary: `${host} cannot take ${vmName}: ${joinReasons(why)}`,
   };
 }
 
@@ -81,7 +103,7 @@ export function defaultOptions(vm, verdict = { offers: [] }) {
   const offline = !isActive(vm.state);
   return {
     live: !offline,
-    offline,
+    offline: offline || verdict.offers.includes("offline"),
     copy_storage: verdict.offers.includes("copy_storage"),
     autoconverge: false,
     max_downtime: "",

@@ -68,7 +68,7 @@ describe("dropVerdict: a host card during a drag", () => {
     assert.deepEqual(verdict.reasons, targets.hv3.reasons);
     assert.equal(
       verdict.summary,
-      "hv3 cannot take lab-vm1: hv3 has 64 MiB free, lab-vm1 needs 128 MiB. Network lab does not exist on hv3.",
+      "hv3 cannot take lab-vm1: hv3 has 64 MiB free, lab-vm1 needs 128 MiB; Network lab does not exist on hv3.",
     );
     assert.equal(dropVerdict(targets, "hv1", "lab-vm1").reasons[0], "lab-vm1 already runs on hv1.");
   });
@@ -77,6 +77,20 @@ describe("dropVerdict: a host card during a drag", () => {
     const verdict = dropVerdict(targets, "hv4", "lab-vm1");
     assert.match(verdict.summary, /disks are copied/);
     assert.equal(defaultOptions({ state: "running" }, verdict).copy_storage, true);
+  });
+
+  test("not as things are, but with an offered option: a drop target that says what it takes", () => {
+    const answer = {
+      hv2: { eligible: false, reasons: ["lab-vm3 is not running."], offers: ["offline"] },
+      hv5: { eligible: false, reasons: ["Disk vda is on storage hv5 cannot reach."], offers: ["copy_storage"] },
+    };
+    const offline = dropVerdict(answer, "hv2", "lab-vm3");
+    assert.equal(offline.status, "offer");
+    assert.equal(offline.summary, "hv2 can take lab-vm3 only with an offline migration (the VM is not running: its definition moves): lab-vm3 is not running.");
+    assert.equal(defaultOptions({ state: "shutoff" }, offline).offline, true);
+    const copy = dropVerdict(answer, "hv5", "lab-vm3");
+    assert.match(copy.summary, /only with a copy of its disks/);
+    assert.equal(defaultOptions({ state: "running" }, copy).copy_storage, true);
   });
 
   test("a host missing from the answer, or a failed check, is not a target and says why", () => {

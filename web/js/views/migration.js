@@ -146,12 +146,14 @@ function markTarget(card, session) {
       ? "Checking…"
       : verdict.status === "eligible"
         ? `Can take ${session.vm.name}`
-        : `Cannot take ${session.vm.name}`;
+        : verdict.status === "offer"
+          ? `Can take ${session.vm.name} only with ${verdict.offers.map((o) => o.replace("_", " ")).join(" and ")}`
+          : `Cannot take ${session.vm.name}`;
   const next = h(
     "div",
     { class: ["drop-mark", `drop-${verdict.status}`], id: markId, dataset: { summary: verdict.summary } },
     h("strong", { class: "drop-label", text: label }),
-    verdict.status === "ineligible" &&
+    verdict.status !== "eligible" && verdict.status !== "checking" &&
       h("ul", { class: "drop-reasons" }, verdict.reasons.map((reason) => h("li", { text: reason }))),
   );
   if (mark) {
@@ -177,7 +179,7 @@ async function dropOn(host, store) {
   }
   const targets = await session.promise;
   const verdict = dropVerdict(targets, host, session.vm.name);
-  if (verdict.status !== "eligible") {
+  if (verdict.status !== "eligible" && verdict.status !== "offer") {
     notify(verdict.summary, { tone: "error", key: "migrate-refused" });
     announce(verdict.summary);
     return;
@@ -197,7 +199,7 @@ export function watchDropTargets(root, store) {
       return;
     }
     event.preventDefault(); // allow the drop; an ineligible host then explains itself
-    event.dataTransfer.dropEffect = card.dataset.drop === "eligible" ? "move" : "none";
+    event.dataTransfer.dropEffect = ["eligible", "offer"].includes(card.dataset.drop) ? "move" : "none";
     for (const other of root.querySelectorAll("[data-drop-over]")) {
       if (other !== card) {
         delete other.dataset.dropOver;
@@ -332,7 +334,7 @@ async function chooseTarget(vm, store) {
             h("button", {
               type: "button",
               class: ["btn", verdict.status === "eligible" && "btn-primary"],
-              disabled: verdict.status !== "eligible",
+              disabled: verdict.status !== "eligible" && verdict.status !== "offer",
               "aria-describedby": reasonsId,
               text: name,
               onclick: () => {
@@ -343,7 +345,7 @@ async function chooseTarget(vm, store) {
             h(
               "div",
               { class: "target-reasons", id: reasonsId },
-              verdict.status === "eligible"
+              verdict.status === "eligible" || verdict.status === "offer"
                 ? h("span", { text: verdict.summary })
                 : h("ul", {}, verdict.reasons.map((reason) => h("li", { text: reason }))),
             ),
