@@ -1050,6 +1050,9 @@ def migration_targets(name):
         salt-run cluster.migration_targets lab-vm1
     """
     name = _check_name(name)
+    busy = _lock_problem(salt.cache.factory(__opts__).fetch(MIGRATION_BANK, name), time.time())
+    if busy:
+        return {host: _refusal(host, busy) for host in _hypervisor_hosts()}
     source, needs = _source_of(name)
     timeout = _timeout()
     with _local_client() as client:
@@ -1094,6 +1097,9 @@ def migration_check(name, target):
     name = _check_name(name)
     target = _check_host(target)
     _check_known_host(target)
+    busy = _lock_problem(salt.cache.factory(__opts__).fetch(MIGRATION_BANK, name), time.time())
+    if busy:
+        return {target: _refusal(target, busy)}
     source, needs = _source_of(name)
     if source == target:
         return {target: _same_host(name, target)}
@@ -1161,6 +1167,10 @@ def migrate(
     target = _check_host(target)
     options = _migration_options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline)
     _check_known_host(target)
+    # Refuse a second migration before asking any host (while one runs, the VM is on two).
+    problem = _lock_problem(salt.cache.factory(__opts__).fetch(MIGRATION_BANK, name), time.time())
+    if problem:
+        raise CommandExecutionError(problem)
     source, needs = _source_of(name)
     if source == target:
         raise CommandExecutionError(f"{name} is already on {target}")

@@ -269,3 +269,18 @@ def test_abort_goes_to_the_source_of_the_running_migration(runner, monkeypatch):
     assert runner.migration_abort("vm1") == {
         "id": "mig-1-abcdef", "vm": "vm1", "source": "hv1", "target": "hv2", "aborted": True}
     assert ("hv1", "hypervisor.migration_abort") in hypervisor_calls(client)
+
+
+def test_while_a_migration_runs_every_target_says_so(runner, monkeypatch):
+    client = scripted(monkeypatch, runner, {"hv1": source_host(), "hv2": target_host()})
+    now = time.time()
+    runner.salt.cache.factory(runner.__opts__).store(
+        "brine/migrations", "vm1",
+        {"id": "mig-1-abcdef", "vm": "vm1", "source": "hv1", "target": "hv2", "started": now, "expires": now + 60})
+    targets = runner.migration_targets("vm1")
+    assert set(targets) == {"hv1", "hv2", "hv3"}
+    assert all("already being migrated" in t["reasons"][0] for t in targets.values())
+    assert "already being migrated" in runner.migration_check("vm1", "hv3")["hv3"]["reasons"][0]
+    with pytest.raises(CommandExecutionError, match="already being migrated"):
+        runner.migrate("vm1", "hv3")
+    assert client.calls == []
