@@ -1781,6 +1781,9 @@ class _ProgressReporter:
 
     def __init__(self, dom, base, started):
         self.dom, self.base, self.started = dom, base, started
+        # Salt's dunders live in the loader's context, which a new thread does not inherit:
+        # take the loaded function here, it carries its context with it.
+        self.send = __salt__["event.send"]
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self.run, daemon=True)
 
@@ -1791,7 +1794,11 @@ class _ProgressReporter:
             except libvirt.libvirtError:
                 continue
             if stats.get("type") in (libvirt.VIR_DOMAIN_JOB_BOUNDED, libvirt.VIR_DOMAIN_JOB_UNBOUNDED):
-                _fire(f"brine/migration/{self.base['id']}/progress", dict(self.base, **_progress(stats, self.started)))
+                tag = f"brine/migration/{self.base['id']}/progress"
+                try:
+                    self.send(tag, dict(self.base, **_progress(stats, self.started)))
+                except Exception as err:  # pylint: disable=broad-except
+                    log.warning("Could not fire %s: %s", tag, err)
 
     def __enter__(self):
         self.thread.start()
