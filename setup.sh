@@ -12,6 +12,7 @@ packages=(
     libvirt-daemon-system libvirt-clients libvirt-dev pkg-config qemu-system-x86 qemu-utils
     dnsmasq-base iproute2 iptables bridge-utils nginx-light openssl curl cpio kmod procps
     chromium chromium-driver gcc python3-dev git
+    debootstrap
 )
 
 if [ "$(id -u)" -eq 0 ]; then

@@ -1,0 +1,6 @@
+{#- Undo the kvm formula: service stopped, our files removed, packages removed. #}
+include:
+  - .service.clean
+  - .config.clean
+  - .tls.clean
+  - .package.clean

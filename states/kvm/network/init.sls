@@ -1,0 +1,38 @@
+{#- Guest bridges (optionally on a VLAN) as ifupdown snippets; each is brought up when its snippet
+    changes (kvm:network:bring_up). #}
+{%- set tplroot = tpldir.split("/")[0] %}
+{%- from tplroot ~ "/map.jinja" import mapdata as kvm with context %}
+
+{%- if kvm.network.bridges %}
+kvm-network-packages-pkg-installed:
+  pkg.installed:
+    - pkgs:
+      - ifupdown
+      - bridge-utils
+{%- if kvm.network.bridges.values() | selectattr("vlan") | list %}
+      - vlan
+{%- endif %}
+
+{%- for bridge, spec in kvm.network.bridges | dictsort %}
+kvm-network-{{ bridge }}-file-managed:
+  file.managed:
+    - name: {{ kvm.network.interfaces_dir }}/brine-{{ bridge }}
+    - source: salt://{{ tplroot }}/files/default/bridge.jinja
+    - template: jinja
+    - makedirs: true
+    - context:
+        bridge: {{ bridge }}
+        spec: {{ spec | json }}
+    - require:
+      - pkg: kvm-network-packages-pkg-installed
+{%- if kvm.network.bring_up %}
+
+kvm-network-{{ bridge }}-cmd-run:
+  cmd.run:
+    - name: ifup {{ bridge }}
+    - python_shell: false
+    - onchanges:
+      - file: kvm-network-{{ bridge }}-file-managed
+{%- endif %}
+{%- endfor %}
+{%- endif %}

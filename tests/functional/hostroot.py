@@ -1,0 +1,236 @@
+"""Clean Debian 12 hosts for applying Brine's formulas for real, on one machine without systemd.
+
+A bookworm root is debootstrapped once into a cache folder (``BRINE_HOSTROOT_CACHE``, default
+/var/cache/brine-hostroot) and never changed afterwards; every host is an overlay mount of it with
+its own upper folder, so each test starts from a fresh host in a second. A host runs like a
+container: its own mount, UTS and PID namespaces (``unshare``), proc/sys/dev mounted, a private
+/run and /tmp, and ``chroot`` into the overlay. It keeps the machine's network namespace so apt
+reaches the Debian mirror; downloaded packages are kept in the cache folder (bind-mounted on
+/var/cache/apt/archives) so later runs download nothing.
+
+Salt inside the host is the repository's own virtual environment and its interpreter, bind-mounted
+read-only at the same paths (both are Python 3.11 built for Debian 12); the formulas are served
+from ``states/`` with a file root that links Brine's ``_modules``/``_engines``/``_states``.
+"""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+CACHE = Path(os.environ.get("BRINE_HOSTROOT_CACHE", "/var/cache/brine-hostroot"))
+BASE = CACHE / "bookworm"
+APT_ARCHIVES = CACHE / "apt-archives"
+MIRROR = "http://deb.debian.org/debian"
+# Libraries the bind-mounted interpreter and its extension modules load, and what Salt's
+# service module needs to drive init scripts without systemd.
+INCLUDE = ("libssl3,libffi8,libsqlite3-0,iproute2,procps,sysvinit-utils,init-system-helpers,"
+           "mount,ca-certificates,libreadline8,libncursesw6,libuuid1")
+VENV = REPO / ".venv"
+PYTHON_HOME = Path(os.path.realpath(VENV / "bin" / "python3")).parents[1]
+
+
+# The host's PID 1: say ready, then reap every child until killed.
+INIT = ("import os, time; print(\"ready\", flush=True)\n"
+        "while True:\n"
+        "    try:\n"
+        "        os.wait()\n"
+        "    except ChildProcessError:\n"
+        "        time.sleep(0.5)\n")
+
+
+class HostRootError(Exception):
+    """A sentence for whoever runs the tests."""
+
+
+def run(args, check=True, **kwargs):
+    return subprocess.run([str(a) for a in args], check=check, **kwargs)
+
+
+def can_run():
+    """None when hosts can run here, else the reason they cannot."""
+    if os.geteuid() != 0:
+        return "needs root (mount and PID namespaces, chroot)"
+    if not shutil.which("debootstrap") and not (BASE / ".brine-hostroot").exists():
+        return "debootstrap is not installed (setup.sh installs it)"
+    if "overlay" not in Path("/proc/filesystems").read_text():
+        return "the kernel has no overlayfs"
+    return None
+
+
+def ensure_base():
+    """Debootstrap the cached bookworm root once (about a minute with a good mirror)."""
+    if (BASE / ".brine-hostroot").exists():
+        return BASE
+    CACHE.mkdir(parents=True, exist_ok=True)
+    building = CACHE / "bookworm.building"
+    shutil.rmtree(building, ignore_errors=True)
+    run(["debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", building, MIRROR],
+        capture_output=True, timeout=1200)
+    # As in container images: packages do not start services while they install; the formulas
+    # start what they manage. (A real host's package scripts would start them, then the states
+    # restart them with their configuration.)
+    policy = building / "usr" / "sbin" / "policy-rc.d"
+    policy.write_text("#!/bin/sh\nexit 101\n")
+    policy.chmod(0o755)
+    (building / ".brine-hostroot").write_text(f"debootstrap --variant=minbase bookworm {MIRROR}\n")
+    building.rename(BASE)
+    return BASE
+
+
+class Host:
+    """One clean host: an overlay of the cached root, run in its own namespaces."""
+
+    def __init__(self, name, workdir, hosts_entries=None, extra_binds=None):
+        self.name = name
+        self.dir = Path(workdir) / name
+        self.root = self.dir / "merged"
+        self.hosts_entries = hosts_entries or {}
+        self.extra_binds = extra_binds or {}
+        self.pid = None
+        self._unshare = None
+
+    # The file root served to the host's salt-call: the formulas and Brine's extensions.
+    def _file_root(self):
+        fileroot = self.dir / "fileroot"
+        fileroot.mkdir(parents=True, exist_ok=True)
+        for folder in ("_modules", "_engines", "_states"):
+            link = fileroot / folder
+            if not link.is_symlink():
+                link.symlink_to(f"/srv/brine/{folder}")
+        return fileroot
+
+    def start(self):
+        ensure_base()
+        for sub in ("upper", "work", "merged"):
+            (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        APT_ARCHIVES.mkdir(parents=True, exist_ok=True)
+        (APT_ARCHIVES / "partial").mkdir(exist_ok=True)
+        self._file_root()
+        (self.dir / "hosts").write_text(
+            "127.0.0.1 localhost\n" + "".join(f"{ip} {n}\n" for n, ip in self.hosts_entries.items()))
+        root = self.root
+        binds = {
+            APT_ARCHIVES: "/var/cache/apt/archives",
+            PYTHON_HOME: PYTHON_HOME,
+            VENV: VENV,
+            REPO: "/srv/brine",
+            self.dir / "fileroot": "/srv/brine-fileroot",
+            self.dir / "hosts": "/etc/hosts",
+            "/etc/resolv.conf": "/etc/resolv.conf",
+            **self.extra_binds,
+        }
+        read_only = {PYTHON_HOME, VENV, REPO}
+        script = [
+            "set -e",
+            f"hostname {self.name}",
+            f"mount -t overlay overlay -o lowerdir={BASE},upperdir={self.dir}/upper,workdir={self.dir}/work {root}",
+            f"mount -t proc proc {root}/proc",
+            f"mount --rbind /sys {root}/sys",
+            f"mount --rbind /dev {root}/dev",
+            f"mount -t tmpfs -o mode=0755 tmpfs {root}/run",
+            f"mount -t tmpfs -o mode=1777 tmpfs {root}/tmp",
+        ]
+        for source, target in binds.items():
+            target = f"{root}{target}"
+            if Path(source).is_dir():
+                script.append(f"mkdir -p '{target}'")
+            else:
+                script.append(f"mkdir -p '{os.path.dirname(target)}' && touch '{target}'")
+            script.append(f"mount --bind '{source}' '{target}'")
+            if Path(source) in {Path(p) for p in read_only}:
+                script.append(f"mount -o remount,bind,ro '{target}'")
+        # PID 1 must reap orphans (libvirt waits for its daemonized QEMU probes to disappear):
+        # a few lines of Python from the bind-mounted interpreter.
+        script.append(f"exec chroot {root} {PYTHON_HOME}/bin/python3 -c '{INIT}'")
+        # The script holds only our own paths and the host name the test chose.
+        self._unshare = subprocess.Popen(  # pylint: disable=consider-using-with
+            ["unshare", "--mount", "--uts", "--pid", "--fork", "--propagation", "private", "--",
+             "/bin/sh", "-c", "\n".join(script)],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        line = self._unshare.stdout.readline()
+        if line.strip() != "ready":
+            self._unshare.kill()
+            raise HostRootError(f"host {self.name} did not start: {self._unshare.stderr.read()}")
+        self.pid = self._sleep_pid()
+        return self
+
+    def _sleep_pid(self):
+        children = Path(f"/proc/{self._unshare.pid}/task/{self._unshare.pid}/children").read_text().split()
+        # unshare --fork: its child is PID 1 of the new namespace (sh, then exec'd to chroot/sleep).
+        return int(children[0])
+
+    def exec(self, *args, check=True, timeout=600, env=None, input=None):  # pylint: disable=redefined-builtin
+        """Run a command inside the host (its namespaces and root), capture its output."""
+        environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                       "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
+        environment.update(env or {})
+        result = run(["nsenter", "-t", self.pid, "-m", "-u", "-p", "-r", "-w", "--",
+                      "/usr/bin/env", "-i", *[f"{k}={v}" for k, v in environment.items()], *args],
+                     check=False, capture_output=True, text=True, timeout=timeout, input=input)
+        if check and result.returncode != 0:
+            raise HostRootError(f"{' '.join(map(str, args))} on {self.name} failed "
+                                f"({result.returncode}): {result.stderr.strip()[-2000:]}")
+        return result
+
+    def path(self, path):
+        """A path inside the host, reachable from outside through its PID 1's root."""
+        return Path(f"/proc/{self.pid}/root") / str(path).lstrip("/")
+
+    def write(self, path, text, mode=0o644):
+        target = self.path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+        target.chmod(mode)
+
+    def salt_config(self, pillar, extra=""):
+        """A masterless minion config (file_client: local) and this host's pillar."""
+        self.write("/srv/pillar/top.sls", "base:\n  '*':\n" + "".join(f"    - {p}\n" for p in pillar))
+        self.write("/etc/salt/minion", "\n".join([
+            f"id: {self.name}",
+            "file_client: local",
+            "file_roots:",
+            "  base:",
+            "    - /srv/brine/states",
+            "    - /srv/brine-fileroot",
+            "pillar_roots:",
+            "  base:",
+            "    - /srv/pillar",
+            "log_level_logfile: info",
+            extra,
+        ]) + "\n")
+
+    def salt_call(self, *args, timeout=900):
+        return self.exec(VENV / "bin" / "salt-call", "--local", "--out=json", "--retcode-passthrough",
+                         *args, check=False, timeout=timeout)
+
+    def stop(self):
+        """End every process of the host (its PID namespace) and unmount everything."""
+        if self._unshare is not None and self._unshare.poll() is None:
+            # PID 1 of the namespace going away ends every process in it.
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                self._unshare.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self._unshare.pid, signal.SIGKILL)
+                self._unshare.wait(timeout=30)
+        # The mounts lived in the host's own mount namespace and are gone with it; the upper
+        # folder is the only trace.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                shutil.rmtree(self.dir)
+                break
+            except OSError:
+                time.sleep(0.5)
+
+
+if __name__ == "__main__":
+    print(ensure_base(), file=sys.stderr)

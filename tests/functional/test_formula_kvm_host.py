@@ -1,0 +1,141 @@
+"""
+The kvm formula applied for real to a clean Debian 12 host (a debootstrapped root run in its own
+namespaces, see hostroot.py), masterless with ``salt-call --local state.apply kvm``:
+
+- the first apply installs libvirt and QEMU from the Debian mirror, writes the configuration,
+  starts virtlogd and libvirtd, sets the sysctls, mounts hugetlbfs and syncs Brine's extensions;
+- libvirtd runs with the formula's qemu.conf: a TCG guest defined and started there gets its VNC
+  listener on the address the pillar chose;
+- a second apply changes nothing, and ``test=True`` afterwards has nothing to do.
+
+The host shares the machine's network namespace (apt needs the mirror), so its pillar sets the
+bridge sysctls to the values the machine already has: the test must not change the shared
+machine's kernel settings. Takes about a minute with the package cache warm, a few without.
+"""
+
+import json
+import os
+import time
+
+import pytest
+
+import hostroot
+
+pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+VNC_ADDRESS = "127.0.0.3"
+GUEST = "brine-hostroot-vm"
+GUEST_XML = f"""<domain type='qemu'>
+  <name>{GUEST}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices><graphics type='vnc' port='-1'/></devices>
+</domain>
+"""
+
+
+def machine_sysctl(key):
+    with open("/proc/sys/" + key.replace(".", "/"), encoding="utf-8") as handle:
+        return int(handle.read().split()[0])
+
+
+def pillar():
+    keys = ["vm.swappiness", "net.bridge.bridge-nf-call-iptables",
+            "net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables"]
+    values = {k: machine_sysctl(k) for k in keys if os.path.exists("/proc/sys/" + k.replace(".", "/"))}
+    return {"kvm": {
+        "tls": {"enabled": False},
+        "qemu": {"vnc_listen": VNC_ADDRESS},
+        "sysctl": {"values": values},
+        "hugepages": {"enabled": True},
+    }}
+
+
+def states(result):
+    """state id -> its return, from salt-call's JSON output."""
+    try:
+        data = json.loads(result.stdout)["local"]
+    except (ValueError, KeyError) as err:
+        raise AssertionError(f"salt-call said: {result.stdout}\n{result.stderr[-3000:]}") from err
+    assert isinstance(data, dict), f"render error: {data}"
+    return {key.split("_|-")[1]: value for key, value in data.items()}
+
+
+@pytest.fixture(scope="module")
+def host(tmp_path_factory):
+    reason = hostroot.can_run()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
+        pytest.skip(reason)
+    machine_before = {k: machine_sysctl(k) for k in ("net.bridge.bridge-nf-call-iptables",
+                                                     "net.bridge.bridge-nf-call-arptables")
+                      if os.path.exists("/proc/sys/" + k.replace(".", "/"))}
+    node = hostroot.Host("brinehost1", tmp_path_factory.mktemp("hostroot")).start()
+    try:
+        node.write("/srv/pillar/kvm.sls", json.dumps(pillar()))
+        # As an installer would for a host where systemd is not PID 1 (see kvm/map.jinja).
+        node.salt_config(["kvm"], extra="disable_modules:\n  - systemd_service")
+        yield node
+    finally:
+        node.stop()
+        assert {k: machine_sysctl(k) for k in machine_before} == machine_before
+
+
+@pytest.fixture(scope="module")
+def first_apply(host):
+    started = time.monotonic()
+    result = host.salt_call("state.apply", "kvm")
+    print(f"first apply: {time.monotonic() - started:.1f} s")
+    ret = states(result)
+    failed = {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
+    assert not failed and result.returncode == 0, failed
+    return ret
+
+
+def test_first_apply_installs_configures_and_starts(host, first_apply):
+    assert first_apply["kvm-package-install-pkg-installed"]["changes"]
+    assert "libvirt-daemon-system-sysv" in first_apply["kvm-package-install-pkg-installed"]["changes"]
+    for state_id in ("kvm-config-file-libvirtd-conf-file-managed", "kvm-config-file-qemu-conf-file-managed",
+                     "kvm-service-running-libvirtd-service-running", "kvm-hugepages-mount-mounted",
+                     "kvm-minion-snippet-file-managed", "kvm-minion-saltutil-sync_all"):
+        assert first_apply[state_id]["changes"], state_id
+    processes = host.exec("ps", "-eo", "args").stdout
+    assert "/usr/sbin/libvirtd" in processes and "/usr/sbin/virtlogd" in processes
+    assert 'vnc_listen = "127.0.0.3"' in host.exec("cat", "/etc/libvirt/qemu.conf").stdout
+    assert "hugetlbfs /dev/hugepages hugetlbfs" in host.exec("cat", "/proc/mounts").stdout
+    assert "brine_events" in host.exec("cat", "/etc/salt/minion.d/brine-kvm.conf").stdout
+    synced = host.exec("ls", "/var/cache/salt/minion/extmods/modules").stdout.split()
+    assert "hypervisor.py" in synced
+
+
+def test_guest_starts_with_the_formulas_qemu_conf(host, first_apply):  # pylint: disable=unused-argument
+    host.write("/root/guest.xml", GUEST_XML)
+    virsh = ("virsh", "-q", "-c", "qemu:///system")
+    host.exec(*virsh, "define", "/root/guest.xml")
+    try:
+        host.exec(*virsh, "start", GUEST)
+        assert host.exec(*virsh, "domstate", GUEST).stdout.strip() == "running"
+        live = host.exec(*virsh, "dumpxml", GUEST).stdout
+        assert f"listen='{VNC_ADDRESS}'" in live, live
+        qemu = [line for line in host.exec("ps", "-eo", "user:20,args").stdout.splitlines()
+                if "qemu-system-x86_64" in line and GUEST in line]
+        assert qemu and qemu[0].split()[0] == "libvirt-qemu", qemu
+    finally:
+        host.exec(*virsh, "destroy", GUEST, check=False)
+        host.exec(*virsh, "undefine", GUEST, check=False)
+
+
+def test_second_apply_changes_nothing(host, first_apply):  # pylint: disable=unused-argument
+    ret = states(host.salt_call("state.apply", "kvm"))
+    changed = {k: v["changes"] for k, v in ret.items() if v["changes"]}
+    assert changed == {}
+    assert all(v["result"] is True for v in ret.values())
+
+
+def test_test_mode_afterwards_has_nothing_to_do(host, first_apply):  # pylint: disable=unused-argument
+    ret = states(host.salt_call("state.apply", "kvm", "test=True"))
+    pending = {k: v["comment"] for k, v in ret.items() if v["result"] is not True or v["changes"]}
+    assert pending == {}
