@@ -187,6 +187,11 @@ export function progressDetail(record) {
   }
   const parts = [];
   const percent = progressPercent(record);
+  if (!record.data_total && !percent) {
+    // libvirt's first figures come before it has sized the job: nothing to say yet but time.
+    const elapsed = seconds(record.elapsed);
+    return elapsed ? `Preparing the copy… · ${elapsed}` : "Preparing the copy…";
+  }
   if (percent !== null) {
     parts.push(`${percent}%`);
   }

@@ -156,8 +156,12 @@ describe("progress and result", () => {
   test("the line under the bar", () => {
     assert.equal(progressDetail({ ...record, phase: "starting" }), "Asking the source host to start…");
     assert.equal(
+      progressDetail({ ...record, phase: "running", percent: 0, data_total: 0, data_remaining: 0, elapsed: 0.6 }),
+      "Preparing the copy… · 0.6 s",
+    );
+    assert.equal(
       progressDetail({
-        ...record, phase: "running", percent: 50, data_remaining: 64 * 1024 * 1024, dirty_rate: 1048576, expected_downtime: 30, elapsed: 1.25,
+        ...record, phase: "running", percent: 50, data_total: 128 * 1024 * 1024, data_remaining: 64 * 1024 * 1024, dirty_rate: 1048576, expected_downtime: 30, elapsed: 1.25,
       }),
       "50% · 64 MiB left · dirtying 1 MiB/s · expected downtime 30 ms · 1.3 s",
     );

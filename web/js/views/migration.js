@@ -568,6 +568,8 @@ export function mountMigrationPanel(parent, store) {
     const perms = api.getSession()?.perms ?? [];
     const records = Object.values(state.migrations ?? {});
     panel.hidden = records.length === 0;
+    // Room below the page so the panel never hides the last rows for good.
+    document.body.classList.toggle("has-migrations", records.length > 0);
     render(panel, records.map((record) => migrationCard(record, { perms, store })));
   });
   return () => {
