@@ -1296,6 +1296,8 @@ def console(name, ttl=CONSOLE_TTL_DEFAULT):
 #         # only when every unsafe disk is inside one is libvirt's safety check skipped
 #         # (VIR_MIGRATE_UNSAFE). Leave unset on real clusters with NFS, GFS2, Ceph, ...
 #         unsafe_shared_storage: []
+#         # Default most milliseconds a VM may be paused at the end; unset: QEMU's 300.
+#         max_downtime: 50
 #       capacity:
 #         reserved_memory: 1048576   # KiB a host keeps for itself, not for VMs
 #         vcpu_ratio: 4              # vCPUs of running VMs allowed per host CPU
@@ -1860,7 +1862,8 @@ def migrate(
         the whole copy.
 
     max_downtime
-        Most milliseconds the VM may be paused for the final copy (QEMU's default: 300).
+        Most milliseconds the VM may be paused for the final copy; default
+        ``brine:migration:max_downtime``, else QEMU's 300.
 
     bandwidth
         Most MiB/s the migration may use.
@@ -1890,6 +1893,9 @@ def migrate(
     offline = _as_flag(offline, "offline")
     max_downtime = _as_positive_int(max_downtime, "max_downtime", "milliseconds")
     bandwidth = _as_positive_int(bandwidth, "bandwidth", "MiB/s")
+    if max_downtime is None:
+        configured = _config_number("migration:max_downtime", 0)
+        max_downtime = int(configured) if configured else None
     if offline and copy_storage:
         raise SaltInvocationError("an offline migration moves the definition only; it cannot copy storage")
     uri = _migration_uri(_migration_config("migration:uri", DEFAULT_MIGRATION_URI), target)
