@@ -284,3 +284,21 @@ def test_while_a_migration_runs_every_target_says_so(runner, monkeypatch):
     with pytest.raises(CommandExecutionError, match="already being migrated"):
         runner.migrate("vm1", "hv3")
     assert client.calls == []
+
+
+def test_a_source_that_never_answers_gets_its_failed_event_from_the_runner(runner, monkeypatch):
+    client = scripted(monkeypatch, runner, {"hv1": source_host(), "hv2": target_host()})
+    answer = client.cmd
+
+    def silent_migrate(tgt, fun, kwarg=None, **kwargs):
+        if fun == "hypervisor.migrate":
+            client.calls.append((tgt[0], fun, kwarg))
+            return {tgt[0]: False}
+        return answer(tgt, fun, kwarg, **kwargs)
+
+    monkeypatch.setattr(client, "cmd", silent_migrate)
+    with pytest.raises(CommandExecutionError, match="hv1 did not answer within .* while migrating vm1"):
+        runner.migrate("vm1", "hv2")
+    [(tag, data)] = runner.fired
+    assert tag.startswith("brine/migration/mig-") and tag.endswith("/failed")
+    assert data["vm"] == "vm1" and data["source"] == "hv1" and data["aborted"] is False
