@@ -9,7 +9,9 @@ kvm-network-packages-pkg-installed:
     - pkgs:
       - ifupdown
       - bridge-utils
-{%- if kvm.network.bridges.values() | selectattr("vlan") | list %}
+{%- set vlans = [] %}
+{%- for spec in kvm.network.bridges.values() if spec.get("vlan") %}{% do vlans.append(spec.vlan) %}{% endfor %}
+{%- if vlans %}
       - vlan
 {%- endif %}
 

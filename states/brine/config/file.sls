@@ -1,0 +1,92 @@
+{#- The master's Brine configuration from the repository checkout, the same files the lab uses:
+    the master.d snippets (salt-api, eauth, master needs), a snippet with the paths and the x509
+    peer permission, the file root that exposes only the extension folders, the nginx site from
+    nginx/brine.conf.j2, and websockify's service definition. #}
+{%- set tplroot = tpldir.split("/")[0] %}
+{%- set sls_package_install = tplroot ~ ".package.install" %}
+{%- from tplroot ~ "/map.jinja" import mapdata as brine with context %}
+{%- set master_d = brine.salt_config_dir ~ "/master.d" %}
+
+include:
+  - {{ sls_package_install }}
+
+{%- for snippet in ["brine-api.conf", "brine-eauth.conf", "brine-master.conf"] %}
+brine-config-file-{{ snippet }}-file-managed:
+  file.managed:
+    - name: {{ master_d }}/{{ snippet }}
+    - source: {{ brine.repo }}/master.d/{{ snippet }}
+    - mode: "0644"
+    - makedirs: true
+{%- endfor %}
+
+brine-config-file-brine-paths-conf-file-managed:
+  file.managed:
+    - name: {{ master_d }}/brine-paths.conf
+    - mode: "0644"
+    - makedirs: true
+    - contents: |
+        # Managed by Salt (Brine brine formula): where Brine's code lives on this master.
+        file_roots:
+          base:
+            - {{ brine.fileroot }}
+            - {{ brine.repo }}/states
+        runner_dirs:
+          - {{ brine.repo }}/_runners
+        # Hosts ask the CA minion to sign their libvirt certificates (kvm.tls, x509_v2).
+        peer:
+          {{ brine.x509_peers | json }}:
+            - x509.sign_remote_certificate
+
+{%- for folder in ["_modules", "_engines", "_states"] %}
+brine-config-file-fileroot-{{ folder }}-file-symlink:
+  file.symlink:
+    - name: {{ brine.fileroot }}/{{ folder }}
+    - target: {{ brine.repo }}/{{ folder }}
+    - makedirs: true
+{%- endfor %}
+
+brine-config-file-nginx-site-file-managed:
+  file.managed:
+    - name: {{ brine.nginx.site }}
+    - source: {{ brine.repo }}/nginx/brine.conf.j2
+    - template: jinja
+    - mode: "0644"
+    - makedirs: true
+    - context:
+        listen: {{ brine.nginx.listen | json }}
+        server_name: {{ brine.nginx.server_name | json }}
+        tls_cert: {{ brine.nginx.tls_cert | json }}
+        tls_key: {{ brine.nginx.tls_key | json }}
+        web_root: {{ (brine.repo ~ "/web") | json }}
+        api_upstream: {{ brine.nginx.api_upstream | json }}
+        console_upstream: {{ brine.nginx.console_upstream | json }}
+        site_origin: {{ (brine.nginx.site_origin or "https://" ~ brine.nginx.server_name) | json }}
+    - require:
+      - sls: {{ sls_package_install }}
+
+{%- if brine.init_system == "systemd" %}
+brine-config-file-websockify-unit-file-managed:
+  file.managed:
+    - name: /etc/systemd/system/{{ brine.services.websockify }}.service
+    - source: salt://{{ tplroot }}/files/default/websockify.service.jinja
+    - template: jinja
+    - mode: "0644"
+    - context:
+        websockify: {{ brine.websockify | json }}
+
+brine-config-file-websockify-unit-module-run:
+  module.run:
+    - service.systemctl_reload: []
+    - onchanges:
+      - file: brine-config-file-websockify-unit-file-managed
+{%- else %}
+brine-config-file-websockify-unit-file-managed:
+  file.managed:
+    - name: /etc/init.d/{{ brine.services.websockify }}
+    - source: salt://{{ tplroot }}/files/default/websockify.init.jinja
+    - template: jinja
+    - mode: "0755"
+    - context:
+        websockify: {{ brine.websockify | json }}
+        name: {{ brine.services.websockify }}
+{%- endif %}

@@ -1,0 +1,419 @@
+"""
+Brine's formulas (states/kvm, states/cluster, states/brine) rendered by Salt's real renderer:
+``state.show_sls`` through ``salt.client.Caller`` with ``file_client: local``, file_roots at
+``states/`` and a temporary pillar, as ``salt-call --local state.show_sls`` would. Every SLS file
+renders with a full pillar, on an init-script host and on a systemd host; defaults and overrides
+land where they should; bad values stop the render with a sentence naming the key. The files the
+states write are rendered from the context the states carry, with plain Jinja (the templates use
+nothing else, so the lab can render them too).
+"""
+
+import base64
+import copy
+import json
+import pathlib
+import subprocess
+import sys
+
+import jinja2
+import pytest
+import salt.client
+import salt.config
+import yaml
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+STATES = REPO / "states"
+AUTHKEY = base64.b64encode(bytes(range(256))).decode()
+NODES = {"hv1": {"id": 1, "address": "10.0.0.11"}, "hv2": {"id": 2, "address": "10.0.0.12"}}
+FENCE = {"fence-hv1": {"agent": "fence_ipmilan", "host_list": ["hv1"],
+                       "params": {"ip": "10.0.1.11", "username": "admin", "password": "pw"}}}
+
+# A pillar every SLS renders with: the hosts' required keys given, everything else default.
+BASE_PILLAR = {
+    "kvm": {"tls": {"ca_server": "ca1", "ca_cert_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}},
+    "cluster": {"nodes": NODES, "corosync": {"authkey": AUTHKEY}, "fencing": {"devices": FENCE}},
+    "brine": {"roles": ["hypervisor"], "master": {"repo": str(REPO)}},
+}
+
+# Everything optional switched on as well, so every SLS file has states to show.
+FULL_PILLAR = {
+    **BASE_PILLAR,
+    "kvm": {**BASE_PILLAR["kvm"],
+            "hugepages": {"enabled": True},
+            "mounts": {"/srv/images": {"device": "nas:/images", "fstype": "nfs"}},
+            "network": {"bridges": {"br0": {"ports": ["eno1"]}}},
+            "kernel": {"cmdline": ["intel_iommu=on"]}},
+}
+
+
+def sls_names():
+    names = []
+    for path in sorted(STATES.rglob("*.sls")):
+        parts = list(path.relative_to(STATES).with_suffix("").parts)
+        if parts[-1] == "init":
+            parts.pop()
+        names.append(".".join(parts))
+    return names
+
+
+def merge(base, override):
+    result = copy.deepcopy(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(result.get(key), dict):
+            result[key] = merge(result[key], value)
+        else:
+            result[key] = value
+    return result
+
+
+class Renderer:
+    """salt-call --local in-process: one minion config per pillar and grains."""
+
+    def __init__(self, tmp_path_factory):
+        self.tmp = tmp_path_factory
+        self.callers = {}
+
+    def caller(self, pillar, grains):
+        key = yaml.safe_dump([pillar, grains], sort_keys=True)
+        if key not in self.callers:
+            root = self.tmp.mktemp("formula-render")
+            (root / "pillar").mkdir()
+            (root / "pillar" / "top.sls").write_text("base:\n  '*':\n    - data\n")
+            (root / "pillar" / "data.sls").write_text(yaml.safe_dump(pillar))
+            config = {
+                "id": "hv1",
+                "file_client": "local",
+                "root_dir": str(root),
+                "file_roots": {"base": [str(STATES)]},
+                "pillar_roots": {"base": [str(root / "pillar")]},
+                "grains": grains,
+                "log_level_logfile": "quiet",
+            }
+            (root / "minion").write_text(yaml.safe_dump(config))
+            opts = salt.config.minion_config(str(root / "minion"))
+            self.callers[key] = salt.client.Caller(mopts=opts)
+        return self.callers[key]
+
+    def show(self, sls, pillar=None, grains=None, isolated=False):
+        """state id -> {"fun": "module.function", "args": {...}}, or the render errors (list).
+
+        ``isolated`` renders in a salt-call process of its own: in one process, a second Caller
+        with other grains has been seen to render with the first one's init-system choice."""
+        pillar = pillar if pillar is not None else BASE_PILLAR
+        caller = self.caller(pillar, grains or {})
+        if isolated:
+            out = subprocess.run([str(pathlib.Path(sys.executable).parent / "salt-call"), "--local",
+                                  "-c", str(pathlib.Path(caller.opts["conf_file"]).parent),
+                                  "--out=json", "state.show_sls", sls],
+                                 capture_output=True, text=True, check=False, timeout=120)
+            result = json.loads(out.stdout)["local"]
+        else:
+            result = caller.cmd("state.show_sls", sls)
+        if isinstance(result, list):
+            return result
+        states = {}
+        for state_id, body in result.items():
+            for module, items in body.items():
+                if module.startswith("__"):
+                    continue
+                args, fun = {}, None
+                for item in items:
+                    if isinstance(item, dict):
+                        args.update(item)
+                    elif isinstance(item, str) and fun is None:
+                        fun = f"{module}.{item}"
+                states[state_id] = {"fun": fun, "args": args}
+        return states
+
+
+@pytest.fixture(scope="module")
+def render(tmp_path_factory):
+    return Renderer(tmp_path_factory)
+
+
+def template(path, **context):
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), undefined=jinja2.StrictUndefined)
+    return env.get_template(path.name).render(**context)
+
+
+def errors_text(result):
+    assert isinstance(result, list), f"expected a render error, got states {sorted(result)}"
+    return "\n".join(map(str, result))
+
+
+# -- every SLS ---------------------------------------------------------------------------------
+@pytest.mark.parametrize("grains", [{}, {"init": "systemd"}], ids=["initscripts", "systemd"])
+@pytest.mark.parametrize("sls", sls_names())
+def test_every_sls_renders(render, sls, grains):
+    states = render.show(sls, FULL_PILLAR, grains=grains)
+    assert isinstance(states, dict) and states, states
+    formula = sls.split(".")[0]
+    for state_id, state in states.items():
+        # IDs say what they are: <formula>-<sls>-...-<module>-<function>.
+        assert state_id.startswith(formula + "-"), state_id
+        module, function = state["fun"].split(".")
+        assert state_id.endswith(f"-{module}-{function}"), (state_id, state["fun"])
+
+
+def test_formula_layout_follows_template_formula():
+    for formula in ("kvm", "cluster", "brine"):
+        for name in ("map.jinja", "parameters/defaults.yaml", "parameters/os_family.yaml", "init.sls",
+                     "clean.sls", "package/install.sls", "package/clean.sls", "config/file.sls",
+                     "config/clean.sls", "service/running.sls", "service/clean.sls"):
+            assert (STATES / formula / name).is_file(), f"{formula}/{name}"
+
+
+# -- kvm ---------------------------------------------------------------------------------------
+def test_kvm_defaults_on_an_init_script_host(render):
+    states = render.show("kvm")
+    pkgs = states["kvm-package-install-pkg-installed"]["args"]["pkgs"]
+    assert {"libvirt-daemon-system", "qemu-system-x86", "qemu-utils", "virtinst", "bridge-utils",
+            "libvirt-daemon-system-sysv"} <= set(pkgs)
+    # Without systemd, libvirtd opens its TLS listener only with --listen.
+    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"libvirtd_opts": '"--listen"'}
+    assert "kvm-service-running-libvirtd-tls-socket-service-running" not in states
+    watched = states["kvm-service-running-libvirtd-service-running"]["args"]["watch"]
+    assert {"file": "kvm-config-file-qemu-conf-file-managed"} in watched
+    assert {"file": "kvm-config-file-libvirtd-conf-file-managed"} in watched
+    qemu = states["kvm-config-file-qemu-conf-file-managed"]["args"]["context"]["qemu"]
+    text = template(STATES / "kvm/files/default/qemu.conf.jinja", qemu=qemu)
+    assert 'vnc_listen = "127.0.0.1"' in text and 'user = "libvirt-qemu"' in text
+    assert "security_driver" not in text and "vnc_password" not in text
+    ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
+    text = template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
+    assert "listen_tls = 1" in text and "listen_tcp = 0" in text
+    assert 'cert_file = "/etc/pki/libvirt/servercert.pem"' in text
+    assert 'ca_file = "/etc/pki/CA/cacert.pem"' in text
+    assert "auth_tcp" not in text
+    # Sysctls, the snippet with the engine, TLS certificates from the CA minion.
+    assert states["kvm-sysctl-vm.swappiness-sysctl-present"]["args"]["value"] == 10
+    snippet = template(STATES / "kvm/files/default/minion-brine.conf.jinja",
+                       **states["kvm-minion-snippet-file-managed"]["args"]["context"])
+    snippet = yaml.safe_load(snippet)
+    assert snippet["engines"] == [{"brine_events": {}}]
+    assert snippet["brine"]["migration"]["uri"] == "qemu+tls://{host}/system"
+    assert snippet["disable_modules"] == ["systemd_service"]
+    for role in ("server", "client"):
+        cert = states[f"kvm-tls-{role}-cert-x509-certificate_managed"]["args"]
+        assert cert["ca_server"] == "ca1" and cert["signing_policy"] == "brine_libvirt"
+        assert cert["private_key"].startswith("/etc/pki/libvirt/private/")
+        assert "signing_private_key" not in cert  # the CA key never comes near a host
+    assert states["kvm-tls-server-key-x509-private_key_managed"]["args"]["mode"] == "0600"
+    # Nothing optional without pillar.
+    assert not [s for s in states if s.startswith(("kvm-hugepages", "kvm-mounts", "kvm-network", "kvm-kernel"))]
+
+
+def test_kvm_on_a_systemd_host(render):
+    states = render.show("kvm", grains={"init": "systemd"}, isolated=True)
+    assert "libvirt-daemon-system-sysv" not in states["kvm-package-install-pkg-installed"]["args"]["pkgs"]
+    assert "kvm-config-file-libvirtd-defaults-file-keyvalue" not in states
+    assert states["kvm-service-running-libvirtd-tls-socket-service-running"]["args"]["name"] == "libvirtd-tls.socket"
+    snippet = yaml.safe_load(template(STATES / "kvm/files/default/minion-brine.conf.jinja",
+                                      **states["kvm-minion-snippet-file-managed"]["args"]["context"]))
+    assert "disable_modules" not in snippet
+
+
+def test_kvm_overrides(render):
+    pillar = merge(BASE_PILLAR, {"kvm": {
+        "qemu": {"vnc_listen": "10.0.0.5", "security_driver": "apparmor", "user": "root", "vnc_password": "x" * 24},
+        "libvirtd": {"listen_addr": "10.0.0.5", "tls_allowed_dn_list": ["CN=hv*"]},
+        "sysctl": {"values": {"vm.swappiness": 1}},
+        "hugepages": {"enabled": True, "pagesize": "1G"},
+        "mounts": {"/var/lib/libvirt/images/shared": {"device": "nas:/export/images", "fstype": "nfs", "opts": "vers=4.2"}},
+        "network": {"bridges": {"br-vm": {"ports": ["eno2"], "vlan": 42}}},
+        "kernel": {"cmdline": ["intel_iommu=on", "iommu=pt"]},
+        "minion": {"engine": False},
+    }})
+    states = render.show("kvm", pillar)
+    qemu = states["kvm-config-file-qemu-conf-file-managed"]["args"]["context"]["qemu"]
+    text = template(STATES / "kvm/files/default/qemu.conf.jinja", qemu=qemu)
+    assert 'vnc_listen = "10.0.0.5"' in text and 'security_driver = "apparmor"' in text
+    assert 'user = "root"' in text and f'vnc_password = "{"x" * 24}"' in text
+    ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
+    text = template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
+    assert 'listen_addr = "10.0.0.5"' in text and 'tls_allowed_dn_list = ["CN=hv*"]' in text
+    assert states["kvm-sysctl-vm.swappiness-sysctl-present"]["args"]["value"] == 1
+    assert states["kvm-hugepages-mount-mounted"]["args"]["opts"] == "pagesize=1G"
+    mount = states["kvm-mounts-/var/lib/libvirt/images/shared-mount-mounted"]["args"]
+    assert mount["device"] == "nas:/export/images" and mount["fstype"] == "nfs"
+    assert states["kvm-mounts-nfs-client-pkg-installed"]["args"]["name"] == "nfs-common"
+    bridge = states["kvm-network-br-vm-file-managed"]["args"]["context"]
+    text = template(STATES / "kvm/files/default/bridge.jinja", **bridge)
+    assert "auto br-vm" in text and "bridge_ports eno2.42" in text
+    assert "vlan" in states["kvm-network-packages-pkg-installed"]["args"]["pkgs"]
+    # The bootloader is regenerated only when the drop-in changes, never on every apply.
+    update = states["kvm-kernel-update-grub-cmd-run"]["args"]
+    assert update["onchanges"] == [{"file": "kvm-kernel-grub-dropin-file-managed"}]
+    dropin = states["kvm-kernel-grub-dropin-file-managed"]["args"]["contents"]
+    assert 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on iommu=pt"' in dropin
+    snippet = yaml.safe_load(template(STATES / "kvm/files/default/minion-brine.conf.jinja",
+                                      **states["kvm-minion-snippet-file-managed"]["args"]["context"]))
+    assert "engines" not in snippet
+
+
+def test_kvm_without_tls_has_no_certificates(render):
+    states = render.show("kvm", merge(BASE_PILLAR, {"kvm": {"tls": {"enabled": False, "ca_server": None}}}))
+    assert not [s for s in states if s.startswith("kvm-tls")]
+    ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
+    assert "listen_tls = 0" in template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
+    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"libvirtd_opts": '""'}
+
+
+def test_kvm_ca_minion(render):
+    states = render.show("kvm.tls.ca")
+    cert = states["kvm-tls-ca-cert-x509-certificate_managed"]["args"]
+    assert cert["signing_private_key"] == "/etc/pki/brine-ca/ca.key"
+    assert cert["basicConstraints"] == "critical, CA:true"
+    snippet = yaml.safe_load(states["kvm-tls-ca-snippet-file-managed"]["args"]["contents"])
+    policy = {k: v for item in snippet["x509_signing_policies"]["brine_libvirt"] for k, v in item.items()}
+    assert policy["signing_private_key"] == "/etc/pki/brine-ca/ca.key"
+    assert policy["basicConstraints"] == "critical, CA:false"
+    assert snippet["mine_functions"] == {"x509.get_pem_entries": ["/etc/pki/brine-ca/ca.crt"]}
+
+
+KVM_BAD = [
+    ({"qemu": {"vnc_listen": "everywhere"}}, "kvm:qemu:vnc_listen must be an IP address"),
+    ({"qemu": {"security_driver": "selinux-ish"}}, "kvm:qemu:security_driver must be"),
+    ({"libvirtd": {"listen_tcp": True, "auth_tcp": "none"}}, "listen_tcp with auth_tcp none"),
+    ({"tls": {"ca_server": None}}, "kvm:tls:enabled needs kvm:tls:ca_server"),
+    ({"sysctl": {"values": {"vm.swappiness": 900}}}, "vm.swappiness must be a number from 0 to 200"),
+    ({"hugepages": {"pagesize": "huge"}}, "kvm:hugepages:pagesize must look like 2M or 1G"),
+    ({"mounts": {"relative/dir": {"device": "x:/y", "fstype": "nfs"}}}, "kvm:mounts:relative/dir needs an absolute mount point"),
+    ({"network": {"bridges": {"br0": {"vlan": 5000}}}}, "kvm:network:bridges:br0:vlan must be a VLAN id"),
+    ({"kernel": {"cmdline": ["quiet; reboot"]}}, "is not a plain kernel argument"),
+    ({"packages": "libvirt"}, "kvm:packages must be a list"),
+    ({"minion": {"migration_uri": "qemu+tls://hv1/system"}}, "must contain {host}"),
+]
+
+
+@pytest.mark.parametrize("override,message", KVM_BAD, ids=[m for _, m in KVM_BAD])
+def test_kvm_bad_values_stop_the_render(render, override, message):
+    assert message in errors_text(render.show("kvm", merge(BASE_PILLAR, {"kvm": override})))
+
+
+def test_kvm_lab_settings_render_and_are_allowed_only_when_said(render):
+    lab = {"tls": {"enabled": False, "ca_server": None},
+           "libvirtd": {"listen_tcp": True, "auth_tcp": "none", "allow_unauthenticated_tcp": True}}
+    states = render.show("kvm", merge(BASE_PILLAR, {"kvm": lab}))
+    ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
+    text = template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
+    assert "listen_tcp = 1" in text and 'auth_tcp = "none"' in text
+
+
+# -- cluster -----------------------------------------------------------------------------------
+def corosync_conf(states):
+    ctx = states["cluster-config-file-corosync-conf-file-managed"]["args"]["context"]
+    return template(STATES / "cluster/files/default/corosync.conf.jinja", **ctx)
+
+
+def test_cluster_defaults(render):
+    states = render.show("cluster")
+    text = corosync_conf(states)
+    assert "transport: knet" in text and "crypto_cipher: aes256" in text and "crypto_hash: sha256" in text
+    assert "name: hv1\n        nodeid: 1\n        ring0_addr: 10.0.0.11" in text
+    assert "name: hv2\n        nodeid: 2\n        ring0_addr: 10.0.0.12" in text
+    assert "two_node: 1" in text  # exactly two nodes
+    key = states["cluster-config-file-authkey-file-managed"]["args"]
+    assert key["mode"] == "0400" and key["replace"] is False
+    assert states["cluster-config-file-authkey-file-decode"]["args"]["encoded_data"] == AUTHKEY
+    watched = states["cluster-service-running-corosync-service-running"]["args"]["watch"]
+    assert {"file": "cluster-config-file-authkey-file-decode"} in watched
+    # sanlock by default: its watchdog daemon, sanlock, then lvmlockd; host_id is the node id.
+    assert {"cluster-lvm-wdmd-service-running", "cluster-lvm-sanlock-service-running",
+            "cluster-lvm-lvmlockd-service-running"} <= set(states)
+    assert "host_id = 1" in states["cluster-lvm-lvmlocal-conf-file-managed"]["args"]["contents"]
+    assert "use_lvmlockd = 1" in states["cluster-lvm-lvmlocal-conf-file-managed"]["args"]["contents"]
+    assert {"lvm2", "lvm2-lockd", "sanlock", "corosync", "pacemaker"} <= set(
+        states["cluster-package-install-pkg-installed"]["args"]["pkgs"])
+    # Fencing: the device as a stonith primitive, loaded only when it changed.
+    device = states["cluster-fencing-fence-hv1-file-managed"]["args"]["context"]
+    xml = template(STATES / "cluster/files/default/stonith.xml.jinja", **device)
+    assert 'class="stonith" type="fence_ipmilan"' in xml and 'name="pcmk_host_list" value="hv1"' in xml
+    assert states["cluster-fencing-fence-hv1-cmd-run"]["args"]["onchanges"] == [
+        {"file": "cluster-fencing-fence-hv1-file-managed"}]
+    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"][-1] == "true"
+
+
+def test_cluster_three_nodes_dlm(render):
+    nodes = dict(NODES, hv3={"id": 3, "address": "10.0.0.13"})
+    states = render.show("cluster", merge(BASE_PILLAR, {"cluster": {"nodes": nodes, "lvm": {"lock_type": "dlm"}}}))
+    text = corosync_conf(states)
+    assert "nodeid: 3" in text and "two_node" not in text
+    assert "cluster-lvm-dlm-service-running" in states and "cluster-lvm-sanlock-service-running" not in states
+    assert "dlm-controld" in states["cluster-package-install-pkg-installed"]["args"]["pkgs"]
+
+
+CLUSTER_BAD = [
+    ({"nodes": {}}, "cluster:nodes is required"),
+    ({"nodes": {"hv1": {"id": 1, "address": "10.0.0.11"}, "hv2": {"id": 1, "address": "10.0.0.12"}}}, "node id 1 is used twice"),
+    ({"nodes": {"hv1": {"id": "one", "address": "10.0.0.11"}}}, "cluster:nodes:hv1:id must be a number"),
+    ({"nodes": {"hv1": {"id": 1, "address": "hv1.example"}}}, "cluster:nodes:hv1:address must be"),
+    ({"corosync": {"authkey": None}}, "cluster:corosync:authkey is required"),
+    ({"corosync": {"authkey": base64.b64encode(b"short").decode()}}, "must be base64 of 128 to 1024 bytes"),
+    ({"corosync": {"crypto_cipher": "none"}}, "crypto_cipher and crypto_hash must be set"),
+    ({"corosync": {"transport": "udpu"}}, "cluster:corosync:transport must be knet"),
+    ({"lvm": {"lock_type": "clvm"}}, "cluster:lvm:lock_type must be sanlock or dlm"),
+    ({"fencing": {"devices": {}}}, "cluster:fencing:devices is empty"),
+    ({"fencing": {"devices": {"fm": {"agent": "fence_manual"}}}}, "fence_manual needs a person"),
+    ({"fencing": {"devices": {"x": {"agent": "reboot"}}}}, "agent must name a fence agent"),
+]
+
+
+@pytest.mark.parametrize("override,message", CLUSTER_BAD, ids=[m for _, m in CLUSTER_BAD])
+def test_cluster_bad_values_stop_the_render(render, override, message):
+    pillar = copy.deepcopy(BASE_PILLAR)
+    pillar["cluster"].update(merge(pillar["cluster"], override) if "nodes" not in override else override)
+    pillar["cluster"].setdefault("corosync", {"authkey": AUTHKEY})
+    pillar["cluster"].setdefault("fencing", {"devices": FENCE})
+    assert message in errors_text(render.show("cluster", pillar))
+
+
+def test_cluster_fence_manual_only_when_allowed(render):
+    pillar = merge(BASE_PILLAR, {"cluster": {"fencing": {"allow_manual": True, "devices": {"fm": {"agent": "fence_manual"}}}}})
+    pillar["cluster"]["fencing"]["devices"] = {"fm": {"agent": "fence_manual"}}
+    states = render.show("cluster", pillar)
+    assert "cluster-fencing-fm-file-managed" in states
+
+
+def test_cluster_without_fencing_says_so_in_pacemaker(render):
+    pillar = merge(BASE_PILLAR, {"cluster": {"fencing": {"enabled": False}}})
+    states = render.show("cluster", pillar)
+    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"][-1] == "false"
+
+
+# -- brine (master) ----------------------------------------------------------------------------
+def test_brine_master_from_the_repository_files(render):
+    states = render.show("brine")
+    for snippet in ("brine-api.conf", "brine-eauth.conf", "brine-master.conf"):
+        assert states[f"brine-config-file-{snippet}-file-managed"]["args"]["source"] == f"{REPO}/master.d/{snippet}"
+    site = states["brine-config-file-nginx-site-file-managed"]["args"]
+    assert site["source"] == f"{REPO}/nginx/brine.conf.j2"
+    text = template(REPO / "nginx" / "brine.conf.j2", **site["context"])
+    assert "listen 0.0.0.0:443 ssl;" in text and "server 127.0.0.1:8000;" in text
+    assert f"root {REPO}/web;" in text
+    paths = yaml.safe_load(states["brine-config-file-brine-paths-conf-file-managed"]["args"]["contents"])
+    assert paths["file_roots"]["base"] == ["/srv/brine-fileroot", f"{REPO}/states"]
+    assert paths["peer"] == {".*": ["x509.sign_remote_certificate"]}
+    assert states["brine-config-file-fileroot-_modules-file-symlink"]["args"]["target"] == f"{REPO}/_modules"
+    init = template(STATES / "brine/files/default/websockify.init.jinja",
+                    **states["brine-config-file-websockify-unit-file-managed"]["args"]["context"])
+    assert f"PYTHONPATH={REPO}/console" in init and "127.0.0.1:6080" in init
+
+
+def test_brine_master_on_systemd_gets_a_unit(render):
+    states = render.show("brine", grains={"init": "systemd"}, isolated=True)
+    unit = states["brine-config-file-websockify-unit-file-managed"]["args"]
+    assert unit["name"] == "/etc/systemd/system/brine-websockify.service"
+    assert "brine-config-file-websockify-unit-module-run" in states
+
+
+BRINE_BAD = [
+    ({"nginx": {"api_upstream": "0.0.0.0:8000"}}, "brine:master:nginx:api_upstream must be on loopback"),
+    ({"nginx": {"listen": "443"}}, "brine:master:nginx:listen must be address:port"),
+    ({"repo": "srv/brine"}, "brine:master:repo must be an absolute path"),
+]
+
+
+@pytest.mark.parametrize("override,message", BRINE_BAD, ids=[m for _, m in BRINE_BAD])
+def test_brine_bad_values_stop_the_render(render, override, message):
+    assert message in errors_text(render.show("brine", merge(BASE_PILLAR, {"brine": {"master": override}})))
