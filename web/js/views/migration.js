@@ -198,8 +198,10 @@ export function watchDropTargets(root, store) {
     if (!card || !drag) {
       return;
     }
-    event.preventDefault(); // allow the drop; an ineligible host then explains itself
-    event.dataTransfer.dropEffect = ["eligible", "offer"].includes(card.dataset.drop) ? "move" : "none";
+    // Accept the drop on every host: an ineligible one then says why. (A "none" drop effect
+    // would show a no-entry cursor, but the browser would then not fire the drop at all.)
+    event.preventDefault();
+    event.dataTransfer.dropEffect = "move";
     for (const other of root.querySelectorAll("[data-drop-over]")) {
       if (other !== card) {
         delete other.dataset.dropOver;
