@@ -157,6 +157,8 @@ export function createConsolePanel({ name, perms, api = defaultApi, popout = tru
       popoutButton.disabled = Boolean(blocker);
     }
     screen.classList.toggle("is-live", live || busy);
+    // Nothing to operate while the console cannot be opened: only the message shows.
+    toolbar.hidden = Boolean(blocker) && !live && !busy;
     if (!live) {
       pasteForm.hidden = true;
       pasteButton.setAttribute("aria-expanded", "false");

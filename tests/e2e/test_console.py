@@ -1,0 +1,389 @@
+"""End-to-end: browser consoles on the lab (docs/api.md, "Consoles").
+
+A real browser opens a running guest's screen through nginx (/console/, wss), the site's one
+websockify and Brine's one-time token plugin, sees the guest's text console, types into it and
+closes it. The refusals are checked on the wire, as a browser's WebSocket would meet them:
+reused, expired and random tokens, a foreign Origin, a viewer asking for a token, a shut-off
+VM. Each is refused with a clear error and nothing reaches a VNC server (websockify's log shows
+no connection for them). After a live migration a new token reaches the VM on its new host and
+a token issued before fails.
+"""
+
+import json
+import re
+import secrets
+import socket
+import ssl
+import time
+import urllib.request
+
+import pytest
+from playwright.sync_api import expect
+
+from console_ws import ConsoleSocket
+from pages import BrineUI
+
+UI_TIMEOUT_MS = 30_000
+CONSOLE_TIMEOUT_MS = 45_000
+
+# The canvas is "not blank" when it has several colours and enough lit pixels (text).
+CANVAS_STATS_JS = """
+() => {
+  const canvas = document.querySelector('[data-testid="console-screen"] canvas');
+  if (!canvas || canvas.width === 0 || canvas.height === 0) { return null; }
+  const data = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const colours = new Set();
+  let lit = 0, hash = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    const rgb = (data[i] << 16) | (data[i + 1] << 8) | data[i + 2];
+    colours.add(rgb);
+    if (data[i] + data[i + 1] + data[i + 2] > 150) { lit += 1; }
+    hash = (hash * 31 + rgb) | 0;
+  }
+  return {width: canvas.width, height: canvas.height, colours: colours.size, lit, hash};
+}
+"""
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def where_is(lab, vm):
+    """The host a guest is defined on now."""
+    for host in lab.hosts:
+        names = lab.virsh(host, "list", "--all", "--name").split()
+        if vm in names:
+            return host
+    raise AssertionError(f"{vm} is on no lab host")
+
+
+def serial_log(lab, vm):
+    host = where_is(lab, vm)
+    path = lab.lab.host_dir(host) / "log" / "libvirt" / "qemu" / f"{vm}-serial.log"
+    return path.read_text(errors="replace")
+
+
+def wait_for(predicate, timeout, message, interval=0.5):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(interval)
+    raise AssertionError(message)
+
+
+def websockify_log(lab):
+    path = lab.lab.root / "websockify.log"
+    return path.read_text(errors="replace") if path.exists() else ""
+
+
+def vnc_connections(lab):
+    """How many times websockify has connected to a VNC server so far."""
+    return websockify_log(lab).count("connecting to:")
+
+
+def api_login(lab, role):
+    username, password = lab.users[role]
+    status, body = api_post(lab, "/login", {"username": username, "password": password, "eauth": "pam"})
+    assert status == 200, body
+    return body["return"][0]["token"]
+
+
+def api_post(lab, path, body, token=None):
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["X-Auth-Token"] = token
+    request = urllib.request.Request(lab.url.rstrip("/") + "/api" + path, data=json.dumps(body).encode(),
+                                     headers=headers)
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with urllib.request.urlopen(request, context=context, timeout=120) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode(errors="replace")
+
+
+def console_ticket(lab, token, vm):
+    """cluster.console through salt-api as the SPA calls it: (HTTP status, return[0])."""
+    status, body = api_post(lab, "/", [{"client": "runner", "fun": "cluster.console", "kwarg": {"name": vm}}], token)
+    return status, (body["return"][0] if status == 200 else body)
+
+
+@pytest.fixture(name="operator_token", scope="module")
+def _operator_token(lab):
+    return api_login(lab, "operator")
+
+
+@pytest.fixture(name="ui")
+def _ui(browser_page, lab):
+    return BrineUI(browser_page, lab.url)
+
+
+def open_vm(ui, lab, role, vm):
+    ui.open(f"/vm/{vm}")
+    ui.login(*lab.users[role], expect_success=False)
+    expect(ui.page.locator(f'.vm-page[data-vm="{vm}"]')).to_be_visible(timeout=UI_TIMEOUT_MS)
+    return ui.page.locator('[data-testid="console"]')
+
+
+# Characters typed with Shift held on a US keyboard, and the key that types them.
+SHIFTED_KEYS = {">": "Period", "<": "Comma", "$": "Digit4", "(": "Digit9", ")": "Digit0", "*": "Digit8",
+                "_": "Minus", "|": "Backslash", ":": "Semicolon", '"': "Quote", "?": "Slash"}
+
+
+def type_like_a_person(page, text):
+    """Key presses as from a keyboard, Shift held down for shifted characters (Playwright's
+    keyboard.type() sends ">" without Shift, which a VNC server given scancodes reads as ".")."""
+    for char in text:
+        if char == "\n":
+            page.keyboard.press("Enter")
+        elif char.isupper():
+            page.keyboard.press(f"Shift+Key{char}")
+        elif char in SHIFTED_KEYS:
+            page.keyboard.press(f"Shift+{SHIFTED_KEYS[char]}")
+        else:
+            page.keyboard.press(char if char != " " else "Space")
+        page.wait_for_timeout(20)
+
+
+def canvas_stats(page):
+    return page.evaluate(CANVAS_STATS_JS)
+
+
+def wait_for_frame(page):
+    """Wait until the console canvas shows something that is not one flat colour."""
+    page.wait_for_function(
+        f"() => {{ const s = ({CANVAS_STATS_JS})(); return s && s.colours > 1 && s.lit > 200; }}",
+        timeout=CONSOLE_TIMEOUT_MS,
+    )
+    return canvas_stats(page)
+
+
+def wait_for_change(page, before_hash):
+    page.wait_for_function(
+        f"() => {{ const s = ({CANVAS_STATS_JS})(); return s && s.hash !== {before_hash}; }}",
+        timeout=CONSOLE_TIMEOUT_MS,
+    )
+
+
+# -- in the browser -------------------------------------------------------------------------
+
+
+def test_an_operator_opens_a_console_sees_the_text_screen_types_and_closes_it(ui, lab, artifacts_dir):
+    page = ui.page
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    panel = open_vm(ui, lab, "operator", "lab-vm1")
+    expect(panel).to_have_attribute("data-console-state", "idle")
+    connections_before = vnc_connections(lab)
+
+    panel.get_by_role("button", name="Connect").click()
+    expect(panel).to_have_attribute("data-console-state", "connected", timeout=CONSOLE_TIMEOUT_MS)
+    expect(panel.locator('[data-testid="console-status"]')).to_have_text(re.compile(r"Connected to lab-vm1 on hv\d"))
+    first = wait_for_frame(page)
+    # The guest's VGA text console: 80x25 characters of 9x16 pixels.
+    assert (first["width"], first["height"]) == (720, 400), first
+    assert vnc_connections(lab) == connections_before + 1
+    page.wait_for_timeout(500)
+    panel.screenshot(path=str(artifacts_dir / "console-connected.png"))
+
+    # A refresh re-renders the VM page around the panel: the console stays connected, on the
+    # same VNC connection.
+    ui.refresh()
+    expect(page.locator("#refresh-button")).to_have_attribute("aria-busy", "false", timeout=UI_TIMEOUT_MS)
+    page.wait_for_timeout(500)
+    expect(panel).to_have_attribute("data-console-state", "connected")
+    assert vnc_connections(lab) == connections_before + 1
+
+    # Real key presses through noVNC's keyboard handling: the shell on tty1 writes to the serial
+    # port, whose log libvirt keeps on the host.
+    marker = f"brine-console-{secrets.token_hex(4)}"
+    before = canvas_stats(page)["hash"]
+    page.locator('[data-testid="console-screen"] canvas').click()
+    type_like_a_person(page, f"echo {marker} > /dev/ttyS0\n")
+    wait_for(lambda: marker in serial_log(lab, "lab-vm1"), 60,
+             f"{marker} typed into the console never reached the guest's serial port")
+    wait_for_change(page, before)
+
+    # The paste box types text as keystrokes (shifted characters included): $((6*7)) is 42.
+    before = canvas_stats(page)["hash"]
+    tag = secrets.token_hex(4)
+    panel.get_by_role("button", name="Paste text…").click()
+    panel.locator('[data-testid="console-paste-text"]').fill(f"echo brine-$((6*7))-{tag} > /dev/ttyS0\n")
+    panel.get_by_role("button", name="Type it").click()
+    wait_for(lambda: f"brine-42-{tag}" in serial_log(lab, "lab-vm1"), 60,
+             "text pasted into the console never reached the guest's shell")
+    wait_for_change(page, before)
+    page.wait_for_timeout(1000)
+    panel.screenshot(path=str(artifacts_dir / "console-typed.png"))
+
+    panel.get_by_role("button", name="Disconnect").click()
+    expect(panel).to_have_attribute("data-console-state", "idle")
+    expect(panel.locator('[data-testid="console-screen"] canvas')).to_have_count(0)
+    expect(panel.get_by_role("button", name="Connect")).to_be_enabled()
+    assert not [e for e in errors if "Content Security Policy" in e or "Refused" in e], errors
+
+
+def test_the_pop_out_window_shows_the_console_on_its_own(ui, lab, artifacts_dir):
+    panel = open_vm(ui, lab, "operator", "lab-vm1")
+    with ui.page.context.expect_page() as popup_info:
+        panel.get_by_role("button", name="Pop out").click()
+    popup = popup_info.value
+    popup.set_viewport_size({"width": 1000, "height": 640})
+    window_panel = popup.locator('[data-testid="console"]')
+    expect(window_panel).to_have_attribute("data-console-state", "connected", timeout=CONSOLE_TIMEOUT_MS)
+    wait_for_frame(popup)
+    popup.wait_for_timeout(500)
+    popup.screenshot(path=str(artifacts_dir / "console-popout.png"))
+    expect(panel.locator('[data-testid="console-message"]')).to_have_text(re.compile("its own window"))
+    popup.close()
+
+
+def test_clear_messages_for_a_shut_off_vm_and_a_viewer(ui, lab, artifacts_dir):
+    panel = open_vm(ui, lab, "operator", "lab-vm3")
+    expect(panel.locator('[data-testid="console-message"]')).to_have_text(
+        "lab-vm3 is shut off: start it to open its console.")
+    expect(panel.locator('[data-testid="console-connect"]')).to_be_hidden()
+    expect(panel.locator('[data-testid="console-connect"]')).to_be_disabled()
+    panel.screenshot(path=str(artifacts_dir / "console-vm-off.png"))
+
+    ui.logout()
+    panel = open_vm(ui, lab, "viewer", "lab-vm1")
+    expect(panel.locator('[data-testid="console-message"]')).to_contain_text("Your role may not open consoles")
+    expect(panel.locator('[data-testid="console-connect"]')).to_be_hidden()
+    expect(panel.locator('[data-testid="console-connect"]')).to_be_disabled()
+    panel.screenshot(path=str(artifacts_dir / "console-viewer.png"))
+
+
+# -- refusals on the wire -------------------------------------------------------------------
+
+
+def assert_refused(sock, words):
+    assert sock.status == 403, sock.headers
+    assert re.search(words, sock.headers.split("\r\n", 1)[0]), sock.headers
+
+
+def test_a_token_works_once(lab, operator_token):
+    status, ticket = console_ticket(lab, operator_token, "lab-vm1")
+    assert status == 200 and isinstance(ticket, dict), ticket
+    assert ticket["path"] == f"/console/?token={ticket['token']}" and ticket["ttl"] == 30
+    with ConsoleSocket(ticket["token"]) as first:
+        assert first.status == 101, first.headers
+        assert first.message() == (2, b"RFB 003.008\n")
+        before = vnc_connections(lab)
+        with ConsoleSocket(ticket["token"]) as again:
+            assert_refused(again, "already used")
+        assert vnc_connections(lab) == before
+
+
+def test_an_unused_token_expires_after_30_seconds(lab, operator_token):
+    _, ticket = console_ticket(lab, operator_token, "lab-vm1")
+    time.sleep(31)
+    before = vnc_connections(lab)
+    with ConsoleSocket(ticket["token"]) as sock:
+        assert_refused(sock, "expired")
+    assert vnc_connections(lab) == before
+
+
+@pytest.mark.parametrize("token", [secrets.token_urlsafe(32), "../../../etc/passwd", ""])
+def test_a_random_or_malformed_token_is_refused(lab, token):
+    before = vnc_connections(lab)
+    with ConsoleSocket(token) as sock:
+        assert sock.status == 403, sock.headers
+        if token:
+            assert_refused(sock, "unknown|malformed")
+    assert vnc_connections(lab) == before
+
+
+@pytest.mark.parametrize("origin", ["https://evil.example", "https://127.0.0.1:8443.evil.example", "null", None])
+def test_a_foreign_origin_is_refused_and_does_not_spend_the_token(lab, operator_token, origin):
+    _, ticket = console_ticket(lab, operator_token, "lab-vm1")
+    before = vnc_connections(lab)
+    with ConsoleSocket(ticket["token"], origin=origin) as sock:
+        assert sock.status == 403, sock.headers
+    assert vnc_connections(lab) == before
+    # nginx turned it away before websockify saw it: the token still works from our own origin.
+    with ConsoleSocket(ticket["token"]) as sock:
+        assert sock.status == 101 and sock.message()[1].startswith(b"RFB ")
+
+
+def test_a_viewer_gets_no_token(lab):
+    token = api_login(lab, "viewer")
+    status, body = console_ticket(lab, token, "lab-vm1")
+    assert status == 401, body
+
+
+def test_no_token_for_a_shut_off_vm(lab, operator_token):
+    status, answer = console_ticket(lab, operator_token, "lab-vm3")
+    assert status == 200 and isinstance(answer, str), answer
+    assert "lab-vm3 is shut off" in answer and "start it to open its console" in answer
+    assert not [p for p in lab.lab.console_tokens.iterdir() if p.suffix == ".token"
+                and json.loads(p.read_text()).get("vm") == "lab-vm3"]
+
+
+def test_guests_vnc_servers_answer_only_the_master_and_only_with_a_password(lab):
+    host = where_is(lab, "lab-vm1")
+    display = lab.virsh(host, "domdisplay", "lab-vm1").strip()
+    address = display.split("//", 1)[1].rsplit(":", 1)[0]
+    port = 5900 + int(display.rsplit(":", 1)[1])
+    assert address.startswith("10.77.0.") and address != "10.77.0.1", display
+    # From the master (10.77.0.1): VNC offers password authentication only (type 2).
+    with socket.create_connection((address, port), timeout=10) as sock:
+        assert sock.recv(12) == b"RFB 003.008\n"
+        sock.sendall(b"RFB 003.008\n")
+        count = sock.recv(1)[0]
+        assert list(sock.recv(count)) == [2]
+    # From any other address on the lab network (another host): refused.
+    other = next(h for h in lab.hosts if h != host)
+    probe = lab.lab.nsenter(other, "python3", "-c",
+                            f"import socket; socket.create_connection(('{address}', {port}), 5)",
+                            check=False)
+    assert probe.returncode != 0 and "refused" in (probe.stderr or "").lower(), probe.stderr
+
+
+# -- after a migration ----------------------------------------------------------------------
+
+
+@pytest.fixture(name="migrated_vm2")
+def _migrated_vm2(lab):
+    """lab-vm2 moved live to another host, and back afterwards."""
+    home = where_is(lab, "lab-vm2")
+    away = next(h for h in lab.hosts if h != home)
+
+    def migrate(source, target):
+        lab.lab.nsenter(source, "virsh", "-c", "qemu:///system", "migrate", "--live", "--p2p",
+                        "--persistent", "--undefinesource", "--unsafe", "lab-vm2",
+                        f"qemu+tcp://{target}/system",
+                        timeout=180)
+
+    yield home, away, migrate
+    if where_is(lab, "lab-vm2") != home:
+        migrate(away, home)
+
+
+def test_after_a_migration_the_console_reaches_the_new_host_and_old_tokens_fail(lab, operator_token, migrated_vm2):
+    home, away, migrate = migrated_vm2
+    status, old = console_ticket(lab, operator_token, "lab-vm2")
+    assert status == 200 and old["host"] == home, old
+    migrate(home, away)
+    assert where_is(lab, "lab-vm2") == away
+
+    status, new = console_ticket(lab, operator_token, "lab-vm2")
+    assert status == 200 and isinstance(new, dict), new
+    assert new["host"] == away
+    with ConsoleSocket(new["token"]) as sock:
+        assert sock.status == 101 and sock.message() == (2, b"RFB 003.008\n")
+
+    # The token issued before the move points at the old host, where nothing answers now.
+    with ConsoleSocket(old["token"]) as sock:
+        got_banner = False
+        if sock.status == 101:
+            try:
+                opcode, payload = sock.message()
+                got_banner = opcode == 2 and payload.startswith(b"RFB")
+            except (ConnectionError, OSError):
+                pass
+        assert not got_banner, "a token issued before the migration still reached a VNC server"
