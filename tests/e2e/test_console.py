@@ -279,13 +279,45 @@ def test_a_token_works_once(lab, operator_token):
         assert vnc_connections(lab) == before
 
 
-def test_an_unused_token_expires_after_30_seconds(lab, operator_token):
+def vnc_password_auth(address, port, password):
+    """VNC authentication (RFB 3.8, type 2) straight at a guest's VNC server: True if accepted."""
+    from Cryptodome.Cipher import DES  # pylint: disable=import-outside-toplevel
+
+    # VNC's DES key is the password (8 bytes, zero padded) with each byte's bits reversed.
+    key = bytes(int(f"{b:08b}"[::-1], 2) for b in password.encode()[:8].ljust(8, b"\0"))
+    with socket.create_connection((address, port), timeout=10) as sock:
+        assert sock.recv(12) == b"RFB 003.008\n"
+        sock.sendall(b"RFB 003.008\n")
+        count = sock.recv(1)[0]
+        assert 2 in sock.recv(count)
+        sock.sendall(b"\x02")
+        challenge = b""
+        while len(challenge) < 16:
+            challenge += sock.recv(16 - len(challenge))
+        sock.sendall(DES.new(key, DES.MODE_ECB).encrypt(challenge))
+        return sock.recv(4) == b"\0\0\0\0"
+
+
+def vnc_address(lab, vm):
+    display = lab.virsh(where_is(lab, vm), "domdisplay", vm).strip()
+    address = display.split("//", 1)[1].rsplit(":", 1)[0]
+    return address, 5900 + int(display.rsplit(":", 1)[1])
+
+
+def test_an_unused_token_and_its_vnc_password_expire_after_30_seconds(lab, operator_token):
+    address, port = vnc_address(lab, "lab-vm1")
+    # A fresh ticket's password lets a VNC client in (the session's password works) ...
+    _, fresh = console_ticket(lab, operator_token, "lab-vm1")
+    assert vnc_password_auth(address, port, fresh["password"])
+    assert not vnc_password_auth(address, port, "wrong-pw")
+    # ... and neither the token nor the password works 30 s later.
     _, ticket = console_ticket(lab, operator_token, "lab-vm1")
     time.sleep(31)
     before = vnc_connections(lab)
     with ConsoleSocket(ticket["token"]) as sock:
         assert_refused(sock, "expired")
     assert vnc_connections(lab) == before
+    assert not vnc_password_auth(address, port, ticket["password"])
 
 
 @pytest.mark.parametrize("token", [secrets.token_urlsafe(32), "../../../etc/passwd", ""])
@@ -326,10 +358,8 @@ def test_no_token_for_a_shut_off_vm(lab, operator_token):
 
 def test_guests_vnc_servers_answer_only_the_master_and_only_with_a_password(lab):
     host = where_is(lab, "lab-vm1")
-    display = lab.virsh(host, "domdisplay", "lab-vm1").strip()
-    address = display.split("//", 1)[1].rsplit(":", 1)[0]
-    port = 5900 + int(display.rsplit(":", 1)[1])
-    assert address.startswith("10.77.0.") and address != "10.77.0.1", display
+    address, port = vnc_address(lab, "lab-vm1")
+    assert address.startswith("10.77.0.") and address != "10.77.0.1", (address, port)
     # From the master (10.77.0.1): VNC offers password authentication only (type 2).
     with socket.create_connection((address, port), timeout=10) as sock:
         assert sock.recv(12) == b"RFB 003.008\n"
