@@ -309,3 +309,45 @@ def test_viewer_sees_no_migration(lab, ui):
     expect(ui.page.locator(".drag-handle")).to_have_count(0)
     expect(ui.page.locator("button[data-migrate]")).to_have_count(0)
     expect(ui.page.locator('[data-testid="migrate-targets"]')).to_have_count(0)
+
+
+def test_drag_from_the_vm_page_and_abort(lab, ui, vm_home, artifacts_dir):
+    """The VM page has its own drag handle and host tiles; Abort in the panel stops the move and
+    the VM stays where it was, running, with nothing left on the target."""
+    ui.login(*lab.users[ROLE])
+    ui.open_vm_page(VM)
+    page_handle = ui.page.locator(".vm-head .drag-handle")
+    tile = ui.page.locator(f'.migrate-target[data-host="{AWAY}"]')
+    expect(page_handle).to_be_visible(timeout=UI_TIMEOUT_MS)
+    box = page_handle.bounding_box()
+    ui.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    ui.page.mouse.down()
+    target = tile.bounding_box()
+    ui.page.mouse.move(target["x"] + 20, target["y"] + 10, steps=5)
+    ui.page.mouse.move(target["x"] + 24, target["y"] + 12, steps=2)
+    expect(tile).to_have_attribute("data-drop", "eligible", timeout=UI_TIMEOUT_MS)
+    expect(ui.page.locator(f'.migrate-target[data-host="{HOME}"]')).to_have_attribute("data-drop", "ineligible")
+    target = tile.bounding_box()  # where it is now that the marks are in
+    ui.page.mouse.move(target["x"] + 20, target["y"] + 10, steps=2)
+    ui.page.screenshot(path=str(artifacts_dir / "migration-7-vm-page-drag.png"))
+    ui.page.mouse.up()
+
+    # 1 MiB/s keeps it going long enough to abort.
+    dialog = ui.page.locator("dialog.migrate-confirm[open]")
+    expect(dialog).to_be_visible(timeout=UI_TIMEOUT_MS)
+    dialog.locator("summary", has_text="Advanced").click()
+    dialog.get_by_label("Bandwidth limit (MiB/s)").fill("1")
+    dialog.locator("button[data-confirm]").click()
+    abort = panel(ui).locator("button[data-abort]")
+    expect(abort).to_be_enabled(timeout=MIGRATION_TIMEOUT_MS)
+    abort.click()
+    expect(panel(ui)).to_have_attribute("data-phase", "failed", timeout=MIGRATION_TIMEOUT_MS)
+    expect(panel(ui).locator('[data-testid="migration-result"]')).to_contain_text("aborted")
+    expect(panel(ui).locator('[data-testid="migration-result"]')).to_contain_text(f"still running on {HOME}")
+    ui.page.screenshot(path=str(artifacts_dir / "migration-8-aborted.png"))
+    expect(ui.page.locator(".vm-head .badge")).to_have_attribute("data-state", "running")
+    expect(ui.detail("host")).to_have_text(HOME)
+    deadline = time.monotonic() + 60
+    while where(lab) != {HOME: "running", AWAY: None} and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert where(lab) == {HOME: "running", AWAY: None}
