@@ -172,6 +172,7 @@ def test_killing_the_target_libvirtd_mid_migration_leaves_the_vm_on_the_source(l
             start_libvirtd(lab, target)
         assert code != 0, out
         error = out + err
+        print("runner error:", error.strip().splitlines()[-1])
         assert f"migration of {VM} to {target}" in error and f"{VM} is running on {source}" in error, error
         _, failed = bus.wait_for(lambda tag, _d, i=progress["id"]: tag == f"brine/migration/{i}/failed",
                                  what="the failed event")
