@@ -43,6 +43,15 @@ def finish(proc, timeout=300):
     return proc.returncode, out, err
 
 
+def runner_sentence(out):
+    """The sentence of a runner's exception in salt-run's JSON output."""
+    try:
+        text = json.loads(out)
+    except ValueError:
+        return out.strip()
+    return str(text).strip().splitlines()[-1]
+
+
 def state_on(lab, host, vm=VM):
     done = lab.lab.nsenter(host, "virsh", "-q", "-c", "qemu:///system", "domstate", vm, check=False)
     return done.stdout.strip() if done.returncode == 0 else "absent"
@@ -172,7 +181,7 @@ def test_killing_the_target_libvirtd_mid_migration_leaves_the_vm_on_the_source(l
             start_libvirtd(lab, target)
         assert code != 0, out
         error = out + err
-        print("runner error:", error.strip().splitlines()[-1])
+        print("runner error:", runner_sentence(out))
         assert f"migration of {VM} to {target}" in error and f"{VM} is running on {source}" in error, error
         _, failed = bus.wait_for(lambda tag, _d, i=progress["id"]: tag == f"brine/migration/{i}/failed",
                                  what="the failed event")
