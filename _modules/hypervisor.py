@@ -1934,7 +1934,7 @@ def migrate(
         params = {}
         if bandwidth:
             params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = bandwidth
-        if max_downtime:
+        if max_downtime and not offline:
             dom.migrateSetMaxDowntime(max_downtime, 0)
         base = {"id": migration_id, "vm": name, "source": host, "target": target}
         _fire(f"brine/migration/{migration_id}/started", dict(base, options=options))

@@ -266,3 +266,19 @@ def test_targets_for_a_drag(lab, guest_home):
     stopped = json.loads(lab.salt_run("--out=json", "cluster.migration_targets", "lab-vm3").stdout)
     away = other_host(lab, lab.vms["lab-vm3"])
     assert stopped[away]["offers"] == ["offline"] and not stopped[away]["eligible"]
+
+
+def test_offline_migration_moves_the_definition_of_a_stopped_vm(lab):
+    vm, home = "lab-vm3", lab.vms["lab-vm3"]
+    away = other_host(lab, home)
+    assert state_on(lab, home, vm) == "shut off"
+    try:
+        for source, target in ((home, away), (away, home)):
+            done = lab.salt_run("--out=json", "cluster.migrate", vm, target, "offline=True", timeout=300)
+            result = json.loads(done.stdout)
+            assert (result["source"], result["target"]) == (source, target), done.stdout
+            assert state_on(lab, target, vm) == "shut off" and state_on(lab, source, vm) == "absent"
+    finally:
+        if state_on(lab, home, vm) == "absent" and state_on(lab, away, vm) == "shut off":
+            lab.salt_run("cluster.migrate", vm, home, "offline=True", timeout=300)
+    assert state_on(lab, home, vm) == "shut off"
