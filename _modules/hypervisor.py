@@ -1811,6 +1811,17 @@ class _ProgressReporter:
         self.thread.join(5)
 
 
+def _unreachable(uri):
+    """Why libvirtd at ``uri`` cannot be reached now, or None when it answers."""
+    try:
+        conn = libvirt.open(uri)
+    except libvirt.libvirtError as err:
+        return _libvirt_message(err)
+    with contextlib.suppress(libvirt.libvirtError):
+        conn.close()
+    return None
+
+
 def _completed_stats(target_uri, name):
     """The completed job's statistics as the target keeps them (source stats go with the
     source domain when it is undefined), or {} when they cannot be read."""
@@ -1953,10 +1964,15 @@ def migrate(
                 if now in ACTIVE_STATES or offline
                 else f"{name} is {STATE_PHRASES.get(now, now)} on {host}"
             )
+            cause = _libvirt_message(err)
+            if not aborted:
+                unreachable = _unreachable(uri)
+                if unreachable:
+                    cause += f" ({target}'s libvirtd cannot be reached: {unreachable})"
             sentence = (
                 f"the migration of {name} to {target} was aborted; {where}"
                 if aborted
-                else f"the migration of {name} to {target} failed: {_libvirt_message(err)}; {where}"
+                else f"the migration of {name} to {target} failed: {cause}; {where}"
             )
             _fire(f"brine/migration/{migration_id}/failed", dict(base, error=sentence, aborted=aborted))
             raise CommandExecutionError(sentence) from err

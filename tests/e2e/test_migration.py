@@ -156,6 +156,17 @@ def test_migrate_a_running_guest_there_and_back(lab, guest_home):
             assert done["total_time"] > 0 and done["downtime"] is not None
             assert done["source"] == source and done["target"] == target
             assert migration_events(bus, result["id"])[0] == "started"
+            # What the UI moves the VM between hosts with: the engines' lifecycle events on both
+            # hosts, and the source's job-completed event with libvirt's statistics.
+            bus.wait_for(lambda tag, d, t=target: tag == f"brine/vm/{t}/{VM}/state"
+                         and d.get("event") in ("started", "resumed") and d.get("detail") == "migrated",
+                         what=f"{VM} started on {target}")
+            bus.wait_for(lambda tag, d, s=source: tag == f"brine/vm/{s}/{VM}/state"
+                         and (d.get("event"), d.get("detail")) == ("stopped", "migrated"),
+                         what=f"{VM} stopped on {source}")
+            _, job = bus.wait_for(lambda tag, d, s=source: tag == f"brine/vm/{s}/{VM}/job"
+                                  and d.get("event") == "job_completed", what="the job completed event")
+            assert "time_elapsed" in job["stats"]
         watcher.assert_one_host_at_every_check()
         assert state_on(lab, target) == "running"
         assert state_on(lab, source) == "absent"  # undefined on the source after success
