@@ -417,3 +417,23 @@ def test_after_a_migration_the_console_reaches_the_new_host_and_old_tokens_fail(
             except (ConnectionError, OSError):
                 pass
         assert not got_banner, "a token issued before the migration still reached a VNC server"
+
+
+def test_nginx_limits_consoles_per_client_address(lab, operator_token):
+    tickets = [console_ticket(lab, operator_token, "lab-vm1")[1] for _ in range(5)]
+    sockets = []
+    try:
+        for ticket in tickets[:4]:
+            sock = ConsoleSocket(ticket["token"])
+            sockets.append(sock)
+            assert sock.status == 101 and sock.message()[1].startswith(b"RFB ")
+        with ConsoleSocket(tickets[4]["token"]) as fifth:
+            assert fifth.status == 429, fifth.headers
+        sockets.pop().close()
+        time.sleep(1)
+        # Turned away by nginx, the fifth token was not spent.
+        with ConsoleSocket(tickets[4]["token"]) as fifth:
+            assert fifth.status == 101 and fifth.message()[1].startswith(b"RFB ")
+    finally:
+        for sock in sockets:
+            sock.close()
