@@ -85,8 +85,12 @@ def ensure_base():
 class Host:
     """One clean host: an overlay of the cached root, run in its own namespaces."""
 
-    def __init__(self, name, workdir, hosts_entries=None, extra_binds=None):
+    def __init__(self, name, workdir, hosts_entries=None, extra_binds=None, lowers=(), netns=None):
         self.name = name
+        # Extra read-only layers above the base root (e.g. a stopped host's upper folder with
+        # packages installed), and the network namespace to run in (None: the machine's).
+        self.lowers = [str(p) for p in lowers]
+        self.netns = netns
         self.dir = Path(workdir) / name
         self.root = self.dir / "merged"
         self.hosts_entries = hosts_entries or {}
@@ -108,14 +112,18 @@ class Host:
         ensure_base()
         for sub in ("upper", "work", "merged"):
             (self.dir / sub).mkdir(parents=True, exist_ok=True)
+        # Each host has its own archive folder (apt locks it), seeded with hard links to the
+        # cached packages; stop() links new downloads back into the cache.
         APT_ARCHIVES.mkdir(parents=True, exist_ok=True)
-        (APT_ARCHIVES / "partial").mkdir(exist_ok=True)
+        archives = self.dir / "archives"
+        (archives / "partial").mkdir(parents=True, exist_ok=True)
+        self._link_debs(APT_ARCHIVES, archives)
         self._file_root()
         (self.dir / "hosts").write_text(
             "127.0.0.1 localhost\n" + "".join(f"{ip} {n}\n" for n, ip in self.hosts_entries.items()))
         root = self.root
         binds = {
-            APT_ARCHIVES: "/var/cache/apt/archives",
+            archives: "/var/cache/apt/archives",
             PYTHON_HOME: PYTHON_HOME,
             VENV: VENV,
             REPO: "/srv/brine",
@@ -128,10 +136,12 @@ class Host:
         script = [
             "set -e",
             f"hostname {self.name}",
-            f"mount -t overlay overlay -o lowerdir={BASE},upperdir={self.dir}/upper,workdir={self.dir}/work {root}",
+            f"mount -t overlay overlay -o lowerdir={':'.join(self.lowers + [str(BASE)])},upperdir={self.dir}/upper,workdir={self.dir}/work {root}",
             f"mount -t proc proc {root}/proc",
             f"mount --rbind /sys {root}/sys",
             f"mount --rbind /dev {root}/dev",
+            # Its own /dev/shm: libqb (corosync, pacemaker) names shared memory by PID.
+            f"mount -t tmpfs -o mode=1777 tmpfs {root}/dev/shm",
             f"mount -t tmpfs -o mode=0755 tmpfs {root}/run",
             f"mount -t tmpfs -o mode=1777 tmpfs {root}/tmp",
         ]
@@ -149,7 +159,8 @@ class Host:
         script.append(f"exec chroot {root} {PYTHON_HOME}/bin/python3 -c '{INIT}'")
         # The script holds only our own paths and the host name the test chose.
         self._unshare = subprocess.Popen(  # pylint: disable=consider-using-with
-            ["unshare", "--mount", "--uts", "--pid", "--fork", "--propagation", "private", "--",
+            [*(["ip", "netns", "exec", self.netns] if self.netns else []),
+             "unshare", "--mount", "--uts", "--pid", "--fork", "--propagation", "private", "--",
              "/bin/sh", "-c", "\n".join(script)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
         line = self._unshare.stdout.readline()
@@ -169,7 +180,7 @@ class Host:
         environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                        "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
         environment.update(env or {})
-        result = run(["nsenter", "-t", self.pid, "-m", "-u", "-p", "-r", "-w", "--",
+        result = run(["nsenter", "-t", self.pid, "-m", "-u", "-p", "-n", "-r", "-w", "--",
                       "/usr/bin/env", "-i", *[f"{k}={v}" for k, v in environment.items()], *args],
                      check=False, capture_output=True, text=True, timeout=timeout, input=input)
         if check and result.returncode != 0:
@@ -208,8 +219,20 @@ class Host:
         return self.exec(VENV / "bin" / "salt-call", "--local", "--out=json", "--retcode-passthrough",
                          *args, check=False, timeout=timeout)
 
-    def stop(self):
-        """End every process of the host (its PID namespace) and unmount everything."""
+    @staticmethod
+    def _link_debs(source, target):
+        for deb in source.glob("*.deb"):
+            if not (target / deb.name).exists():
+                try:
+                    os.link(deb, target / deb.name)
+                except OSError:
+                    shutil.copy2(deb, target / deb.name)
+
+    def stop(self, keep=False):
+        """End every process of the host (its PID namespace) and unmount everything; with
+        ``keep`` its folder stays (its upper folder can then be a lower layer of other hosts)."""
+        if (self.dir / "archives").is_dir():
+            self._link_debs(self.dir / "archives", APT_ARCHIVES)
         if self._unshare is not None and self._unshare.poll() is None:
             # PID 1 of the namespace going away ends every process in it.
             try:
@@ -224,7 +247,7 @@ class Host:
         # The mounts lived in the host's own mount namespace and are gone with it; the upper
         # folder is the only trace.
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
+        while not keep and time.monotonic() < deadline:
             try:
                 shutil.rmtree(self.dir)
                 break

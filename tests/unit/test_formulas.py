@@ -170,7 +170,7 @@ def test_kvm_defaults_on_an_init_script_host(render):
     assert {"libvirt-daemon-system", "qemu-system-x86", "qemu-utils", "virtinst", "bridge-utils",
             "libvirt-daemon-system-sysv"} <= set(pkgs)
     # Without systemd, libvirtd opens its TLS listener only with --listen.
-    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"libvirtd_opts": '"--listen"'}
+    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"LIBVIRTD_ARGS": '"--listen"'}
     assert "kvm-service-running-libvirtd-tls-socket-service-running" not in states
     watched = states["kvm-service-running-libvirtd-service-running"]["args"]["watch"]
     assert {"file": "kvm-config-file-qemu-conf-file-managed"} in watched
@@ -256,7 +256,7 @@ def test_kvm_without_tls_has_no_certificates(render):
     assert not [s for s in states if s.startswith("kvm-tls")]
     ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
     assert "listen_tls = 0" in template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
-    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"libvirtd_opts": '""'}
+    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"LIBVIRTD_ARGS": '""'}
 
 
 def test_kvm_ca_minion(render):
@@ -417,3 +417,21 @@ BRINE_BAD = [
 @pytest.mark.parametrize("override,message", BRINE_BAD, ids=[m for _, m in BRINE_BAD])
 def test_brine_bad_values_stop_the_render(render, override, message):
     assert message in errors_text(render.show("brine", merge(BASE_PILLAR, {"brine": {"master": override}})))
+
+
+# -- pillar.example --------------------------------------------------------------------------
+def key_paths(data, prefix=()):
+    for key, value in data.items():
+        yield prefix + (key,)
+        if isinstance(value, dict) and value:
+            yield from key_paths(value, prefix + (key,))
+
+
+def test_pillar_example_documents_every_default():
+    example = yaml.safe_load((REPO / "pillar" / "pillar.example").read_text())
+    documented = set(key_paths(example))
+    for formula, root in (("kvm", ("kvm",)), ("cluster", ("cluster",)), ("brine", ("brine",))):
+        defaults = yaml.safe_load((STATES / formula / "parameters" / "defaults.yaml").read_text())
+        for path in key_paths(defaults):
+            full = root + path if formula == "brine" else path
+            assert full in documented, f"pillar.example lacks {':'.join(map(str, full))}"

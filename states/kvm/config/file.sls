@@ -49,7 +49,7 @@ kvm-config-file-libvirtd-defaults-file-keyvalue:
     - separator: "="
     - append_if_not_found: true
     - key_values:
-        libvirtd_opts: '"{{ "--listen" if (kvm.libvirtd.listen_tls and kvm.tls.enabled) or kvm.libvirtd.listen_tcp else "" }}"'
+        LIBVIRTD_ARGS: '"{{ "--listen" if (kvm.libvirtd.listen_tls and kvm.tls.enabled) or kvm.libvirtd.listen_tcp else "" }}"'
     - require:
       - sls: {{ sls_package_install }}
 {%- endif %}

@@ -1,0 +1,349 @@
+"""
+Migration over TLS between two clean Debian 12 hosts whose certificates come from the formula.
+
+A real salt-master (loopback, its own ports) serves states/ and Brine's extensions, with the
+peer permission the brine formula writes. A CA minion applies ``kvm.tls.ca`` (key, self-signed
+CA, signing policy, CA certificate in the mine). Two hosts (debootstrapped roots, see
+hostroot.py) run salt-minions and get ``state.apply kvm`` from the master, TLS on: each makes its
+own keys and has the CA minion sign its server and client certificates through x509_v2 remote
+signing; libvirtd listens for TLS on the host's own loopback address. Then:
+
+- a running guest migrates live, peer-to-peer and tunnelled (the memory travels inside the TLS
+  connection), from hostA to hostB over ``qemu+tls://``;
+- with a client certificate from another CA, hostB's migration back to hostA is refused, and
+  the guest keeps running on hostB;
+- a second apply on both hosts changes nothing.
+
+The hosts share the machine's network namespace (apt needs the mirror), so they listen on
+127.0.0.2 and 127.0.0.3 and resolve each other's names through their own /etc/hosts.
+"""
+
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+import hostroot
+
+pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(2400)]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+VENV_BIN = hostroot.VENV / "bin"
+HOSTS = {"hostA": "127.0.0.2", "hostB": "127.0.0.3"}
+GUEST = "brine-tls-vm"
+GUEST_XML = f"""<domain type='qemu'>
+  <name>{GUEST}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices><graphics type='vnc' port='-1'/></devices>
+</domain>
+"""
+VIRSH = ("virsh", "-q", "-c", "qemu:///system")
+
+
+def free_port():
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def machine_sysctls():
+    keys = ["vm.swappiness", "net.bridge.bridge-nf-call-iptables",
+            "net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables"]
+    values = {}
+    for key in keys:
+        path = Path("/proc/sys/" + key.replace(".", "/"))
+        if path.exists():
+            values[key] = int(path.read_text().split()[0])
+    return values
+
+
+def wait(predicate, timeout, message):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    raise AssertionError(message)
+
+
+class Master:
+    """A salt-master and the CA minion, under one temporary folder, on loopback."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.conf = self.root / "master-etc"
+        self.ports = {"publish_port": free_port(), "ret_port": free_port()}
+        self.procs = []
+
+    def start(self, pillar_files):
+        fileroot = self.root / "fileroot"
+        fileroot.mkdir(parents=True)
+        for folder in ("_modules", "_engines", "_states"):
+            (fileroot / folder).symlink_to(hostroot.REPO / folder)
+        pillar = self.root / "pillar"
+        pillar.mkdir()
+        for name, text in pillar_files.items():
+            (pillar / name).write_text(text)
+        self.conf.mkdir()
+        (self.conf / "master").write_text(json.dumps({
+            "root_dir": str(self.root / "master-root"),
+            "interface": "127.0.0.1",
+            **self.ports,
+            "auto_accept": True,
+            "file_roots": {"base": [str(hostroot.REPO / "states"), str(fileroot)]},
+            "pillar_roots": {"base": [str(pillar)]},
+            # What the brine formula's brine-paths.conf grants: hosts may ask the CA to sign.
+            "peer": {".*": ["x509.sign_remote_certificate"]},
+            "log_level_logfile": "info",
+        }))
+        self.procs.append(subprocess.Popen(  # pylint: disable=consider-using-with
+            [VENV_BIN / "salt-master", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        self.start_ca()
+
+    def ca_minion_config(self):
+        ca_root = self.root / "ca-root"
+        (self.root / "ca-etc" / "minion.d").mkdir(parents=True, exist_ok=True)
+        (self.root / "ca-etc" / "minion").write_text(json.dumps({
+            "id": "brine-ca", "master": "127.0.0.1", "master_port": self.ports["ret_port"],
+            "publish_port": self.ports["publish_port"], "root_dir": str(ca_root),
+            "default_include": "minion.d/*.conf", "log_level_logfile": "info",
+        }))
+
+    def start_ca(self):
+        self.ca_minion_config()
+        proc = subprocess.Popen(  # pylint: disable=consider-using-with
+            [VENV_BIN / "salt-minion", "-c", self.root / "ca-etc"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.procs.append(proc)
+        return proc
+
+    def restart_ca(self):
+        ca = self.procs.pop()
+        ca.terminate()
+        ca.wait(timeout=60)
+        self.start_ca()
+
+    def salt(self, target, *args, timeout=900):
+        result = subprocess.run([VENV_BIN / "salt", "-c", self.conf, "--out=json", "--static",
+                                 "-t", str(timeout), target, *args],
+                                capture_output=True, text=True, timeout=timeout + 60, check=False)
+        try:
+            return json.loads(result.stdout)
+        except ValueError as err:
+            raise AssertionError(f"salt {target} {args}: {result.stdout} {result.stderr[-2000:]}") from err
+
+    def ping(self, minion):
+        try:
+            return self.salt(minion, "test.ping", timeout=5).get(minion) is True
+        except AssertionError:
+            return False
+
+    def stop(self):
+        for proc in reversed(self.procs):
+            proc.terminate()
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        # Salt forks workers that outlive their parents: end what still names our folder.
+        for proc_dir in Path("/proc").glob("[0-9]*"):
+            try:
+                cmdline = (proc_dir / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if str(self.root).encode() in cmdline and int(proc_dir.name) != os.getpid():
+                try:
+                    os.kill(int(proc_dir.name), 9)
+                except ProcessLookupError:
+                    pass
+
+
+def states(ret, minion):
+    data = ret.get(minion)
+    assert isinstance(data, dict), f"{minion}: {data}"
+    return {key.split("_|-")[1]: value for key, value in data.items()}
+
+
+def rogue_client_pair(host):
+    """A client key and certificate for `host`, and the CA that signed them: one the site never
+    heard of."""
+    now = datetime.datetime.now(datetime.timezone.utc)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Rogue CA")])
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
+                                serialization.NoEncryption()).decode()
+    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
+               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
+               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
+               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+               .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
+                                            data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                            crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+               .sign(ca_key, hashes.SHA256()))
+    return (key_pem, cert.public_bytes(serialization.Encoding.PEM).decode(),
+            ca_cert.public_bytes(serialization.Encoding.PEM).decode())
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory):
+    reason = hostroot.can_run()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
+        pytest.skip(reason)
+    root = tmp_path_factory.mktemp("tls-site")
+    master = Master(root)
+    sysctls = machine_sysctls()
+    pillar = {
+        "top.sls": "base:\n  'brine-ca':\n    - ca\n  'host*':\n    - host\n",
+        "ca.sls": json.dumps({"kvm": {
+            "tls": {"enabled": False},
+            "ca": {"key": str(root / "ca" / "ca.key"), "cert": str(root / "ca" / "ca.crt"),
+                   "issued_copypath": str(root / "ca" / "issued")},
+            "minion": {"config_dir": str(root / "ca-etc" / "minion.d"), "restart": False},
+        }}),
+        "host.sls": (
+            "{% set address = {'hostA': '127.0.0.2', 'hostB': '127.0.0.3'}[grains.id] %}\n"
+            + json.dumps({"kvm": {
+                "tls": {"ca_server": "brine-ca", "ca_cert_source": str(root / "ca" / "ca.crt"),
+                        "subject_alt_names": ["__ADDRESS__"], "key_algo": "ec"},
+                "libvirtd": {"listen_addr": "__ADDRESS__"},
+                "sysctl": {"values": sysctls},
+            }}).replace("__ADDRESS__", "{{ address }}")),
+    }
+    hosts = {}
+    try:
+        master.start(pillar)
+        wait(lambda: master.ping("brine-ca"), 120, "the CA minion did not answer the master")
+        ca = states(master.salt("brine-ca", "state.apply", "kvm.tls.ca"), "brine-ca")
+        assert all(v["result"] for v in ca.values()), ca
+        # The snippet (signing policy, mine function) takes effect when the minion restarts.
+        master.restart_ca()
+        wait(lambda: master.ping("brine-ca"), 120, "the CA minion did not come back")
+        master.salt("brine-ca", "mine.update")
+        for name in HOSTS:
+            host = hostroot.Host(name, root, hosts_entries=HOSTS).start()
+            hosts[name] = host
+            host.write("/etc/salt/minion", json.dumps({
+                "id": name, "master": "127.0.0.1", "master_port": master.ports["ret_port"],
+                "publish_port": master.ports["publish_port"], "log_level_logfile": "info",
+                # As an installer would for a host where systemd is not PID 1 (kvm/map.jinja).
+                "disable_modules": ["systemd_service"],
+            }))
+            host.exec("sh", "-c", f"{VENV_BIN}/salt-minion -d")
+        for name in HOSTS:
+            wait(lambda name=name: master.ping(name), 180, f"{name}'s minion did not answer the master")
+        yield master, hosts
+    finally:
+        for host in hosts.values():
+            host.stop()
+        master.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def applied(site):
+    master, hosts = site
+    started = time.monotonic()
+    ret = master.salt("host*", "state.apply", "kvm", timeout=1500)
+    print(f"kvm with TLS on both hosts: {time.monotonic() - started:.1f} s")
+    for name in hosts:
+        result = states(ret, name)
+        failed = {k: v["comment"] for k, v in result.items() if v["result"] is not True}
+        assert not failed, f"{name}: {failed}"
+    return ret
+
+
+def test_each_host_has_its_own_key_and_a_certificate_from_the_site_ca(site, applied):  # pylint: disable=unused-argument
+    master, hosts = site
+    ca_cert = x509.load_pem_x509_certificate((master.root / "ca" / "ca.crt").read_bytes())
+    for name, host in hosts.items():
+        for role in ("server", "client"):
+            cert = x509.load_pem_x509_certificate(host.path(f"/etc/pki/libvirt/{role}cert.pem").read_bytes())
+            key = serialization.load_pem_private_key(
+                host.path(f"/etc/pki/libvirt/private/{role}key.pem").read_bytes(), None)
+            assert cert.issuer == ca_cert.subject
+            cert.verify_directly_issued_by(ca_cert)
+            assert cert.public_key().public_numbers() == key.public_key().public_numbers()
+            assert oct(host.path(f"/etc/pki/libvirt/private/{role}key.pem").stat().st_mode & 0o777) == "0o600"
+        server = x509.load_pem_x509_certificate(host.path("/etc/pki/libvirt/servercert.pem").read_bytes())
+        names = server.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        assert name in names.get_values_for_type(x509.DNSName)
+        # The CA key stayed with the CA.
+        assert not host.path("/etc/pki/brine-ca").exists()
+        listening = host.exec("sh", "-c", "cat /proc/net/tcp").stdout
+        port = f"{int(HOSTS[name].split('.')[-1]):02X}00007F:{16514:04X}"
+        assert port in listening, f"libvirtd is not listening for TLS on {HOSTS[name]}:16514"
+
+
+def test_live_migration_over_tls_then_refused_with_another_cas_certificate(site, applied):  # pylint: disable=unused-argument
+    _, hosts = site
+    source, target = hosts["hostA"], hosts["hostB"]
+    source.write("/root/guest.xml", GUEST_XML)
+    source.exec(*VIRSH, "define", "/root/guest.xml")
+    try:
+        source.exec(*VIRSH, "start", GUEST)
+        started = time.monotonic()
+        source.exec(*VIRSH, "migrate", "--live", "--p2p", "--tunnelled", "--persistent", "--undefinesource",
+                    GUEST, "qemu+tls://hostB/system", timeout=300)
+        print(f"live migration over TLS: {time.monotonic() - started:.1f} s")
+        assert target.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
+        assert GUEST not in source.exec(*VIRSH, "list", "--all", "--name").stdout
+
+        # hostB now presents a client certificate from a CA hostA does not trust.
+        # hostB also trusts that CA, so its own libvirt accepts the certificate and presents it:
+        # the refusal then comes from hostA, which trusts only the site CA.
+        key_path, cert_path = "/etc/pki/libvirt/private/clientkey.pem", "/etc/pki/libvirt/clientcert.pem"
+        ca_path = "/etc/pki/CA/cacert.pem"
+        saved = {p: target.path(p).read_text() for p in (key_path, cert_path, ca_path)}
+        rogue_key, rogue_cert, rogue_ca = rogue_client_pair("hostB")
+        target.write(key_path, rogue_key, mode=0o600)
+        target.write(cert_path, rogue_cert)
+        target.write(ca_path, saved[ca_path] + rogue_ca)
+        try:
+            refused = target.exec(*VIRSH, "migrate", "--live", "--p2p", "--tunnelled", "--persistent",
+                                  "--undefinesource", GUEST, "qemu+tls://hostA/system", check=False, timeout=300)
+            assert refused.returncode != 0, refused.stdout
+            print(f"refused: {refused.stderr.strip()}")
+            assert "Our own certificate" not in refused.stderr, refused.stderr
+            assert target.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
+            assert GUEST not in source.exec(*VIRSH, "list", "--all", "--name").stdout
+        finally:
+            for path, text in saved.items():
+                target.write(path, text, mode=0o600 if path == key_path else 0o644)
+        # With its own certificate back, the way home is open again.
+        target.exec(*VIRSH, "migrate", "--live", "--p2p", "--tunnelled", "--persistent", "--undefinesource",
+                    GUEST, "qemu+tls://hostA/system", timeout=300)
+        assert source.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
+    finally:
+        for host in hosts.values():
+            host.exec(*VIRSH, "destroy", GUEST, check=False)
+            host.exec(*VIRSH, "undefine", GUEST, check=False)
+
+
+def test_second_apply_with_tls_changes_nothing(site, applied):  # pylint: disable=unused-argument
+    master, hosts = site
+    ret = master.salt("host*", "state.apply", "kvm")
+    for name in hosts:
+        changed = {k: v["changes"] for k, v in states(ret, name).items() if v["changes"]}
+        assert changed == {}, f"{name}: {changed}"
