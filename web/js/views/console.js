@@ -103,7 +103,7 @@ export function createConsolePanel({ name, perms, api = defaultApi, popout = tru
     h("option", { value: "actual", text: "Actual size" }),
   );
   const popoutButton = popout
-    ? h("button", { type: "button", class: "btn btn-quiet", title: "Open the console in its own window", dataset: { testid: "console-popout" } }, "Pop out")
+    ? h("button", { type: "button", class: "btn", title: "Open the console in its own window", dataset: { testid: "console-popout" } }, "Pop out")
     : null;
   const pasteText = h("textarea", {
     class: "console-paste-text",
