@@ -43,6 +43,8 @@ PUBLIC_FUNCTIONS = (
     "migrate",
     "migration_abort",
     "migration_cleanup",
+    # console section
+    "console",
 )
 ACTIONS = ("start", "shutdown", "force_off", "reboot", "pause", "resume", "delete")
 NAMED_FUNCTIONS = ("vm_info",) + ACTIONS
