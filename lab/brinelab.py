@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import jinja2
+import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import guest  # noqa: E402  pylint: disable=wrong-import-position
@@ -53,6 +54,36 @@ GUESTS = {"lab-vm1": (1, True), "lab-vm2": (2, True), "lab-vm3": (1, False)}
 SHARED_IMAGES = "/var/lib/libvirt/images"
 LIBVIRT_DIRS = ("/run/libvirt", "/var/lib/libvirt", "/etc/libvirt", "/var/log/libvirt",
                 "/var/cache/libvirt")
+
+
+# -- host configuration from the kvm formula (README: Hosts as code) --------------------------
+KVM_FORMULA = REPO / "states" / "kvm"
+KVM_LAB_PILLAR = Path(__file__).resolve().parent / "kvm-pillar.yaml"
+
+
+def _merge(base, override):
+    result = dict(base)
+    for key, value in override.items():
+        result[key] = _merge(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+    return result
+
+
+def kvm_settings(address, vnc_password):
+    """The kvm formula's settings for one lab host: the formula's defaults, then the lab's pillar
+    (lab/kvm-pillar.yaml), then the host's own address and VNC password."""
+    defaults = yaml.safe_load((KVM_FORMULA / "parameters" / "defaults.yaml").read_text())["kvm"]
+    settings = _merge(defaults, yaml.safe_load(KVM_LAB_PILLAR.read_text())["kvm"])
+    return _merge(settings, {"libvirtd": {"listen_addr": address},
+                             "qemu": {"vnc_listen": address, "vnc_password": vnc_password}})
+
+
+def render_kvm_config(template, target, mode=0o644, **context):
+    """Render one of the kvm formula's configuration templates, as the formula would."""
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(KVM_FORMULA / "files" / "default")),
+                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    target = Path(target)
+    target.write_text(env.get_template(template).render(**context))
+    os.chmod(target, mode)
 
 
 class LabError(Exception):
@@ -279,11 +310,12 @@ class Lab:
             shutil.copytree("/etc/libvirt", etc, symlinks=True)
         # Networks and pools the Debian package autostarts belong to a real machine, not here.
         shutil.rmtree(etc / "qemu" / "networks" / "autostart", ignore_errors=True)
-        self.render("libvirtd.conf", etc / "libvirtd.conf", address=host_address(host))
+        # libvirtd.conf and qemu.conf from the kvm formula's templates with the lab's pillar.
         # Consoles: VNC on the host's lab-bridge address, password auth on with a secret nobody
         # is told (each console session sets its own short-lived password).
-        self.render("qemu.conf", etc / "qemu.conf", mode=0o600, vnc_listen=host_address(host),
-                    vnc_password=secrets.token_urlsafe(6))
+        kvm = kvm_settings(host_address(host), secrets.token_urlsafe(6))
+        render_kvm_config("libvirtd.conf.jinja", etc / "libvirtd.conf", libvirtd=kvm["libvirtd"], tls=kvm["tls"])
+        render_kvm_config("qemu.conf.jinja", etc / "qemu.conf", mode=0o600, qemu=kvm["qemu"])
         mounts = {
             "/run/libvirt": base / "run" / "libvirt",
             "/var/lib/libvirt": base / "lib" / "libvirt",
