@@ -12,6 +12,7 @@ signing; libvirtd listens for TLS on the host's own loopback address. Then:
   connection), from hostA to hostB over ``qemu+tls://``;
 - with a client certificate from another CA, hostB's migration back to hostA is refused, and
   the guest keeps running on hostB;
+- the events engine the formula enabled reports a guest started on hostA to the master;
 - a second apply on both hosts changes nothing.
 
 The hosts share the machine's network namespace (apt needs the mirror), so they listen on
@@ -339,6 +340,42 @@ def test_live_migration_over_tls_then_refused_with_another_cas_certificate(site,
         for host in hosts.values():
             host.exec(*VIRSH, "destroy", GUEST, check=False)
             host.exec(*VIRSH, "undefine", GUEST, check=False)
+
+
+def test_events_engine_the_formula_enabled_reports_a_guest(site, applied):  # pylint: disable=unused-argument
+    """The minion reads engines when it starts: restart hostA's minion (the formula would, through
+    the salt-minion service, which these hosts do not have), then start a guest there."""
+    master, hosts = site
+    host = hosts["hostA"]
+    assert "brine_events" in host.exec("cat", "/etc/salt/minion.d/brine-kvm.conf").stdout
+    pid = host.exec("cat", "/var/run/salt-minion.pid").stdout.strip()
+    host.exec("kill", pid)
+    wait(lambda: host.exec("kill", "-0", pid, check=False).returncode != 0, 60, "hostA's minion did not stop")
+    host.exec("sh", "-c", f"{VENV_BIN}/salt-minion -d")
+    wait(lambda: master.ping("hostA"), 120, "hostA's minion did not come back")
+    listener = subprocess.Popen(  # pylint: disable=consider-using-with
+        [VENV_BIN / "salt-run", "-c", master.conf, "state.event", "brine/vm/hostA/*/state", "count=2"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    try:
+        time.sleep(5)
+        host.write("/root/guest.xml", GUEST_XML)
+        host.exec(*VIRSH, "create", "/root/guest.xml")
+        out, _ = listener.communicate(timeout=120)
+    finally:
+        listener.kill()
+        host.exec(*VIRSH, "destroy", GUEST, check=False)
+    # state.event prints "<tag>\t<data as JSON>" per event, then its own return. A minion's event
+    # reaches the master wrapped by Salt: Brine's payload is under "data". Starting a guest
+    # gives "started" and "resumed", in an order libvirt chooses.
+    events = {}
+    for line in out.strip().splitlines()[:2]:
+        tag, _, data = line.partition("\t")
+        assert tag == f"brine/vm/hostA/{GUEST}/state", out
+        wrapped = json.loads(data)
+        assert wrapped["id"] == "hostA", wrapped
+        events[wrapped["data"]["event"]] = wrapped["data"]
+    assert "started" in events, events
+    assert events["started"]["host"] == "hostA" and events["started"]["name"] == GUEST
 
 
 def test_second_apply_with_tls_changes_nothing(site, applied):  # pylint: disable=unused-argument
