@@ -35,7 +35,10 @@ want=$(sha256sum requirements.txt | cut -d' ' -f1)
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     say "creating the Python environment in .venv (pinned requirements.txt)"
     [ -x .venv/bin/python ] || "$python" -m venv .venv
-    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt
+    # (Some machines' pip configuration names extra local indexes that may be absent: its
+    # warnings about them say nothing about Brine.)
+    .venv/bin/python -m pip install -q --disable-pip-version-check -r requirements.txt \
+        2> >(grep -v "^WARNING: Location '.*' is ignored" >&2)
     echo "$want" > "$stamp"
 fi
 
