@@ -26,10 +26,12 @@ CACHE = Path(os.environ.get("BRINE_HOSTROOT_CACHE", "/var/cache/brine-hostroot")
 BASE = CACHE / "bookworm"
 APT_ARCHIVES = CACHE / "apt-archives"
 MIRROR = "http://deb.debian.org/debian"
-# Libraries the bind-mounted interpreter and its extension modules load, and what Salt's
-# service module needs to drive init scripts without systemd.
+# Libraries the bind-mounted interpreter and its extension modules load, what Salt's service
+# module needs to drive init scripts without systemd as PID 1 (`runlevel`, `update-rc.d`), and
+# the init package a Debian 12 installation has (systemd-sysv).
 INCLUDE = ("libssl3,libffi8,libsqlite3-0,iproute2,procps,sysvinit-utils,init-system-helpers,"
-           "mount,ca-certificates,libreadline8,libncursesw6,libuuid1")
+           "mount,ca-certificates,libreadline8,libncursesw6,libuuid1,systemd-sysv")
+STAMP = f"debootstrap --variant=minbase --include={INCLUDE} bookworm {MIRROR}\n"
 VENV = REPO / ".venv"
 PYTHON_HOME = Path(os.path.realpath(VENV / "bin" / "python3")).parents[1]
 
@@ -64,7 +66,8 @@ def can_run():
 
 def ensure_base():
     """Debootstrap the cached bookworm root once (about a minute with a good mirror)."""
-    if (BASE / ".brine-hostroot").exists():
+    stamp = BASE / ".brine-hostroot"
+    if stamp.exists() and stamp.read_text() == STAMP:
         return BASE
     CACHE.mkdir(parents=True, exist_ok=True)
     building = CACHE / "bookworm.building"
@@ -77,7 +80,10 @@ def ensure_base():
     policy = building / "usr" / "sbin" / "policy-rc.d"
     policy.write_text("#!/bin/sh\nexit 101\n")
     policy.chmod(0o755)
-    (building / ".brine-hostroot").write_text(f"debootstrap --variant=minbase bookworm {MIRROR}\n")
+    (building / ".brine-hostroot").write_text(STAMP)
+    if BASE.exists():
+        # An older recipe: hosts started from it are gone with their test runs.
+        shutil.rmtree(BASE)
     building.rename(BASE)
     return BASE
 

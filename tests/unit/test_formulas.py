@@ -331,7 +331,7 @@ def test_cluster_defaults(render):
     assert 'class="stonith" type="fence_ipmilan"' in xml and 'name="pcmk_host_list" value="hv1"' in xml
     assert states["cluster-fencing-fence-hv1-cmd-run"]["args"]["onchanges"] == [
         {"file": "cluster-fencing-fence-hv1-file-managed"}]
-    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"][-1] == "true"
+    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"].endswith("--update true")
 
 
 def test_cluster_three_nodes_dlm(render):
@@ -356,6 +356,7 @@ CLUSTER_BAD = [
     ({"fencing": {"devices": {}}}, "cluster:fencing:devices is empty"),
     ({"fencing": {"devices": {"fm": {"agent": "fence_manual"}}}}, "fence_manual needs a person"),
     ({"fencing": {"devices": {"x": {"agent": "reboot"}}}}, "agent must name a fence agent"),
+    ({"pacemaker": {"properties": {"stonith-enabled; reboot": "true"}}}, "is not a pacemaker cluster property name"),
 ]
 
 
@@ -378,7 +379,7 @@ def test_cluster_fence_manual_only_when_allowed(render):
 def test_cluster_without_fencing_says_so_in_pacemaker(render):
     pillar = merge(BASE_PILLAR, {"cluster": {"fencing": {"enabled": False}}})
     states = render.show("cluster", pillar)
-    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"][-1] == "false"
+    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"].endswith("--update false")
 
 
 # -- brine (master) ----------------------------------------------------------------------------
@@ -398,6 +399,9 @@ def test_brine_master_from_the_repository_files(render):
     init = template(STATES / "brine/files/default/websockify.init.jinja",
                     **states["brine-config-file-websockify-unit-file-managed"]["args"]["context"])
     assert f"PYTHONPATH={REPO}/console" in init and "127.0.0.1:6080" in init
+    links = states["brine-config-file-websockify-rc-links-cmd-run"]["args"]
+    assert links["name"] == "update-rc.d brine-websockify defaults"
+    assert links["onchanges"] == [{"file": "brine-config-file-websockify-unit-file-managed"}]
 
 
 def test_brine_master_on_systemd_gets_a_unit(render):

@@ -89,4 +89,12 @@ brine-config-file-websockify-unit-file-managed:
     - context:
         websockify: {{ brine.websockify | json }}
         name: {{ brine.services.websockify }}
+
+{#- What a package's postinst does for its init script: the rc links (Salt's enable would need
+    insserv, which Debian 12 does not install). #}
+brine-config-file-websockify-rc-links-cmd-run:
+  cmd.run:
+    - name: update-rc.d {{ brine.services.websockify | quote }} defaults
+    - onchanges:
+      - file: brine-config-file-websockify-unit-file-managed
 {%- endif %}

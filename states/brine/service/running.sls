@@ -22,6 +22,7 @@ brine-service-running-websockify-service-running:
     - watch:
       - file: brine-config-file-websockify-unit-file-managed
 
+{%- if brine.services.salt_api %}
 brine-service-running-salt-api-service-running:
   service.running:
     - name: {{ brine.services.salt_api }}
@@ -29,12 +30,12 @@ brine-service-running-salt-api-service-running:
     - watch:
       - file: brine-config-file-brine-api.conf-file-managed
       - file: brine-config-file-brine-eauth.conf-file-managed
+{%- endif %}
 
 {%- if brine.restart_master %}
 brine-service-running-salt-master-cmd-run:
   cmd.run:
-    - name: salt-call --local service.restart {{ brine.services.salt_master }}
-    - python_shell: false
+    - name: salt-call --local service.restart {{ brine.services.salt_master | quote }}
     - bg: true
     - onchanges:
       - file: brine-config-file-brine-master.conf-file-managed

@@ -32,14 +32,7 @@ cluster-fencing-{{ name }}-file-managed:
 
 cluster-fencing-{{ name }}-cmd-run:
   cmd.run:
-    - name:
-      - cibadmin
-      - --modify
-      - --allow-create
-      - --scope
-      - resources
-      - --xml-file
-      - {{ fencing.config_dir }}/{{ name }}.xml
+    - name: cibadmin --modify --allow-create --scope resources --xml-file {{ (fencing.config_dir ~ "/" ~ name ~ ".xml") | quote }}
     - onchanges:
       - file: cluster-fencing-{{ name }}-file-managed
     - require:
@@ -57,14 +50,7 @@ cluster-fencing-{{ name }}-cmd-run:
 {%- if current is none or current.strip() != value | string %}
 cluster-fencing-property-{{ key }}-cmd-run:
   cmd.run:
-    - name:
-      - crm_attribute
-      - --type
-      - crm_config
-      - --name
-      - {{ key }}
-      - --update
-      - {{ value | string | json }}
+    - name: crm_attribute --type crm_config --name {{ key | quote }} --update {{ value | string | quote }}
     - require:
       - sls: {{ sls_service_running }}
 {%- endif %}

@@ -17,7 +17,6 @@ kvm-kernel-grub-dropin-file-managed:
 kvm-kernel-update-grub-cmd-run:
   cmd.run:
     - name: {{ kvm.kernel.update_command }}
-    - python_shell: false
     - onchanges:
       - file: kvm-kernel-grub-dropin-file-managed
     - onlyif:

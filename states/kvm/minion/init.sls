@@ -46,7 +46,6 @@ kvm-minion-snippet-file-managed:
 kvm-minion-restart-cmd-run:
   cmd.run:
     - name: salt-call --local service.restart salt-minion
-    - python_shell: false
     - bg: true
     - onchanges:
       - file: kvm-minion-snippet-file-managed

@@ -31,8 +31,7 @@ kvm-network-{{ bridge }}-file-managed:
 
 kvm-network-{{ bridge }}-cmd-run:
   cmd.run:
-    - name: ifup {{ bridge }}
-    - python_shell: false
+    - name: ifup {{ bridge | quote }}
     - onchanges:
       - file: kvm-network-{{ bridge }}-file-managed
 {%- endif %}

@@ -66,7 +66,6 @@ kvm-tls-ca-snippet-file-managed:
 kvm-tls-ca-restart-cmd-run:
   cmd.run:
     - name: salt-call --local service.restart salt-minion
-    - python_shell: false
     - bg: true
     - onchanges:
       - file: kvm-tls-ca-snippet-file-managed

@@ -1,0 +1,117 @@
+"""
+The brine formula (the master side) applied for real to a clean Debian 12 host (see
+hostroot.py), masterless, with the repository bind-mounted at /srv/brine as a master's checkout:
+
+- nginx and websockify install from Debian; the master.d snippets are the repository's own; the
+  nginx site rendered from nginx/brine.conf.j2 serves the web app over TLS and proxies /api/;
+  websockify runs from the formula's init script with Brine's token plugin;
+- a second apply changes nothing, and ``test=True`` afterwards has nothing to do.
+
+salt-api is left out (``services:salt_api: null``): this host's Salt is the repository's
+virtual environment, which has no salt-api service to start. The host shares the machine's
+network namespace, so its site listens on 127.0.0.5, websockify on 127.0.0.5:6081 and the
+/api/ upstream is 127.0.0.5:8001 (nothing there: nginx answers 502).
+"""
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+import hostroot
+
+pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+SITE = "127.0.0.5:8445"
+CONSOLE = "127.0.0.5:6081"
+API = "127.0.0.5:8001"
+
+
+def curl(*args):
+    return subprocess.run(["curl", "-sk", "--max-time", "20", *args], capture_output=True, text=True, check=False)
+
+
+def states(result):
+    try:
+        data = json.loads(result.stdout)["local"]
+    except (ValueError, KeyError) as err:
+        raise AssertionError(f"salt-call said: {result.stdout}\n{result.stderr[-3000:]}") from err
+    assert isinstance(data, dict), f"render error: {data}"
+    return {key.split("_|-")[1]: value for key, value in data.items()}
+
+
+@pytest.fixture(scope="module")
+def master_host(tmp_path_factory):
+    reason = hostroot.can_run()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
+        pytest.skip(reason)
+    node = hostroot.Host("brinemaster", tmp_path_factory.mktemp("master")).start()
+    try:
+        node.exec("mkdir", "-p", "/etc/brine-tls")
+        cert = subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=brine-test",
+             "-keyout", "/dev/stdout", "-out", "/dev/stdout"], capture_output=True, text=True, check=True).stdout
+        key = cert[cert.index("-----BEGIN PRIVATE KEY-----"):cert.index("-----END PRIVATE KEY-----") + 25] + "\n"
+        crt = cert[cert.index("-----BEGIN CERTIFICATE-----"):cert.index("-----END CERTIFICATE-----") + 25] + "\n"
+        node.write("/etc/brine-tls/brine.key", key, mode=0o600)
+        node.write("/etc/brine-tls/brine.pem", crt)
+        node.write("/srv/pillar/brine.sls", json.dumps({"brine": {"master": {
+            "repo": "/srv/brine",
+            "restart_master": False,
+            "services": {"salt_api": None},
+            "nginx": {"listen": SITE, "server_name": "brine-test", "tls_cert": "/etc/brine-tls/brine.pem",
+                      "tls_key": "/etc/brine-tls/brine.key", "console_upstream": CONSOLE,
+                      # Not the lab's salt-api on 127.0.0.1:8000 (same network namespace).
+                      "api_upstream": API},
+            "websockify": {"listen": CONSOLE},
+        }}}))
+        node.salt_config(["brine"], extra="disable_modules:\n  - systemd_service")
+        yield node
+    finally:
+        node.stop()
+
+
+@pytest.fixture(scope="module")
+def first_apply(master_host):
+    started = time.monotonic()
+    result = master_host.salt_call("state.apply", "brine")
+    print(f"brine first apply: {time.monotonic() - started:.1f} s")
+    ret = states(result)
+    failed = {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
+    assert not failed and result.returncode == 0, failed
+    return ret
+
+
+def test_site_and_console_proxy_run_from_the_repository_files(master_host, first_apply):
+    assert first_apply["brine-package-install-pkg-installed"]["changes"]
+    for snippet in ("brine-api.conf", "brine-eauth.conf", "brine-master.conf"):
+        ours = (hostroot.REPO / "master.d" / snippet).read_text()
+        assert master_host.exec("cat", f"/etc/salt/master.d/{snippet}").stdout == ours
+    paths = master_host.exec("cat", "/etc/salt/master.d/brine-paths.conf").stdout
+    assert "x509.sign_remote_certificate" in paths and "/srv/brine/_runners" in paths
+    assert master_host.exec("readlink", "/srv/brine-fileroot/_modules").stdout.strip() == "/srv/brine/_modules"
+    # The host shares the machine's network namespace: ask from outside, with the machine's curl.
+    page = curl(f"https://{SITE}/")
+    assert page.returncode == 0 and "<html" in page.stdout.lower(), page
+    headers = curl("-D", "-", "-o", "/dev/null", f"https://{SITE}/").stdout
+    assert "content-security-policy: default-src 'self'" in headers.lower()
+    # /api/ goes to salt-api's loopback address (not running on this host: nginx says 502).
+    assert curl("-o", "/dev/null", "-w", "%{http_code}", f"https://{SITE}/api/").stdout == "502"
+    processes = master_host.exec("ps", "-eo", "args").stdout
+    assert "nginx: master process" in processes
+    assert "brine_console_tokens.BrineConsoleTokens" in processes and CONSOLE in processes
+
+
+def test_second_apply_changes_nothing(master_host, first_apply):  # pylint: disable=unused-argument
+    ret = states(master_host.salt_call("state.apply", "brine"))
+    assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
+
+
+def test_test_mode_afterwards_has_nothing_to_do(master_host, first_apply):  # pylint: disable=unused-argument
+    ret = states(master_host.salt_call("state.apply", "brine", "test=True"))
+    assert {k: v["comment"] for k, v in ret.items() if v["result"] is not True or v["changes"]} == {}
