@@ -50,6 +50,9 @@ def pillar():
         "qemu": {"vnc_listen": VNC_ADDRESS},
         "sysctl": {"values": values},
         "hugepages": {"enabled": True},
+        # No bootloader in this root: the drop-in is written, update-grub is skipped, a notice
+        # says a reboot is due.
+        "kernel": {"cmdline": ["brine.test=1"]},
     }}
 
 
@@ -107,6 +110,10 @@ def test_first_apply_installs_configures_and_starts(host, first_apply):
     assert 'vnc_listen = "127.0.0.3"' in host.exec("cat", "/etc/libvirt/qemu.conf").stdout
     assert "hugetlbfs /dev/hugepages hugetlbfs" in host.exec("cat", "/proc/mounts").stdout
     assert "brine_events" in host.exec("cat", "/etc/salt/minion.d/brine-kvm.conf").stdout
+    dropin = host.exec("cat", "/etc/default/grub.d/60-brine-kvm.cfg").stdout
+    assert 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT brine.test=1"' in dropin
+    assert not first_apply["kvm-kernel-update-grub-cmd-run"]["changes"]
+    assert "reboot" in first_apply["kvm-kernel-reboot-test-show_notification"]["comment"]
     synced = host.exec("ls", "/var/cache/salt/minion/extmods/modules").stdout.split()
     assert "hypervisor.py" in synced
 
