@@ -6,7 +6,8 @@ namespaces, see hostroot.py), masterless with ``salt-call --local state.apply kv
   starts virtlogd and libvirtd, sets the sysctls, mounts hugetlbfs and syncs Brine's extensions;
 - libvirtd runs with the formula's qemu.conf: a TCG guest defined and started there gets its VNC
   listener on the address the pillar chose;
-- a second apply changes nothing, and ``test=True`` afterwards has nothing to do.
+- a second apply changes nothing, and ``test=True`` afterwards has nothing to do;
+- ``kvm.clean`` undoes it: daemons stopped, files and packages removed.
 
 The host shares the machine's network namespace (apt needs the mirror), so its pillar sets the
 bridge sysctls to the values the machine already has: the test must not change the shared
@@ -146,3 +147,16 @@ def test_test_mode_afterwards_has_nothing_to_do(host, first_apply):  # pylint: d
     ret = states(host.salt_call("state.apply", "kvm", "test=True"))
     pending = {k: v["comment"] for k, v in ret.items() if v["result"] is not True or v["changes"]}
     assert pending == {}
+
+
+def test_clean_undoes_the_formula(host, first_apply):  # pylint: disable=unused-argument
+    """Last: kvm.clean stops the daemons, removes the formula's files and the packages."""
+    ret = states(host.salt_call("state.apply", "kvm.clean"))
+    failed = {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
+    assert not failed, failed
+    processes = host.exec("ps", "-eo", "args").stdout
+    assert "/usr/sbin/libvirtd" not in processes and "/usr/sbin/virtlogd" not in processes
+    for path in ("/etc/libvirt/qemu.conf", "/etc/sysctl.d/60-brine-kvm.conf", "/etc/salt/minion.d/brine-kvm.conf"):
+        assert not host.path(path).exists(), path
+    assert host.exec("dpkg-query", "-W", "-f", "${Status}", "libvirt-daemon-system", check=False).stdout \
+        in ("", "deinstall ok config-files")
