@@ -13,6 +13,7 @@ read-only at the same paths (both are Python 3.11 built for Debian 12); the form
 from ``states/`` with a file root that links Brine's ``_modules``/``_engines``/``_states``.
 """
 
+import json
 import os
 import shutil
 import signal
@@ -48,6 +49,19 @@ INIT = ("import os, time; print(\"ready\", flush=True)\n"
 class HostRootError(Exception):
     """A sentence for whoever runs the tests."""
 
+
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def states(result):
+    """state id -> its return, from ``salt-call --out=json``'s output of a state run."""
+    try:
+        data = json.loads(result.stdout)["local"]
+    except (ValueError, KeyError) as err:
+        raise AssertionError(f"salt-call said: {result.stdout}\n{result.stderr[-3000:]}") from err
+    assert isinstance(data, dict), f"render error: {data}"
+    return {key.split("_|-")[1]: value for key, value in data.items()}
 
 def run(args, check=True, **kwargs):
     return subprocess.run([str(a) for a in args], check=check, **kwargs)

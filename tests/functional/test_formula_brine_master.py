@@ -14,7 +14,6 @@ network namespace, so its site listens on 127.0.0.5, websockify on 127.0.0.5:608
 """
 
 import json
-import os
 import subprocess
 import time
 
@@ -24,7 +23,6 @@ import hostroot
 
 pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 SITE = "127.0.0.5:8445"
 CONSOLE = "127.0.0.5:6081"
 API = "127.0.0.5:8001"
@@ -34,20 +32,12 @@ def curl(*args):
     return subprocess.run(["curl", "-sk", "--max-time", "20", *args], capture_output=True, text=True, check=False)
 
 
-def states(result):
-    try:
-        data = json.loads(result.stdout)["local"]
-    except (ValueError, KeyError) as err:
-        raise AssertionError(f"salt-call said: {result.stdout}\n{result.stderr[-3000:]}") from err
-    assert isinstance(data, dict), f"render error: {data}"
-    return {key.split("_|-")[1]: value for key, value in data.items()}
-
 
 @pytest.fixture(scope="module")
 def master_host(tmp_path_factory):
     reason = hostroot.can_run()
     if reason:
-        if IN_CI:
+        if hostroot.IN_CI:
             pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
         pytest.skip(reason)
     node = hostroot.Host("brinemaster", tmp_path_factory.mktemp("master")).start()
@@ -81,7 +71,7 @@ def first_apply(master_host):
     started = time.monotonic()
     result = master_host.salt_call("state.apply", "brine")
     print(f"brine first apply: {time.monotonic() - started:.1f} s")
-    ret = states(result)
+    ret = hostroot.states(result)
     failed = {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
     assert not failed and result.returncode == 0, failed
     return ret
@@ -108,10 +98,10 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
 
 
 def test_second_apply_changes_nothing(master_host, first_apply):  # pylint: disable=unused-argument
-    ret = states(master_host.salt_call("state.apply", "brine"))
+    ret = hostroot.states(master_host.salt_call("state.apply", "brine"))
     assert {k: v["changes"] for k, v in ret.items() if v["changes"]} == {}
 
 
 def test_test_mode_afterwards_has_nothing_to_do(master_host, first_apply):  # pylint: disable=unused-argument
-    ret = states(master_host.salt_call("state.apply", "brine", "test=True"))
+    ret = hostroot.states(master_host.salt_call("state.apply", "brine", "test=True"))
     assert {k: v["comment"] for k, v in ret.items() if v["result"] is not True or v["changes"]} == {}

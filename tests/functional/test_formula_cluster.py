@@ -30,7 +30,6 @@ import hostroot
 
 pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 BRIDGE = "brine-c5br"
 PREFIX = "10.78.0"
 NODES = {f"cn{i}": {"id": i, "address": f"{PREFIX}.{10 + i}"} for i in (1, 2, 3)}
@@ -52,14 +51,6 @@ def pillar(authkey, refresh=False):
 def ip(*args, check=True):
     return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
 
-
-def states(result):
-    try:
-        data = json.loads(result.stdout)["local"]
-    except (ValueError, KeyError) as err:
-        raise AssertionError(f"salt-call said: {result.stdout}\n{result.stderr[-3000:]}") from err
-    assert isinstance(data, dict), f"render error: {data}"
-    return {key.split("_|-")[1]: value for key, value in data.items()}
 
 
 def quorum(node):
@@ -87,7 +78,7 @@ def authkey():
 def nodes(tmp_path_factory, authkey):
     reason = hostroot.can_run()
     if reason:
-        if IN_CI:
+        if hostroot.IN_CI:
             pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("cluster")
@@ -96,7 +87,7 @@ def nodes(tmp_path_factory, authkey):
     try:
         prep.write("/srv/pillar/cluster.sls", json.dumps(pillar(authkey, refresh=None)))
         prep.salt_config(["cluster"], extra="disable_modules:\n  - systemd_service")
-        ret = states(prep.salt_call("state.apply", "cluster.package"))
+        ret = hostroot.states(prep.salt_call("state.apply", "cluster.package"))
         assert all(v["result"] is True for v in ret.values()), ret
     finally:
         prep.stop(keep=True)
@@ -144,7 +135,7 @@ def applied(nodes):
     results = {}
     for name, node in nodes.items():
         started = time.monotonic()
-        ret = states(node.salt_call("state.apply", "cluster"))
+        ret = hostroot.states(node.salt_call("state.apply", "cluster"))
         print(f"{name}: cluster applied in {time.monotonic() - started:.1f} s")
         failed = {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
         assert not failed, f"{name}: {failed}"
@@ -169,7 +160,7 @@ def test_three_nodes_form_a_quorate_membership(nodes, applied):
 
 def test_second_apply_changes_nothing(nodes, applied):  # pylint: disable=unused-argument
     for name in ("cn1", "cn2"):
-        ret = states(nodes[name].salt_call("state.apply", "cluster"))
+        ret = hostroot.states(nodes[name].salt_call("state.apply", "cluster"))
         changed = {k: v["changes"] for k, v in ret.items() if v["changes"]}
         assert changed == {}, f"{name}: {changed}"
 
@@ -184,7 +175,7 @@ def test_losing_one_node_of_three_keeps_quorum(nodes, applied):  # pylint: disab
 def test_a_node_with_another_authkey_cannot_join(nodes, applied):  # pylint: disable=unused-argument
     node = nodes["cn3"]
     node.write("/srv/pillar/cluster.sls", json.dumps(pillar(base64.b64encode(os.urandom(256)).decode())))
-    ret = states(node.salt_call("state.apply", "cluster"))
+    ret = hostroot.states(node.salt_call("state.apply", "cluster"))
     assert ret["cluster-config-file-authkey-file-decode"]["changes"]
     time.sleep(10)
     assert quorum(nodes["cn1"]).get("Total votes") == "2", quorum(nodes["cn1"])

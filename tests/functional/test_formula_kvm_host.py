@@ -24,7 +24,6 @@ import hostroot
 
 pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 VNC_ADDRESS = "127.0.0.3"
 GUEST = "brine-hostroot-vm"
 GUEST_XML = f"""<domain type='qemu'>
@@ -57,21 +56,12 @@ def pillar():
     }}
 
 
-def states(result):
-    """state id -> its return, from salt-call's JSON output."""
-    try:
-        data = json.loads(result.stdout)["local"]
-    except (ValueError, KeyError) as err:
-        raise AssertionError(f"salt-call said: {result.stdout}\n{result.stderr[-3000:]}") from err
-    assert isinstance(data, dict), f"render error: {data}"
-    return {key.split("_|-")[1]: value for key, value in data.items()}
-
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     reason = hostroot.can_run()
     if reason:
-        if IN_CI:
+        if hostroot.IN_CI:
             pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
         pytest.skip(reason)
     machine_before = {k: machine_sysctl(k) for k in ("net.bridge.bridge-nf-call-iptables",
@@ -93,7 +83,7 @@ def first_apply(host):
     started = time.monotonic()
     result = host.salt_call("state.apply", "kvm")
     print(f"first apply: {time.monotonic() - started:.1f} s")
-    ret = states(result)
+    ret = hostroot.states(result)
     failed = {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
     assert not failed and result.returncode == 0, failed
     return ret
@@ -137,21 +127,21 @@ def test_guest_starts_with_the_formulas_qemu_conf(host, first_apply):  # pylint:
 
 
 def test_second_apply_changes_nothing(host, first_apply):  # pylint: disable=unused-argument
-    ret = states(host.salt_call("state.apply", "kvm"))
+    ret = hostroot.states(host.salt_call("state.apply", "kvm"))
     changed = {k: v["changes"] for k, v in ret.items() if v["changes"]}
     assert changed == {}
     assert all(v["result"] is True for v in ret.values())
 
 
 def test_test_mode_afterwards_has_nothing_to_do(host, first_apply):  # pylint: disable=unused-argument
-    ret = states(host.salt_call("state.apply", "kvm", "test=True"))
+    ret = hostroot.states(host.salt_call("state.apply", "kvm", "test=True"))
     pending = {k: v["comment"] for k, v in ret.items() if v["result"] is not True or v["changes"]}
     assert pending == {}
 
 
 def test_clean_undoes_the_formula(host, first_apply):  # pylint: disable=unused-argument
     """Last: kvm.clean stops the daemons, removes the formula's files and the packages."""
-    ret = states(host.salt_call("state.apply", "kvm.clean"))
+    ret = hostroot.states(host.salt_call("state.apply", "kvm.clean"))
     failed = {k: v["comment"] for k, v in ret.items() if v["result"] is not True}
     assert not failed, failed
     processes = host.exec("ps", "-eo", "args").stdout

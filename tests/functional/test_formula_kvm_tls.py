@@ -39,7 +39,6 @@ import hostroot
 
 pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(2400)]
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 VENV_BIN = hostroot.VENV / "bin"
 HOSTS = {"hostA": "127.0.0.2", "hostB": "127.0.0.3"}
 GUEST = "brine-tls-vm"
@@ -172,7 +171,7 @@ class Master:
                     pass
 
 
-def states(ret, minion):
+def minion_states(ret, minion):
     data = ret.get(minion)
     assert isinstance(data, dict), f"{minion}: {data}"
     return {key.split("_|-")[1]: value for key, value in data.items()}
@@ -209,7 +208,7 @@ def rogue_client_pair(host):
 def site(tmp_path_factory):
     reason = hostroot.can_run()
     if reason:
-        if IN_CI:
+        if hostroot.IN_CI:
             pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
         pytest.skip(reason)
     root = tmp_path_factory.mktemp("tls-site")
@@ -236,7 +235,7 @@ def site(tmp_path_factory):
     try:
         master.start(pillar)
         wait(lambda: master.ping("brine-ca"), 120, "the CA minion did not answer the master")
-        ca = states(master.salt("brine-ca", "state.apply", "kvm.tls.ca"), "brine-ca")
+        ca = minion_states(master.salt("brine-ca", "state.apply", "kvm.tls.ca"), "brine-ca")
         assert all(v["result"] for v in ca.values()), ca
         # The snippet (signing policy, mine function) takes effect when the minion restarts.
         master.restart_ca()
@@ -269,7 +268,7 @@ def applied(site):
     ret = master.salt("host*", "state.apply", "kvm", timeout=1500)
     print(f"kvm with TLS on both hosts: {time.monotonic() - started:.1f} s")
     for name in hosts:
-        result = states(ret, name)
+        result = minion_states(ret, name)
         failed = {k: v["comment"] for k, v in result.items() if v["result"] is not True}
         assert not failed, f"{name}: {failed}"
     return ret
@@ -382,5 +381,5 @@ def test_second_apply_with_tls_changes_nothing(site, applied):  # pylint: disabl
     master, hosts = site
     ret = master.salt("host*", "state.apply", "kvm")
     for name in hosts:
-        changed = {k: v["changes"] for k, v in states(ret, name).items() if v["changes"]}
+        changed = {k: v["changes"] for k, v in minion_states(ret, name).items() if v["changes"]}
         assert changed == {}, f"{name}: {changed}"
