@@ -63,6 +63,39 @@ def states(result):
     assert isinstance(data, dict), f"render error: {data}"
     return {key.split("_|-")[1]: value for key, value in data.items()}
 
+
+def require():
+    """Skip when a clean host cannot be made here; under CI that is a failure, never a skip."""
+    import pytest  # pylint: disable=import-outside-toplevel
+
+    reason = can_run()
+    if reason:
+        if IN_CI:
+            pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
+        pytest.skip(reason)
+
+
+def wait_for(predicate, timeout, message):
+    """Poll ``predicate`` each second until it holds; AssertionError with ``message`` after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(1)
+    raise AssertionError(message)
+
+
+def guest_xml(name):
+    """A minimal TCG guest (firmware only, VNC screen) to start on a formula-built host."""
+    return f"""<domain type='qemu'>
+  <name>{name}</name>
+  <memory unit='MiB'>64</memory>
+  <vcpu>1</vcpu>
+  <os><type arch='x86_64' machine='pc'>hvm</type></os>
+  <devices><graphics type='vnc' port='-1'/></devices>
+</domain>
+"""
+
 def run(args, check=True, **kwargs):
     return subprocess.run([str(a) for a in args], check=check, **kwargs)
 

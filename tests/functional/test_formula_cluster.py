@@ -60,14 +60,6 @@ def quorum(node):
     return {k.strip(): v.strip() for k, v in info.items()}
 
 
-def wait_for(predicate, timeout, message):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-    raise AssertionError(message)
-
 
 @pytest.fixture(scope="module")
 def authkey():
@@ -76,11 +68,7 @@ def authkey():
 
 @pytest.fixture(scope="module")
 def nodes(tmp_path_factory, authkey):
-    reason = hostroot.can_run()
-    if reason:
-        if hostroot.IN_CI:
-            pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
-        pytest.skip(reason)
+    hostroot.require()
     root = tmp_path_factory.mktemp("cluster")
     # Packages once, in the machine's network namespace.
     prep = hostroot.Host("cprep", root).start()
@@ -146,7 +134,7 @@ def applied(nodes):
 def test_three_nodes_form_a_quorate_membership(nodes, applied):
     assert applied["cn1"]["cluster-service-running-corosync-service-running"]["changes"]
     node = nodes["cn1"]
-    wait_for(lambda: quorum(node).get("Total votes") == "3", 90, f"no membership of 3: {quorum(node)}")
+    hostroot.wait_for(lambda: quorum(node).get("Total votes") == "3", 90, f"no membership of 3: {quorum(node)}")
     info = quorum(node)
     assert info["Quorate"] == "Yes" and info["Expected votes"] == "3", info
     # Node ids are the pillar's.
@@ -168,7 +156,7 @@ def test_second_apply_changes_nothing(nodes, applied):  # pylint: disable=unused
 def test_losing_one_node_of_three_keeps_quorum(nodes, applied):  # pylint: disable=unused-argument
     nodes["cn3"].exec("/etc/init.d/corosync", "stop")
     node = nodes["cn1"]
-    wait_for(lambda: quorum(node).get("Total votes") == "2", 90, f"cn3 did not leave: {quorum(node)}")
+    hostroot.wait_for(lambda: quorum(node).get("Total votes") == "2", 90, f"cn3 did not leave: {quorum(node)}")
     assert quorum(node)["Quorate"] == "Yes"
 
 

@@ -26,14 +26,7 @@ pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 
 VNC_ADDRESS = "127.0.0.3"
 GUEST = "brine-hostroot-vm"
-GUEST_XML = f"""<domain type='qemu'>
-  <name>{GUEST}</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><graphics type='vnc' port='-1'/></devices>
-</domain>
-"""
+GUEST_XML = hostroot.guest_xml(GUEST)
 
 
 def machine_sysctl(key):
@@ -59,11 +52,7 @@ def pillar():
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    reason = hostroot.can_run()
-    if reason:
-        if hostroot.IN_CI:
-            pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
-        pytest.skip(reason)
+    hostroot.require()
     machine_before = {k: machine_sysctl(k) for k in ("net.bridge.bridge-nf-call-iptables",
                                                      "net.bridge.bridge-nf-call-arptables")
                       if os.path.exists("/proc/sys/" + k.replace(".", "/"))}

@@ -42,14 +42,7 @@ pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(2400)]
 VENV_BIN = hostroot.VENV / "bin"
 HOSTS = {"hostA": "127.0.0.2", "hostB": "127.0.0.3"}
 GUEST = "brine-tls-vm"
-GUEST_XML = f"""<domain type='qemu'>
-  <name>{GUEST}</name>
-  <memory unit='MiB'>64</memory>
-  <vcpu>1</vcpu>
-  <os><type arch='x86_64' machine='pc'>hvm</type></os>
-  <devices><graphics type='vnc' port='-1'/></devices>
-</domain>
-"""
+GUEST_XML = hostroot.guest_xml(GUEST)
 VIRSH = ("virsh", "-q", "-c", "qemu:///system")
 
 
@@ -69,14 +62,6 @@ def machine_sysctls():
             values[key] = int(path.read_text().split()[0])
     return values
 
-
-def wait(predicate, timeout, message):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(1)
-    raise AssertionError(message)
 
 
 class Master:
@@ -206,11 +191,7 @@ def rogue_client_pair(host):
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
-    reason = hostroot.can_run()
-    if reason:
-        if hostroot.IN_CI:
-            pytest.fail(f"the host-root tests must run in CI, but {reason}", pytrace=False)
-        pytest.skip(reason)
+    hostroot.require()
     root = tmp_path_factory.mktemp("tls-site")
     master = Master(root)
     sysctls = machine_sysctls()
@@ -234,12 +215,12 @@ def site(tmp_path_factory):
     hosts = {}
     try:
         master.start(pillar)
-        wait(lambda: master.ping("brine-ca"), 120, "the CA minion did not answer the master")
+        hostroot.wait_for(lambda: master.ping("brine-ca"), 120, "the CA minion did not answer the master")
         ca = minion_states(master.salt("brine-ca", "state.apply", "kvm.tls.ca"), "brine-ca")
         assert all(v["result"] for v in ca.values()), ca
         # The snippet (signing policy, mine function) takes effect when the minion restarts.
         master.restart_ca()
-        wait(lambda: master.ping("brine-ca"), 120, "the CA minion did not come back")
+        hostroot.wait_for(lambda: master.ping("brine-ca"), 120, "the CA minion did not come back")
         master.salt("brine-ca", "mine.update")
         for name in HOSTS:
             host = hostroot.Host(name, root, hosts_entries=HOSTS).start()
@@ -252,7 +233,7 @@ def site(tmp_path_factory):
             }))
             host.exec("sh", "-c", f"{VENV_BIN}/salt-minion -d")
         for name in HOSTS:
-            wait(lambda name=name: master.ping(name), 180, f"{name}'s minion did not answer the master")
+            hostroot.wait_for(lambda name=name: master.ping(name), 180, f"{name}'s minion did not answer the master")
         yield master, hosts
     finally:
         for host in hosts.values():
@@ -349,9 +330,9 @@ def test_events_engine_the_formula_enabled_reports_a_guest(site, applied):  # py
     assert "brine_events" in host.exec("cat", "/etc/salt/minion.d/brine-kvm.conf").stdout
     pid = host.exec("cat", "/var/run/salt-minion.pid").stdout.strip()
     host.exec("kill", pid)
-    wait(lambda: host.exec("kill", "-0", pid, check=False).returncode != 0, 60, "hostA's minion did not stop")
+    hostroot.wait_for(lambda: host.exec("kill", "-0", pid, check=False).returncode != 0, 60, "hostA's minion did not stop")
     host.exec("sh", "-c", f"{VENV_BIN}/salt-minion -d")
-    wait(lambda: master.ping("hostA"), 120, "hostA's minion did not come back")
+    hostroot.wait_for(lambda: master.ping("hostA"), 120, "hostA's minion did not come back")
     listener = subprocess.Popen(  # pylint: disable=consider-using-with
         [VENV_BIN / "salt-run", "-c", master.conf, "state.event", "brine/vm/hostA/*/state", "count=2"],
         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
