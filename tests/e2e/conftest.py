@@ -31,6 +31,11 @@ def _cannot_run(reason):
     pytest.skip(reason)
 
 
+def pytest_collection_modifyitems(items):
+    """Tests marked ``lab_lifecycle`` take the shared lab down and up: they run after all others."""
+    items.sort(key=lambda item: item.get_closest_marker("lab_lifecycle") is not None)
+
+
 @dataclass
 class LabHandle:
     """What a test needs of the lab."""

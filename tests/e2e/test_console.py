@@ -20,8 +20,8 @@ import urllib.request
 import pytest
 from playwright.sync_api import expect
 
-from console_ws import ConsoleSocket
-from pages import BrineUI
+from support.console_ws import ConsoleSocket
+from support.pages import BrineUI
 
 UI_TIMEOUT_MS = 30_000
 CONSOLE_TIMEOUT_MS = 45_000

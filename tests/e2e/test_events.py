@@ -3,7 +3,7 @@ brine/ tags, and the engine survives its libvirtd being killed and restarted."""
 
 import pytest
 
-from labhelpers import kill_libvirtd, master_bus, start_libvirtd
+from support.lab import kill_libvirtd, master_bus, start_libvirtd
 
 
 def vm_event(host, vm, event):

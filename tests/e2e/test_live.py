@@ -15,7 +15,7 @@ import subprocess
 import time
 
 import pytest
-from pages import UI_TIMEOUT_MS, BrineUI, virsh_state
+from support.pages import UI_TIMEOUT_MS, BrineUI, virsh_state
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.lab

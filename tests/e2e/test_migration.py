@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from labhelpers import kill_libvirtd, master_bus, start_libvirtd
+from support.lab import kill_libvirtd, master_bus, start_libvirtd
 
 VM = "lab-vm1"
 COUNTER = re.compile(rb"brine-counter (\d+)")

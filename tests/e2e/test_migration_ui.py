@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from pages import UI_TIMEOUT_MS, BrineUI
+from support.pages import UI_TIMEOUT_MS, BrineUI
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.lab

@@ -12,7 +12,7 @@ import time
 from xml.etree import ElementTree
 
 import pytest
-from pages import ACTION_TIMEOUT_MS, UI_TIMEOUT_MS, BrineUI, virsh_state
+from support.pages import ACTION_TIMEOUT_MS, UI_TIMEOUT_MS, BrineUI, virsh_state
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.lab

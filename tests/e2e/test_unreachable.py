@@ -5,7 +5,7 @@ import re
 import signal
 
 import pytest
-from pages import UI_TIMEOUT_MS, BrineUI
+from support.pages import UI_TIMEOUT_MS, BrineUI
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.lab

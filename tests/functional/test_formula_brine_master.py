@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-import hostroot
+from support import hostroot
 
 pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 

@@ -26,7 +26,7 @@ import time
 
 import pytest
 
-import hostroot
+from support import hostroot
 
 pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 

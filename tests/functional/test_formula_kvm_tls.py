@@ -35,7 +35,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-import hostroot
+from support import hostroot
 
 pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(2400)]
 

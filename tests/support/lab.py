@@ -1,16 +1,22 @@
-"""Helpers for the events and migration end-to-end tests: the master's event bus, and faults
+"""The lab for end-to-end tests: the master's event bus, and faults
 injected into a lab host's libvirtd (killed and restarted inside the host's namespaces)."""
 
 import contextlib
 import os
 import signal
 import subprocess
+import sys
 import time
 
 import salt.config
 import salt.utils.event
 
-import brinelab
+from support.paths import REPO
+
+if str(REPO / "lab") not in sys.path:
+    sys.path.insert(0, str(REPO / "lab"))
+
+import brinelab  # noqa: E402
 
 
 @contextlib.contextmanager

@@ -1,5 +1,6 @@
 """The lab's own promises: `up` twice is harmless, the hosts are real and apart, credentials are
-private, and `down` leaves nothing behind. Named to run last: it takes the lab down and up.
+private, and `down` leaves nothing behind. Marked `lab_lifecycle`: it takes the lab down and up,
+so tests/e2e/conftest.py runs it after every other end-to-end test.
 """
 
 import json
@@ -14,7 +15,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 LAB = [sys.executable, str(REPO / "lab" / "brinelab.py")]
 
-pytestmark = pytest.mark.lab
+pytestmark = [pytest.mark.lab, pytest.mark.lab_lifecycle]
 
 
 def lab_cli(*args, timeout=600):

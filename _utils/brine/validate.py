@@ -1,0 +1,94 @@
+"""
+Argument checks shared by every Salt face of Brine. Each returns the value in its canonical
+form or raises ``brine.errors.Invalid`` (a ``SaltInvocationError``) with a sentence naming the
+argument, before anything is touched.
+
+Salt's CLI parses ``123`` as an int and ``true`` as a bool, and salt-api passes strings: the
+checks accept each spelling of a valid value and nothing else.
+"""
+
+import math
+import re
+
+from brine.errors import Invalid
+
+# A VM name: no slash, no shell metacharacter, no leading dot or dash (docs/api.md, Names).
+VM_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
+# A Salt minion id as Brine accepts it for a host (a DNS name, at most 253 characters).
+HOST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
+
+TRUE_WORDS = frozenset(("true", "yes", "on", "1"))
+FALSE_WORDS = frozenset(("false", "no", "off", "0"))
+
+
+def vm_name(name):
+    """``name`` as a string if Brine accepts it as a VM name (an int counts as its digits)."""
+    if isinstance(name, int) and not isinstance(name, bool):
+        name = str(name)
+    if not isinstance(name, str) or not VM_NAME_RE.fullmatch(name):
+        raise Invalid(
+            f"{name!r} is not a valid VM name: use 1 to 64 letters, digits, '_', '.', '+' "
+            "or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def host_id(host, argument="target"):
+    """``host`` as a string if it can be a hypervisor host's minion id."""
+    if not isinstance(host, str) or not HOST_ID_RE.fullmatch(host):
+        raise Invalid(f"{argument} must be a host name, not {host!r}")
+    return host
+
+
+def flag(value, argument):
+    """
+    ``value`` as a bool from the spellings Salt's CLI and salt-api pass (``True``,
+    ``"false"``, ``1``...); anything else is refused, so ``remove_disks="no"`` can never
+    mean yes.
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE_WORDS:
+            return True
+        if word in FALSE_WORDS:
+            return False
+    raise Invalid(f"{argument} must be true or false, not {value!r}")
+
+
+def seconds(value, argument="timeout", maximum=None):
+    """``value`` as a finite number of seconds >= 0 (and <= ``maximum`` when given)."""
+    if isinstance(value, bool):
+        raise Invalid(f"{argument} must be a number of seconds, not {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise Invalid(f"{argument} must be a number of seconds, not {value!r}") from None
+    if not number >= 0 or not math.isfinite(number):
+        raise Invalid(f"{argument} must be 0 or more seconds, not {value!r}")
+    if maximum is not None and number > maximum:
+        raise Invalid(f"{argument} must be at most {maximum:g} seconds, not {value!r}")
+    return number
+
+
+def positive_int(value, argument, unit, maximum=None):
+    """
+    ``value`` as a whole number > 0 (and <= ``maximum`` when given); None for None or "" (the
+    option is unset). ``unit`` names what it counts ("MiB/s").
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise Invalid(f"{argument} must be a whole number of {unit}, not {value!r}")
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise Invalid(f"{argument} must be a whole number of {unit}, not {value!r}") from None
+    if number <= 0:
+        raise Invalid(f"{argument} must be more than 0 {unit}, not {value!r}")
+    if maximum is not None and number > maximum:
+        raise Invalid(f"{argument} must be at most {maximum} {unit}, not {value!r}")
+    return number
