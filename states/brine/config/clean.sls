@@ -16,6 +16,9 @@ brine-config-clean-file-absent:
       - {{ master_d }}/brine-paths.conf
       - {{ brine.fileroot }}
       - {{ brine.nginx.site }}
+{%- if brine.nginx.main %}
+      - {{ brine.nginx.main.config }}
+{%- endif %}
       - /etc/systemd/system/{{ brine.services.websockify }}.service
       - /etc/init.d/{{ brine.services.websockify }}
     - require:

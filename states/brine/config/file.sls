@@ -1,7 +1,9 @@
-{#- The master's Brine configuration from the repository checkout, the same files the lab uses:
-    the master.d snippets (salt-api, eauth, master needs), a snippet with the paths and the x509
-    peer permission, the file root that exposes only the extension folders, the nginx site from
-    nginx/brine.conf.j2, and websockify's service definition. #}
+{#- The master's Brine configuration from the repository checkout, the same files the lab uses
+    (lab/brinelab.py renders this formula and writes what these states would): the master.d
+    snippets (salt-api, eauth, master needs), a snippet with the paths (file_roots, runner_dirs,
+    utils_dirs), the console token directory and the x509 peer permission, the file root that
+    exposes only the extension folders, the nginx site from nginx/brine.conf.j2 (and, when
+    nginx:main is set, a main nginx.conf of its own), and websockify's service definition. #}
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- set sls_package_install = tplroot ~ ".package.install" %}
 {%- from tplroot ~ "/map.jinja" import mapdata as brine with context %}
@@ -32,12 +34,20 @@ brine-config-file-brine-paths-conf-file-managed:
             - {{ brine.repo }}/states
         runner_dirs:
           - {{ brine.repo }}/_runners
+        # Brine's library (the brine package) for the runners, as hosts get it by syncing _utils.
+        utils_dirs:
+          - {{ brine.repo }}/_utils
+        # Consoles: where cluster.console writes one-time tokens; websockify reads the same
+        # folder (--token-source), both from brine:master:websockify:token_dir.
+        brine:
+          console:
+            token_dir: {{ brine.websockify.token_dir | json }}
         # Hosts ask the CA minion to sign their libvirt certificates (kvm.tls, x509_v2).
         peer:
           {{ brine.x509_peers | json }}:
             - x509.sign_remote_certificate
 
-{%- for folder in ["_modules", "_engines", "_states"] %}
+{%- for folder in ["_modules", "_engines", "_states", "_utils"] %}
 brine-config-file-fileroot-{{ folder }}-file-symlink:
   file.symlink:
     - name: {{ brine.fileroot }}/{{ folder }}
@@ -63,6 +73,26 @@ brine-config-file-nginx-site-file-managed:
         site_origin: {{ (brine.nginx.site_origin or "https://" ~ brine.nginx.server_name) | json }}
     - require:
       - sls: {{ sls_package_install }}
+
+{%- if brine.nginx.main %}
+brine-config-file-nginx-main-file-managed:
+  file.managed:
+    - name: {{ brine.nginx.main.config }}
+    - source: salt://{{ tplroot }}/files/default/nginx.conf.jinja
+    - template: jinja
+    - mode: "0644"
+    - makedirs: true
+    - context:
+        main: {{ brine.nginx.main | json }}
+        site: {{ brine.nginx.site | json }}
+    - require:
+      - sls: {{ sls_package_install }}
+
+brine-config-file-nginx-main-tmp-file-directory:
+  file.directory:
+    - name: {{ brine.nginx.main.dir }}/tmp
+    - makedirs: true
+{%- endif %}
 
 {%- if brine.init_system == "systemd" %}
 brine-config-file-websockify-unit-file-managed:

@@ -14,6 +14,9 @@ brine-service-running-nginx-service-running:
     - reload: true
     - watch:
       - file: brine-config-file-nginx-site-file-managed
+{%- if brine.nginx.main %}
+      - file: brine-config-file-nginx-main-file-managed
+{%- endif %}
 
 brine-service-running-websockify-service-running:
   service.running:

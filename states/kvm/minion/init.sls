@@ -1,7 +1,7 @@
-{#- Brine on the minion: its modules, states and the events engine synced from the master, and a
-    minion.d snippet that enables the engine `brine_events` and says how to reach libvirt and the
-    other hosts. The minion reads engines only when it starts, so it restarts (in the
-    background, after this run) when the snippet changes. #}
+{#- Brine on the minion: its modules, states, library (_utils) and the events engine synced from
+    the master, and a minion.d snippet that enables the engine `brine_events` and says how to
+    reach libvirt and the other hosts. The minion reads engines only when it starts, so it
+    restarts (in the background, after this run) when the snippet changes. #}
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mapdata as kvm with context %}
 
@@ -11,9 +11,10 @@
 {%- set stale = [] %}
 {%- if kvm.minion.sync %}
 {%- set extmods = opts.get("extension_modules") or (opts.cachedir ~ "/extmods") %}
-{%- for kind in ["modules", "engines", "states"] %}
+{#- utils: Brine's library, the package _utils/brine/ (kept as a folder by the sync). #}
+{%- for kind in ["modules", "engines", "states", "utils"] %}
 {%- for path in salt["cp.list_master"](prefix="_" ~ kind ~ "/") if path.endswith(".py") %}
-{%- set local = extmods ~ "/" ~ kind ~ "/" ~ path.split("/")[-1] %}
+{%- set local = extmods ~ "/" ~ kind ~ "/" ~ path[(kind | length) + 2:] %}
 {%- set wanted = salt["cp.hash_file"]("salt://" ~ path) %}
 {%- if not salt["file.file_exists"](local) or salt["file.get_hash"](local, form=wanted.hash_type) != wanted.hsum %}
 {%- do stale.append(path) %}
