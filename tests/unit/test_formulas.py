@@ -12,6 +12,7 @@ import base64
 import copy
 import json
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -20,6 +21,7 @@ import pytest
 import salt.client
 import salt.config
 import yaml
+from brine import config as brine_config
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STATES = REPO / "states"
@@ -134,6 +136,16 @@ def render(tmp_path_factory):
 def template(path, **context):
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), undefined=jinja2.StrictUndefined)
     return env.get_template(path.name).render(**context)
+
+
+def lab_module():
+    """lab/brinelab.py, imported as the lab runs it."""
+    sys.path.insert(0, str(REPO / "lab"))
+    try:
+        import brinelab  # pylint: disable=import-outside-toplevel
+    finally:
+        sys.path.remove(str(REPO / "lab"))
+    return brinelab
 
 
 def errors_text(result):
@@ -411,10 +423,72 @@ def test_brine_master_on_systemd_gets_a_unit(render):
     assert "brine-config-file-websockify-unit-module-run" in states
 
 
+WEBSOCKIFY_STATE = "brine-config-file-websockify-unit-file-managed"
+
+
+def master_opts(states, folder):
+    """The master's configuration as Salt reads it: a bare master file and, in master.d/ beside
+    it, every master.d snippet the formula writes (copied or written from its contents)."""
+    conf = folder / "etc"
+    (conf / "master.d").mkdir(parents=True)
+    for state in states.values():
+        args = state["args"]
+        if state["fun"] == "file.managed" and pathlib.Path(args["name"]).parent.name == "master.d":
+            text = args["contents"] if "contents" in args else pathlib.Path(args["source"]).read_text()
+            (conf / "master.d" / pathlib.Path(args["name"]).name).write_text(text)
+    (conf / "master").write_text(f"root_dir: {folder / 'root'}\n")
+    return salt.config.master_config(str(conf / "master"))
+
+
+def websockify_reads(states):
+    """(--token-source, PYTHONPATH) of websockify as the formula's service starts it."""
+    context = states[WEBSOCKIFY_STATE]["args"]["context"]
+    name = pathlib.Path(states[WEBSOCKIFY_STATE]["args"]["name"]).name
+    text = template(STATES / "brine/files/default" / ("websockify.service.jinja" if name.endswith(".service")
+                                                     else "websockify.init.jinja"), **context)
+    source = re.findall(r"--token-source (\S+)", text)
+    pythonpath = re.findall(r"^(?:export |Environment=)PYTHONPATH=(\S+)$", text, re.M)
+    assert len(source) == 1 and len(pythonpath) == 1, text
+    return source[0], pythonpath[0].split(":")
+
+
+@pytest.mark.parametrize("grains", [{}, {"init": "systemd"}], ids=["initscripts", "systemd"])
+@pytest.mark.parametrize("which", ["default", "lab"])
+def test_consoles_the_runner_writes_tokens_where_websockify_reads_them(render, tmp_path, which, grains):
+    if which == "lab":
+        pillar, repo = lab_module().brine_pillar(tmp_path / "lab"), REPO
+    else:
+        pillar, repo = BASE_PILLAR, REPO
+    # In a process of its own unless it is the module's usual pillar and grains (see Renderer.show).
+    states = render.show("brine", pillar, grains=grains, isolated=bool(grains) or which == "lab")
+    opts = master_opts(states, tmp_path)
+    # What cluster.console reads (brine:console:token_dir through Brine's config helper) is the
+    # folder websockify's token plugin reads (--token-source).
+    written = brine_config.get("console:token_dir", brine_config.master_lookup(opts))
+    source, pythonpath = websockify_reads(states)
+    assert written == source
+    # The master's other brine: settings (brine-master.conf) survive next to it.
+    assert opts["brine"]["inventory"]["timeout"] == 10
+    # Brine's library: on the runners' utils_dirs, and importable by websockify's token plugin.
+    assert f"{repo}/_utils" in opts["utils_dirs"]
+    assert f"{repo}/_utils" in pythonpath and f"{repo}/console" in pythonpath
+    # ... and served to the hosts from the file root (saltutil.sync_all syncs _utils).
+    assert states["brine-config-file-fileroot-_utils-file-symlink"]["args"]["target"] == f"{repo}/_utils"
+
+
+def test_kvm_hosts_sync_brines_library():
+    # kvm.minion syncs when a file of these kinds differs; utils is Brine's library (_utils/brine).
+    sls = (STATES / "kvm/minion/init.sls").read_text()
+    assert '{%- for kind in ["modules", "engines", "states", "utils"] %}' in sls
+    assert "saltutil.sync_all:" in sls
+
+
 BRINE_BAD = [
     ({"nginx": {"api_upstream": "0.0.0.0:8000"}}, "brine:master:nginx:api_upstream must be on loopback"),
     ({"nginx": {"listen": "443"}}, "brine:master:nginx:listen must be address:port"),
     ({"repo": "srv/brine"}, "brine:master:repo must be an absolute path"),
+    ({"websockify": {"token_dir": "tokens"}}, "brine:master:websockify:token_dir must be an absolute path"),
+    ({"nginx": {"main": {"config": "/etc/nginx/nginx.conf"}}}, "brine:master:nginx:main:dir must be an absolute path"),
 ]
 
 
@@ -443,11 +517,7 @@ def test_pillar_example_documents_every_default():
 
 # -- the lab runs the formula's configuration -----------------------------------------------
 def test_lab_hosts_get_the_formulas_configuration_with_the_lab_pillar(render):
-    sys.path.insert(0, str(REPO / "lab"))
-    try:
-        import brinelab  # pylint: disable=import-outside-toplevel
-    finally:
-        sys.path.remove(str(REPO / "lab"))
+    brinelab = lab_module()
     lab = brinelab.kvm_settings("10.77.0.11", "secret")
     pillar = yaml.safe_load((REPO / "lab" / "kvm-pillar.yaml").read_text())
     pillar = merge(pillar, {"kvm": {"libvirtd": {"listen_addr": "10.77.0.11"},
@@ -461,3 +531,64 @@ def test_lab_hosts_get_the_formulas_configuration_with_the_lab_pillar(render):
     assert "listen_tcp = 1" in text and 'listen_addr = "10.77.0.11"' in text and "listen_tls = 0" in text
     text = template(STATES / "kvm/files/default/qemu.conf.jinja", qemu=lab["qemu"])
     assert 'user = "root"' in text and 'vnc_password = "secret"' in text and 'security_driver = "none"' in text
+
+
+def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render, tmp_path):
+    brinelab = lab_module()
+    root = tmp_path / "lab"
+    pillar = brinelab.brine_pillar(root)
+    states = render.show("brine", pillar, isolated=True)
+    # The lab renders the formula with Salt itself (salt-call --local state.show_sls brine), and
+    # gets what Salt renders here: the lab pillar passes the formula's checks.
+    assert brinelab.render_brine_formula(tmp_path / "formula", pillar) == states
+    plan = brinelab.master_plan(states)
+    files = {name: text for name, (text, _mode) in plan["files"].items()}
+    master_d = root / "salt" / "etc" / "master.d"
+    for snippet in ("brine-api.conf", "brine-eauth.conf", "brine-master.conf"):
+        assert files.pop(str(master_d / snippet)) == (REPO / "master.d" / snippet).read_text()
+    paths = yaml.safe_load(files.pop(str(master_d / "brine-paths.conf")))
+    assert paths["file_roots"]["base"] == [str(root / "salt" / "srv"), f"{REPO}/states"]
+    assert paths["runner_dirs"] == [f"{REPO}/_runners"] and paths["utils_dirs"] == [f"{REPO}/_utils"]
+    assert paths["brine"]["console"]["token_dir"] == str(root / "console-tokens")
+    assert plan["symlinks"] == {str(root / "salt" / "srv" / f): f"{REPO}/{f}"
+                                for f in ("_modules", "_engines", "_states", "_utils")}
+    # The site: the formula's nginx/brine.conf.j2 with the lab's listen, origin and certificate.
+    site = files.pop(str(root / "nginx" / "brine-site.conf"))
+    assert site.rstrip("\n") == template(REPO / "nginx" / "brine.conf.j2", **plan["nginx_site"]).rstrip("\n")
+    assert "listen 127.0.0.1:8443 ssl;" in site and '"https://127.0.0.1:8443" 1;' in site
+    assert f"ssl_certificate     {root}/tls/brine.crt;" in site and f"root {REPO}/web;" in site
+    assert "server 127.0.0.1:8000;" in site and "server 127.0.0.1:6080;" in site
+    assert brinelab.URL == f"https://{pillar['brine']['master']['nginx']['listen']}/"
+    # nginx's main configuration: the formula's, serving the site alone, as root in the lab only.
+    main = files.pop(str(root / "nginx" / "nginx.conf"))
+    assert "user root root;" in main and f"include {root}/nginx/brine-site.conf;" in main
+    assert f"pid {root}/nginx/nginx.pid;" in main and plan["directories"] == [f"{root}/nginx/tmp"]
+    assert not files, f"files the test does not check: {sorted(files)}"
+    assert not (REPO / "lab" / "templates" / "nginx.conf.j2").exists()
+    # websockify: the init script's command line, token folder and PYTHONPATH.
+    websockify = plan["websockify"]
+    init = template(STATES / "brine/files/default/websockify.init.jinja", **states[WEBSOCKIFY_STATE]["args"]["context"])
+    assert f"DAEMON={websockify['program']}\n" in init and f"export PYTHONPATH={websockify['pythonpath']}\n" in init
+    assert f'--exec "$DAEMON" -- {" ".join(websockify["args"])}\n' in init
+    assert websockify["program"] == str(brinelab.VENV_BIN / "websockify")
+
+
+def test_the_lab_starts_websockify_with_the_formulas_command_line(render, tmp_path, monkeypatch):
+    brinelab = lab_module()
+    lab = brinelab.Lab(root=tmp_path / "lab")
+    lab._master_plan = plan = brinelab.master_plan(render.show("brine", brinelab.brine_pillar(lab.root), isolated=True))  # pylint: disable=protected-access
+    started = {}
+
+    class Popen:  # pylint: disable=too-few-public-methods
+        def __init__(self, args, env, **_kwargs):
+            started.update(args=[str(a) for a in args], env=env)
+            self.pid = 4242
+
+    monkeypatch.setattr(brinelab.subprocess, "Popen", Popen)
+    monkeypatch.setattr(brinelab.Lab, "wait", staticmethod(lambda *_args: None))
+    lab.start_console_proxy()
+    websockify = plan["websockify"]
+    assert started["args"] == [websockify["program"], *websockify["args"]]
+    assert started["env"]["PYTHONPATH"] == websockify["pythonpath"]
+    assert lab.console_tokens == pathlib.Path(websockify["token_dir"]) and lab.console_tokens.is_dir()
+    assert oct(lab.console_tokens.stat().st_mode & 0o777) == "0o700"
