@@ -1,6 +1,7 @@
 """
 Functional tests: Brine's execution modules called through Salt's loader against real
-libvirt, using libvirt's in-process ``test:///default`` driver.
+libvirt, using libvirt's in-process ``test:///default`` driver. The loader finds Brine's library
+(``_utils``) through ``utils_dirs``, as a host's minion finds the synced ``_utils``.
 
 The test driver keeps its state (domains, pools, networks) only while at least one
 connection to it is open in the process, so ``libvirt_conn`` holds one for the whole
@@ -51,6 +52,9 @@ def minion_opts(salt_factories, minion_id, state_tree):
             "file_client": "local",
             "file_roots": {"base": [str(state_tree)]},
             "module_dirs": [str(REPO_ROOT / "_modules")],
+            # Brine's library as a host gets it (saltutil.sync_utils): Salt's loader puts the
+            # utils folders on sys.path while it imports the module.
+            "utils_dirs": [str(REPO_ROOT / "_utils")],
             "virt": {"connection": {"uri": TEST_URI}},
         },
     )

@@ -18,6 +18,7 @@ What the test driver cannot do, and how these tests adapt:
 import collections
 import os
 import subprocess
+import sys
 import time
 
 import pytest
@@ -47,7 +48,7 @@ PUBLIC_FUNCTIONS = (
     "console",
 )
 ACTIONS = ("start", "shutdown", "force_off", "reboot", "pause", "resume", "delete")
-NAMED_FUNCTIONS = ("vm_info",) + ACTIONS
+NAMED_FUNCTIONS = ("vm_info", *ACTIONS)
 BAD_NAMES = ("../etc", "a;rm -rf /", "", "-x", ".hidden", "a/b", "x" * 65, "vm\n", None)
 STATE_WORDS = {
     libvirt.VIR_DOMAIN_RUNNING: "running",
@@ -77,9 +78,9 @@ def domain_xml(name, disks=(), nics=(), graphics=(), vcpus=(1, 2), memory_mib=(1
       <vcpu current='{vcpus[0]}'>{vcpus[1]}</vcpu>
       <os><type arch='x86_64'>hvm</type></os>
       <devices>
-        {''.join(disk_xml)}
-        {''.join(nics)}
-        {''.join(graphics)}
+        {"".join(disk_xml)}
+        {"".join(nics)}
+        {"".join(graphics)}
       </devices>
     </domain>
     """
@@ -147,8 +148,7 @@ def make_vm(libvirt_conn):
             dom.destroy()
         if persistent:
             dom.undefineFlags(
-                libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE
-                | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
+                libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA
             )
 
 
@@ -195,8 +195,7 @@ BRIDGE_NIC = (
 )
 VNC = "<graphics type='vnc' port='-1' autoport='yes' listen='127.0.0.1'/>"
 SPICE = (
-    "<graphics type='spice' port='5930' autoport='no'>"
-    "<listen type='address' address='0.0.0.0'/></graphics>"
+    "<graphics type='spice' port='5930' autoport='no'><listen type='address' address='0.0.0.0'/></graphics>"
 )
 
 
@@ -389,9 +388,7 @@ def no_subprocesses(monkeypatch):
     monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
-def test_inventory_of_300_vms_uses_bulk_calls(
-    hypervisor, make_vm, pool, libvirt_calls, no_subprocesses
-):  # pylint: disable=unused-argument
+def test_inventory_of_300_vms_uses_bulk_calls(hypervisor, make_vm, pool, libvirt_calls, no_subprocesses):  # pylint: disable=unused-argument
     """
     The inventory's cost is one XMLDesc per domain plus a fixed number of bulk calls,
     and no subprocess. Its speed is measured in bench/, not asserted here.
@@ -411,9 +408,7 @@ def test_inventory_of_300_vms_uses_bulk_calls(
     vm_count = inventory["host"]["vm_count"]
     assert vm_count >= 300
     per_domain = {
-        key.split(".", 1)[1]: count
-        for key, count in libvirt_calls.items()
-        if key.startswith("virDomain.")
+        key.split(".", 1)[1]: count for key, count in libvirt_calls.items() if key.startswith("virDomain.")
     }
     # name() and UUIDString() are answered from the object, without a round trip. info()
     # stands in for the cpu-total stats group that the test driver lacks.
@@ -547,25 +542,30 @@ def test_delete_with_remove_disks_removes_only_pool_volumes(
 
 
 @pytest.mark.parametrize(
-    "action, state, sentence",
+    "action, state, code, sentence",
     [
-        ("start", "running", "{name} is already running on {host}"),
-        ("start", "paused", "{name} is paused on {host}; resume it instead of starting it"),
-        ("shutdown", "shutoff", "{name} is already shut off on {host}"),
-        ("shutdown", "paused", "{name} is paused on {host}; resume it before shutting it down"),
-        ("force_off", "shutoff", "{name} is already shut off on {host}"),
-        ("reboot", "shutoff", "{name} is not running on {host}; start it instead"),
-        ("reboot", "paused", "{name} is paused on {host}, so it cannot be rebooted"),
-        ("pause", "shutoff", "{name} is not running on {host}, so it cannot be paused"),
-        ("pause", "paused", "{name} is already paused on {host}"),
-        ("resume", "running", "{name} is already running on {host}"),
-        ("resume", "shutoff", "{name} is shut off on {host}; start it instead of resuming it"),
-        ("delete", "running", "{name} is running on {host}; power it off before deleting it"),
-        ("delete", "paused", "{name} is paused on {host}; power it off before deleting it"),
+        ("start", "running", "already_running", "{name} is already running on {host}"),
+        ("start", "paused", "wrong_state", "{name} is paused on {host}; resume it instead of starting it"),
+        ("shutdown", "shutoff", "already_off", "{name} is already shut off on {host}"),
+        (
+            "shutdown",
+            "paused",
+            "wrong_state",
+            "{name} is paused on {host}; resume it before shutting it down",
+        ),
+        ("force_off", "shutoff", "already_off", "{name} is already shut off on {host}"),
+        ("reboot", "shutoff", "not_running", "{name} is not running on {host}; start it instead"),
+        ("reboot", "paused", "wrong_state", "{name} is paused on {host}, so it cannot be rebooted"),
+        ("pause", "shutoff", "not_running", "{name} is not running on {host}, so it cannot be paused"),
+        ("pause", "paused", "already_paused", "{name} is already paused on {host}"),
+        ("resume", "running", "already_running", "{name} is already running on {host}"),
+        ("resume", "shutoff", "not_running", "{name} is shut off on {host}; start it instead of resuming it"),
+        ("delete", "running", "wrong_state", "{name} is running on {host}; power it off before deleting it"),
+        ("delete", "paused", "wrong_state", "{name} is paused on {host}; power it off before deleting it"),
     ],
 )
-def test_impossible_action_is_refused_with_a_sentence(
-    hypervisor, libvirt_conn, make_vm, host, action, state, sentence
+def test_impossible_action_is_refused_with_a_code_and_a_sentence(
+    hypervisor, libvirt_conn, make_vm, host, action, state, code, sentence
 ):
     name = make_vm(state).name()
     before = snapshot(libvirt_conn)
@@ -573,7 +573,9 @@ def test_impossible_action_is_refused_with_a_sentence(
     with pytest.raises(CommandExecutionError) as refused:
         getattr(hypervisor, action)(name)
 
-    assert str(refused.value).startswith(sentence.format(name=name, host=host))
+    assert refused.value.code == code
+    assert refused.value.sentence.startswith(sentence.format(name=name, host=host))
+    assert str(refused.value).startswith(f"[{code}] {sentence.format(name=name, host=host)}")
     assert snapshot(libvirt_conn) == before
     assert state_of(libvirt_conn, name) == state
 
@@ -582,14 +584,13 @@ def test_impossible_action_is_refused_with_a_sentence(
 def test_unknown_vm_is_a_clear_error(hypervisor, host, function):
     with pytest.raises(CommandExecutionError) as missing:
         getattr(hypervisor, function)("ghost-vm")
+    assert missing.value.code == "no_vm"
     assert str(missing.value).endswith(f"There is no VM named ghost-vm on {host}")
 
 
 @pytest.mark.parametrize("bad_name", BAD_NAMES, ids=repr)
 @pytest.mark.parametrize("function", NAMED_FUNCTIONS)
-def test_bad_name_is_rejected_and_changes_nothing(
-    hypervisor, libvirt_conn, make_vm, function, bad_name
-):
+def test_bad_name_is_rejected_and_changes_nothing(hypervisor, libvirt_conn, make_vm, function, bad_name):
     make_vm("running")
     make_vm("paused")
     before = snapshot(libvirt_conn)
@@ -656,14 +657,10 @@ def test_test_mode_says_what_it_would_do_and_does_nothing(
     assert result["vm"]["state"] == state
 
 
-def test_test_mode_delete_lists_the_disks_it_would_remove(
-    hypervisor, libvirt_conn, make_vm, pool, tmp_path
-):
+def test_test_mode_delete_lists_the_disks_it_would_remove(hypervisor, libvirt_conn, make_vm, pool, tmp_path):
     image = add_volume(pool, "image.qcow2")
     outside = tmp_path / "outside.qcow2"
-    name = make_vm(
-        disks=[("disk", image.path(), "qcow2"), ("disk", str(outside), "qcow2")]
-    ).name()
+    name = make_vm(disks=[("disk", image.path(), "qcow2"), ("disk", str(outside), "qcow2")]).name()
     before = snapshot(libvirt_conn)
 
     result = hypervisor.delete(name, remove_disks=True, test=True)
@@ -678,8 +675,9 @@ def test_test_mode_delete_lists_the_disks_it_would_remove(
 
 def test_refusals_apply_in_test_mode_too(hypervisor, make_vm, host):
     name = make_vm("running").name()
-    with pytest.raises(CommandExecutionError, match=f"{name} is already running on {host}"):
+    with pytest.raises(CommandExecutionError, match=f"{name} is already running on {host}") as refused:
         hypervisor.start(name, test=True)
+    assert refused.value.code == "already_running"
 
 
 # --- shutdown of a guest that ignores ACPI -----------------------------------------
@@ -695,9 +693,7 @@ def guest_ignores_acpi(monkeypatch):
     return requests
 
 
-def test_shutdown_times_out_with_a_sentence(
-    hypervisor, libvirt_conn, make_vm, host, guest_ignores_acpi
-):
+def test_shutdown_times_out_with_a_sentence(hypervisor, libvirt_conn, make_vm, host, guest_ignores_acpi):
     name = make_vm("running").name()
     started = time.monotonic()
 
@@ -706,7 +702,8 @@ def test_shutdown_times_out_with_a_sentence(
 
     assert time.monotonic() - started >= 0.3
     assert guest_ignores_acpi == [name]
-    assert str(timed_out.value).startswith(f"{name} did not shut down within 0.3 s on {host}")
+    assert timed_out.value.code == "timeout"
+    assert timed_out.value.sentence.startswith(f"{name} did not shut down within 0.3 s on {host}")
     assert state_of(libvirt_conn, name) == "running"
 
 
@@ -723,3 +720,30 @@ def test_shutdown_with_force_powers_off_after_the_timeout(
     assert result["state"] == "shutoff"
     assert result["vm"]["reason"] == "destroyed"
     assert result["comment"] == f"{name} did not shut down within 0.2 s and was powered off"
+
+
+LOAD_AS_A_HOST = """
+import sys
+import salt.config
+import salt.loader
+
+# Nothing of the test suite's sys.path: only Salt's loader may make Brine's library importable.
+assert not any(path.rstrip("/").endswith("_utils") for path in sys.path), sys.path
+opts = salt.config.minion_config(sys.argv[1])
+modules = salt.loader.minion_mods(opts, utils=salt.loader.utils(opts), whitelist=["hypervisor"])
+print(sorted(key for key in modules if key.startswith("hypervisor.")))
+"""
+
+
+def test_the_loader_finds_brines_library_in_utils_dirs(minion_opts):
+    """The module imports ``brine`` at load time from the utils folder, as a host's minion does."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOAD_AS_A_HOST, minion_opts["conf_file"]],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+        cwd="/",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "'hypervisor.inventory'" in done.stdout and "'hypervisor.migrate'" in done.stdout

@@ -20,7 +20,9 @@ def test_needs_describe_the_running_vm(needs, libvirt_conn):
     dom = libvirt_conn.lookupByName("test")
     assert needs["uuid"] == dom.UUIDString() and needs["active"] is True
     assert needs["networks"] == ["default"] and needs["bridges"] == []
-    assert [(d["target"], d["path"], d["shared"]) for d in needs["disks"]] == [("vda", "/guest/diskimage1", False)]
+    assert [(d["target"], d["path"], d["shared"]) for d in needs["disks"]] == [
+        ("vda", "/guest/diskimage1", False)
+    ]
     assert needs["vcpus"] == 2 and needs["memory"] > 0
 
 
@@ -30,8 +32,13 @@ def test_the_host_running_the_vm_is_the_same_host(modules, needs):
 
 
 def test_another_vm_gets_every_reason_from_this_host(modules, needs):
-    other = dict(needs, name="brine-other", uuid="11111111-2222-3333-4444-555555555555",
-                 networks=["default", "nowhere"], vcpus=1000)
+    other = dict(
+        needs,
+        name="brine-other",
+        uuid="11111111-2222-3333-4444-555555555555",
+        networks=["default", "nowhere"],
+        vcpus=1000,
+    )
     problems = modules.hypervisor.migration_target_check(other)["problems"]
     by_code = {p["code"]: p for p in problems}
     # (and memory: the test driver's host is small)

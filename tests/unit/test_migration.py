@@ -1,0 +1,69 @@
+"""
+A migration driven from the source (``brine.migration``), as pure logic: its flags, when it is
+honest to skip libvirt's safety check, the target's URI, the progress figures, and the checks
+of its identifiers.
+"""
+
+import pytest
+from salt.exceptions import SaltInvocationError
+
+from brine import migration
+
+libvirt = pytest.importorskip("libvirt")
+
+
+def test_unsafe_only_when_every_disk_libvirt_would_flag_is_shared_by_configuration():
+    flagged = {"path": "/shared/a", "cache": None, "shared": True}
+    local = {"path": "/local/b", "cache": None, "shared": False}
+    assert migration.needs_unsafe([flagged])
+    assert not migration.needs_unsafe([flagged, local])
+    assert not migration.needs_unsafe([dict(flagged, cache="none")])
+    assert not migration.needs_unsafe([dict(local, readonly=True)])
+    assert not migration.needs_unsafe([])
+
+
+def test_migration_flags():
+    base = (
+        libvirt.VIR_MIGRATE_PEER2PEER | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
+    )
+    assert migration.flags(True, False, False, False, False) == base | libvirt.VIR_MIGRATE_LIVE
+    assert migration.flags(True, False, False, True, True) == (
+        base | libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_AUTO_CONVERGE | libvirt.VIR_MIGRATE_UNSAFE
+    )
+    # Copying storage makes the disks safe: no UNSAFE then.
+    assert migration.flags(False, False, True, False, True) == base | libvirt.VIR_MIGRATE_NON_SHARED_DISK
+    assert migration.flags(True, True, False, True, True) == base | libvirt.VIR_MIGRATE_OFFLINE
+
+
+def test_migration_uri_from_the_template():
+    assert migration.target_uri("qemu+tcp://{host}/system", "hv2") == "qemu+tcp://hv2/system"
+    assert migration.target_uri(None, "hv2") == "qemu+tls://hv2/system"
+
+
+def test_progress_figures():
+    stats = {
+        "data_total": 1000,
+        "data_remaining": 250,
+        "data_processed": 800,
+        "memory_dirty_rate": 10,
+        "memory_page_size": 4096,
+        "downtime": 42,
+    }
+    progress = migration.progress(stats, started=0)
+    assert progress["percent"] == 75.0 and progress["dirty_rate"] == 40960
+    assert progress["expected_downtime"] == 42 and progress["data_remaining"] == 250
+    assert migration.progress({}, started=0)["percent"] == 0.0
+
+
+@pytest.mark.parametrize("value", ["mig/../x", "a b", "", None, "-x"])
+def test_bad_migration_ids_are_invalid(value):
+    with pytest.raises(SaltInvocationError):
+        migration.migration_id(value)
+
+
+def test_progress_events_that_cannot_go_out_are_logged_not_raised(caplog):
+    def broken(tag, data):
+        raise RuntimeError("bus down")
+
+    migration.fire(broken, "brine/migration/x/progress", {})
+    assert "Could not fire brine/migration/x/progress" in caplog.text
