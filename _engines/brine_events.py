@@ -16,9 +16,11 @@ host's VMs to the master, under the ``brine/`` tags documented in Brine's
   events may have been missed: the UI refetches that host.
 
 It survives libvirtd restarts: the connection has keepalive probes and a close
-callback, and is reopened with an exponential backoff.
+callback, and is reopened with an exponential backoff. The VM dict in a state event is the one
+``hypervisor.vm_info`` returns, built by the same library (``brine.libvirt_host``) on a
+connection of its own, so a slow describe never holds up the event connection.
 
-:depends: libvirt-python, Brine's ``hypervisor`` execution module (for the VM dict)
+:depends: libvirt-python, Brine's library (``_utils/brine``, synced with ``saltutil.sync_utils``)
 
 Configuration (minion config):
 
@@ -37,6 +39,8 @@ import logging
 import queue
 import threading
 import time
+
+from brine import libvirt_host
 
 try:
     import libvirt
@@ -187,8 +191,7 @@ def _start_event_loop():
     with _EVENT_LOOP_LOCK:
         if _EVENT_LOOP_STARTED:
             return
-        # Errors arrive as exceptions; libvirt's default handler would also print each one.
-        libvirt.registerErrorHandler(lambda _ctx, err: log.debug("libvirt: %s", err), None)
+        libvirt_host.quiet_errors()
         libvirt.virEventRegisterDefaultImpl()
 
         def run():
@@ -226,7 +229,7 @@ class EventForwarder:
 
     # -- libvirt callbacks (libvirt's loop thread): queue only ----------------------------
     def _on_lifecycle(self, _conn, dom, event, detail, _opaque):
-        self.queue.put(("state", dom.name()) + lifecycle_words(event, detail))
+        self.queue.put(("state", dom.name(), *lifecycle_words(event, detail)))
 
     def _on_reboot(self, _conn, dom, _opaque):
         self.queue.put(("state", dom.name(), "reboot", "guest"))
@@ -296,8 +299,12 @@ class EventForwarder:
                 return time.monotonic() - started
             except libvirt.libvirtError as err:
                 delay = next_backoff(delay, self.reconnect_min, self.reconnect_max)
-                log.info("brine_events: cannot connect to %s (%s); retrying in %g s",
-                         self.uri, err.get_error_message(), delay)
+                log.info(
+                    "brine_events: cannot connect to %s (%s); retrying in %g s",
+                    self.uri,
+                    err.get_error_message(),
+                    delay,
+                )
                 self.stopping.wait(delay)
         return time.monotonic() - started
 
@@ -324,7 +331,9 @@ class EventForwarder:
             self._send(state_tag(self.host, name), state_data(self.host, name, event, detail, vm))
         elif kind == "job":
             _, name, event, extra = item
-            self._send(job_tag(self.host, name), dict({"host": self.host, "name": name, "event": event}, **extra))
+            self._send(
+                job_tag(self.host, name), dict({"host": self.host, "name": name, "event": event}, **extra)
+            )
         elif kind == "closed":
             return False
         return True
@@ -390,6 +399,6 @@ def start(uri=None, reconnect_min=1, reconnect_max=30):
         __salt__["event.send"](tag, data)
 
     def describe(name):
-        return __salt__["hypervisor.vm_info"](name)
+        return libvirt_host.vm_by_name(uri, name)
 
     EventForwarder(host, uri, fire, describe, reconnect_min, reconnect_max).run()

@@ -1,26 +1,24 @@
 """
 The brine_events engine's forwarder against libvirt's in-process ``test:///default`` driver,
-which emits domain lifecycle events (no migration, no reboot, no keepalive). ``fire`` and
-``describe`` are plain recorders here; the lab e2e test covers them through Salt.
+which emits domain lifecycle events (no migration, no reboot, no keepalive). ``fire`` is a plain
+recorder here and ``describe`` the library's, as the engine's ``start`` wires it; the lab e2e test
+covers them through Salt.
 """
 
-import importlib.util
-import pathlib
 import threading
 import time
 
 import pytest
 
-libvirt = pytest.importorskip("libvirt")
+from brine import libvirt_host
+from support.loading import load
 
-ENGINE = pathlib.Path(__file__).resolve().parents[2] / "_engines" / "brine_events.py"
+libvirt = pytest.importorskip("libvirt")
 
 
 @pytest.fixture(scope="module")
 def engine():
-    spec = importlib.util.spec_from_file_location("brine_events_engine", ENGINE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load("_engines/brine_events.py", "brine_events_engine")
     module._start_event_loop()  # pylint: disable=protected-access
     return module
 
@@ -39,13 +37,16 @@ def forwarder(engine, libvirt_conn):  # pylint: disable=unused-argument
     fired = []
 
     def describe(name):
-        dom = libvirt_conn.lookupByName(name)
-        state = {libvirt.VIR_DOMAIN_RUNNING: "running", libvirt.VIR_DOMAIN_PAUSED: "paused"}.get(
-            dom.state()[0], "shutoff")
-        return {"name": name, "state": state, "reason": "test"}
+        return libvirt_host.vm_by_name("test:///default", name)
 
-    forwarder = engine.EventForwarder("hv-test", "test:///default", lambda t, d: fired.append((t, d)),
-                                      describe, reconnect_min=0.1, reconnect_max=0.2)
+    forwarder = engine.EventForwarder(
+        "hv-test",
+        "test:///default",
+        lambda t, d: fired.append((t, d)),
+        describe,
+        reconnect_min=0.1,
+        reconnect_max=0.2,
+    )
     thread = threading.Thread(target=forwarder.run, daemon=True)
     thread.start()
     assert wait_until(lambda: any(t == "brine/host/hv-test/resync" for t, _ in fired))
@@ -68,7 +69,9 @@ def test_lifecycle_events_are_fired_with_the_vm_state(forwarder, libvirt_conn):
     events = [d for t, d in fired if t == tag]
     assert events[0]["event"] == "suspended" and events[0]["detail"] == "paused"
     assert events[0]["state"] == "paused" and events[0]["vm"]["name"] == "test"
+    assert events[0]["reason"] == "user" and events[0]["vm"]["uuid"] == dom.UUIDString()
     assert events[1]["event"] == "resumed" and events[1]["state"] == "running"
+    assert events[1]["reason"] == "unpaused"
 
 
 def test_undefined_vm_has_no_vm_dict(forwarder, libvirt_conn):
@@ -79,7 +82,7 @@ def test_undefined_vm_has_no_vm_dict(forwarder, libvirt_conn):
     libvirt_conn.defineXML(xml).undefine()
     tag = "brine/vm/hv-test/brine-gone/state"
     assert wait_until(lambda: any(t == tag and d["event"] == "undefined" for t, d in fired))
-    undefined = [d for t, d in fired if t == tag and d["event"] == "undefined"][0]
+    undefined = next(d for t, d in fired if t == tag and d["event"] == "undefined")
     assert undefined["vm"] is None and undefined["state"] is None
     assert [d["event"] for t, d in fired if t == tag][:1] == ["defined"]
 
@@ -89,7 +92,10 @@ def test_a_closed_connection_fires_disconnected_then_resync(forwarder):
     # What the close callback queues when libvirtd goes away (the test driver never closes).
     engine_forwarder.queue.put(("closed", "the connection to libvirtd was closed (end of file)"))
     assert wait_until(lambda: any(t == "brine/host/hv-test/disconnected" for t, _ in fired))
-    assert wait_until(lambda: any(t == "brine/host/hv-test/resync" and d["reason"].startswith("reconnected")
-                                  for t, d in fired))
+    assert wait_until(
+        lambda: any(
+            t == "brine/host/hv-test/resync" and d["reason"].startswith("reconnected") for t, d in fired
+        )
+    )
     tags = [t for t, _ in fired]
     assert tags.index("brine/host/hv-test/disconnected") < len(tags) - 1
