@@ -1,14 +1,93 @@
-// Turning what salt-api answers on failure into one sentence a person can act on.
-// Pure functions, no DOM.
+// @ts-check
+// Turning what salt-api answers on failure into a code and one sentence a person can act on.
+// Brine's errors read "[<code>] <sentence>" inside whatever Salt wraps around them (a runner
+// traceback, "ERROR: ..."): code decides on the code, people read the sentence, and nothing
+// decides on wording. Pure functions, no DOM.
 
-/** An error from the API layer; `status` is the HTTP status (0 when salt-api was unreachable). */
+/**
+ * Every code Brine sends: exactly the keys of Python's brine.errors.CODES
+ * (_utils/brine/errors.py; tests/unit/test_errors.py proves the two equal).
+ */
+export const ERROR_CODES = Object.freeze([
+  "invalid_argument",
+  "no_vm",
+  "ambiguous_vm",
+  "no_host",
+  "unreachable",
+  "host_error",
+  "libvirt_unavailable",
+  "libvirt_error",
+  "already_running",
+  "already_off",
+  "already_paused",
+  "not_running",
+  "wrong_state",
+  "timeout",
+  "no_console",
+  "migration_refused",
+  "migration_busy",
+  "migration_failed",
+  "no_migration",
+  "internal",
+]);
+
+const KNOWN_CODES = new Set(ERROR_CODES);
+// As Python's brine.errors.CODE_RE.
+const CODE_RE = /\[([a-z][a-z_]{1,39})\] /;
+
+/**
+ * {code, text} from a text that carries "[<code>] <sentence>" on a line of its own or after
+ * what Salt puts before it; the last coded line wins (a traceback ends with the exception that
+ * was raised). `text` is what follows the code on that line. Without a known code:
+ * {code: null, text} with the text unchanged.
+ * @param {unknown} text
+ * @returns {{code: string | null, text: string}}
+ */
+export function parseErrorCode(text) {
+  const raw = typeof text === "string" ? text : text === null || text === undefined ? "" : String(text);
+  let found = null;
+  for (const line of raw.split(/\r?\n/)) {
+    const match = CODE_RE.exec(line);
+    if (match) {
+      found = { code: match[1], text: line.slice(match.index + match[0].length).trim() };
+    }
+  }
+  return found && KNOWN_CODES.has(found.code) ? found : { code: null, text: raw };
+}
+
+/**
+ * An error from the API layer. `status` is the HTTP status (0 when salt-api was unreachable);
+ * `code` Brine's error code (one of ERROR_CODES) or null; `message` the sentence for people.
+ */
 export class ApiError extends Error {
-  constructor(message, { status = 0, fun = null } = {}) {
+  /**
+   * @param {string} message
+   * @param {{status?: number, fun?: string | null, code?: string | null}} [details]
+   */
+  constructor(message, { status = 0, fun = null, code = null } = {}) {
     super(message);
     this.name = "ApiError";
+    /** @type {number} */
     this.status = status;
+    /** @type {string | null} */
     this.fun = fun;
+    /** @type {string | null} */
+    this.code = code && KNOWN_CODES.has(code) ? code : null;
   }
+}
+
+/**
+ * An ApiError from a Salt error text: the code parsed out, the sentence without it.
+ * @param {unknown} text
+ * @param {{status?: number, fun?: string | null}} [details]
+ */
+export function errorFromText(text, details = {}) {
+  return new ApiError(errorSentence(text), { ...details, code: parseErrorCode(text).code });
+}
+
+/** Is `error` an error with this Brine code? @param {unknown} error @param {string} code */
+export function hasCode(error, code) {
+  return Boolean(error) && typeof error === "object" && /** @type {{code?: unknown}} */ (error).code === code;
 }
 
 // Salt's own exceptions carry sentences meant for people; their class name is noise.
@@ -16,10 +95,12 @@ export class ApiError extends Error {
 const SALT_EXCEPTION = /^(?:salt\.exceptions\.)?(?:CommandExecutionError|SaltInvocationError|SaltRunnerError|SaltException|SaltClientError|SaltReqTimeoutError|TimeoutError|CommandNotFoundError|MinionError|ArgumentValueError|SaltCloudException|SaltRenderError|SaltSystemExit|NotImplemented): /;
 const DOTTED_SALT_EXCEPTION = /^salt\.[\w.]+: /;
 
+/** @param {string} line */
 function stripExceptionName(line) {
   return line.replace(SALT_EXCEPTION, "").replace(DOTTED_SALT_EXCEPTION, "");
 }
 
+/** @param {string} line */
 function isTracebackNoise(line) {
   return (
     line === "" ||
@@ -37,13 +118,21 @@ function isTracebackNoise(line) {
  *   CommandExecutionError: lab-vm1 is already running\n" -> "lab-vm1 is already running"
  * - "\nPassed invalid arguments: start() got an unexpected keyword argument 'x'\n\nUsage:..."
  *   -> "Passed invalid arguments: start() got an unexpected keyword argument 'x'"
+ * - "... CommandExecutionError: [not_running] lab-vm3 is not running on hv1" (a Brine error
+ *   with its code) -> "lab-vm3 is not running on hv1": the code is for code, not for people.
  * - anything else: the text itself, whitespace collapsed.
+ * @param {unknown} text
+ * @returns {string}
  */
 export function errorSentence(text) {
   if (text === null || text === undefined) {
     return "Salt returned an error without a message.";
   }
   const raw = typeof text === "string" ? text : JSON.stringify(text);
+  const coded = parseErrorCode(raw);
+  if (coded.code !== null) {
+    return coded.text === "" ? "Salt returned an error without a message." : coded.text;
+  }
   const trimmed = raw.trim();
   if (trimmed === "") {
     return "Salt returned an error without a message.";
@@ -75,6 +164,7 @@ export function errorSentence(text) {
   return collapsed.length > 400 ? `${collapsed.slice(0, 399)}…` : collapsed;
 }
 
+/** @type {Record<number, string>} */
 const HTTP_DEFAULTS = {
   400: "Salt rejected the request as invalid",
   401: "Salt did not accept your session",
@@ -87,6 +177,7 @@ const HTTP_DEFAULTS = {
   504: "Salt did not answer in time",
 };
 
+/** @param {string} text */
 function decodeEntities(text) {
   return text
     .replace(/&lt;/g, "<")
@@ -97,6 +188,7 @@ function decodeEntities(text) {
 }
 
 /** The message in an error body: rest_cherrypy's JSON `return`, or CherryPy's HTML page's <p>. */
+/** @param {string} body @returns {string | null} */
 function bodyMessage(body) {
   if (!body) {
     return null;
@@ -123,6 +215,9 @@ function bodyMessage(body) {
 /**
  * One sentence for an HTTP error from salt-api or nginx, e.g.
  * "Salt refused the request: No permission (HTTP 403)".
+ * @param {number} status
+ * @param {string} [statusText]
+ * @param {string} [body]
  */
 export function httpErrorSentence(status, statusText = "", body = "") {
   const known = HTTP_DEFAULTS[status] ?? `salt-api answered ${status} ${statusText}`.trim();

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { errorSentence, httpErrorSentence } from "../js/errors.js";
+import {
+  ApiError,
+  ERROR_CODES,
+  errorFromText,
+  errorSentence,
+  hasCode,
+  httpErrorSentence,
+  parseErrorCode,
+} from "../js/errors.js";
 
 // What rest_cherrypy returns in return[0] when a runner raised (salt/client/mixins.py).
 const RUNNER_TRACEBACK = `Exception occurred in runner cluster.start: Traceback (most recent call last):
@@ -105,5 +113,62 @@ describe("httpErrorSentence", () => {
   });
   test("an unlisted status still reads as a sentence", () => {
     assert.equal(httpErrorSentence(418, "I'm a teapot", ""), "salt-api answered 418 I'm a teapot (HTTP 418).");
+  });
+});
+
+// Brine's errors read "[<code>] <sentence>" (_utils/brine/errors.py): code decides on the code.
+const CODED_TRACEBACK = `Exception occurred in runner cluster.reboot: Traceback (most recent call last):
+  File "/var/cache/salt/master/extmods/runners/cluster.py", line 212, in reboot
+    raise Refused("not_running", message)
+salt.exceptions.CommandExecutionError: [not_running] lab-vm3 is not running on hv1
+`;
+
+describe("error codes", () => {
+  test("ERROR_CODES is a frozen list of distinct snake_case codes", () => {
+    assert.ok(Object.isFrozen(ERROR_CODES));
+    assert.equal(new Set(ERROR_CODES).size, ERROR_CODES.length);
+    for (const code of ERROR_CODES) {
+      assert.match(code, /^[a-z][a-z_]{1,39}$/);
+    }
+    for (const code of ["no_vm", "not_running", "unreachable", "no_migration", "internal"]) {
+      assert.ok(ERROR_CODES.includes(code), code);
+    }
+  });
+  test("the code of a runner traceback's last line, and the sentence after it", () => {
+    assert.deepEqual(parseErrorCode(CODED_TRACEBACK), { code: "not_running", text: "lab-vm3 is not running on hv1" });
+    assert.equal(errorSentence(CODED_TRACEBACK), "lab-vm3 is not running on hv1");
+  });
+  test("after Salt's ERROR: prefix", () => {
+    const text = "ERROR: [no_vm] no VM named lab-vm9 on any reachable host";
+    assert.deepEqual(parseErrorCode(text), { code: "no_vm", text: "no VM named lab-vm9 on any reachable host" });
+    assert.equal(errorSentence(text), "no VM named lab-vm9 on any reachable host");
+  });
+  test("a code alone on a line; the last coded line wins", () => {
+    const text = "[unreachable] hv2 did not answer\nsomething\n[timeout] hv1 did not finish in time\n";
+    assert.deepEqual(parseErrorCode(text), { code: "timeout", text: "hv1 did not finish in time" });
+  });
+  test("no code, or an unknown one: null, and the sentence is as before", () => {
+    assert.deepEqual(parseErrorCode("lab-vm1 is already running"), { code: null, text: "lab-vm1 is already running" });
+    assert.equal(parseErrorCode("[not_a_code] x").code, null);
+    assert.equal(errorSentence("[not_a_code] x"), "[not_a_code] x");
+    assert.equal(parseErrorCode(null).code, null);
+  });
+  test("the sentence never keeps the [code] prefix", () => {
+    for (const code of ERROR_CODES) {
+      const sentence = errorSentence(`Exception occurred in runner cluster.x: CommandExecutionError: [${code}] it went wrong`);
+      assert.equal(sentence, "it went wrong");
+    }
+  });
+  test("ApiError carries the code (null when none); errorFromText builds one", () => {
+    assert.equal(new ApiError("x").code, null);
+    assert.equal(new ApiError("x", { code: "no_vm" }).code, "no_vm");
+    assert.equal(new ApiError("x", { code: "made_up" }).code, null);
+    const error = errorFromText(CODED_TRACEBACK, { status: 200, fun: "cluster.reboot" });
+    assert.equal(error.code, "not_running");
+    assert.equal(error.message, "lab-vm3 is not running on hv1");
+    assert.equal(error.status, 200);
+    assert.ok(hasCode(error, "not_running"));
+    assert.ok(!hasCode(error, "no_vm"));
+    assert.ok(!hasCode(null, "no_vm"));
   });
 });
