@@ -1,10 +1,18 @@
+// @ts-check
 // The one way the SPA talks to salt-api (docs/api.md, "salt-api, as the SPA uses it").
 //
-// apiRequest() sends the token, turns every failure into an ApiError with a sentence, and
+// apiRequest() sends the token, turns every failure into an ApiError with a sentence (and
+// Brine's error code when the text carries one), and
 // hands a 401 to the app so it can send the user back to the login page. Above it sits one
 // method per Salt call. Nothing else in the SPA calls fetch().
 
-import { ApiError, errorSentence, httpErrorSentence } from "./errors.js";
+import { callSpec } from "./calls.js";
+import { ApiError, errorFromText, httpErrorSentence, parseErrorCode } from "./errors.js";
+
+/**
+ * @typedef {import("./calls.js").CallArgs} CallArgs
+ * @typedef {{token: string, expire: number, user: string, perms: unknown[]}} Session
+ */
 
 const API_ROOT = "/api";
 const SESSION_KEY = "brine.session";
@@ -36,6 +44,7 @@ export function sessionExpired(session = getSession(), now = Date.now()) {
 
 // ---- 401 handling ----
 
+/** @type {(info: {expired: boolean}) => void} */
 let unauthorizedHandler = () => {};
 
 /**
@@ -79,6 +88,7 @@ export async function apiRequest(method, path, body = undefined) {
     const text = await response.text().catch(() => "");
     const error = new ApiError(httpErrorSentence(response.status, response.statusText, text), {
       status: response.status,
+      code: parseErrorCode(text).code,
     });
     if (response.status === 401 && path !== "/login" && path !== "/logout") {
       const expired = sessionExpired(session);
@@ -113,7 +123,7 @@ async function runner(fun, kwarg = undefined) {
     throw new ApiError(`salt-api returned no result for ${fun}.`, { status: 200, fun });
   }
   if (typeof result === "string") {
-    throw new ApiError(errorSentence(result), { status: 200, fun });
+    throw errorFromText(result, { status: 200, fun });
   }
   return result;
 }
@@ -169,56 +179,37 @@ export async function logout() {
   }
 }
 
+/**
+ * Make the declared runner call `id` (calls.js) with these arguments.
+ * @param {string} id
+ * @param {CallArgs} [args]
+ * @returns {Promise<any>}
+ */
+export function call(id, args = {}) {
+  const spec = callSpec(id);
+  return runner(spec.fun, spec.kwargs(args));
+}
+
 /** cluster.inventory: every host with its facts and VMs, plus cluster totals. */
-export function inventory() {
-  return runner("cluster.inventory");
-}
-
-/** cluster.start(name) */
-export function start(name) {
-  return runner("cluster.start", { name });
-}
-
-/** cluster.shutdown(name): ACPI shutdown; the runner waits for the guest to power off. */
-export function shutdown(name) {
-  return runner("cluster.shutdown", { name });
-}
-
-/** cluster.force_off(name) */
-export function forceOff(name) {
-  return runner("cluster.force_off", { name });
-}
-
-/** cluster.reboot(name) */
-export function reboot(name) {
-  return runner("cluster.reboot", { name });
-}
-
-/** cluster.pause(name) */
-export function pause(name) {
-  return runner("cluster.pause", { name });
-}
-
-/** cluster.resume(name) */
-export function resume(name) {
-  return runner("cluster.resume", { name });
-}
-
-/** cluster.delete(name, remove_disks) */
-export function deleteVm(name, { removeDisks = false } = {}) {
-  return runner("cluster.delete", { name, remove_disks: Boolean(removeDisks) });
-}
-
-/** The API method behind each lifecycle action id (see actions.js). */
-export const ACTION_CALLS = Object.freeze({
-  start,
-  shutdown,
-  force_off: forceOff,
-  reboot,
-  pause,
-  resume,
-  delete: deleteVm,
-});
+export const inventory = () => call("inventory");
+/** cluster.start(name) @param {string} name */
+export const start = (name) => call("start", { name });
+/** cluster.shutdown(name): ACPI shutdown; the runner waits for the guest to power off. @param {string} name */
+export const shutdown = (name) => call("shutdown", { name });
+/** cluster.force_off(name) @param {string} name */
+export const forceOff = (name) => call("force_off", { name });
+/** cluster.reboot(name) @param {string} name */
+export const reboot = (name) => call("reboot", { name });
+/** cluster.pause(name) @param {string} name */
+export const pause = (name) => call("pause", { name });
+/** cluster.resume(name) @param {string} name */
+export const resume = (name) => call("resume", { name });
+/**
+ * cluster.delete(name, remove_disks)
+ * @param {string} name
+ * @param {{removeDisks?: boolean}} [options]
+ */
+export const deleteVm = (name, { removeDisks = false } = {}) => call("delete", { name, removeDisks });
 
 // ---- live updates: salt-api's event stream (see events.js) ----
 
@@ -260,37 +251,27 @@ export async function openEventStream(signal) {
 
 // ---- migration (docs/api.md, "Migration") ----
 
-/** cluster.migration_targets(name): {<host>: {eligible, reasons, offers}} for every host. */
-export function migrationTargets(name) {
-  return runner("cluster.migration_targets", { name });
-}
+/** cluster.migration_targets(name): {<host>: {eligible, reasons, offers}} for every host. @param {string} name */
+export const migrationTargets = (name) => call("migration_targets", { name });
 
 /**
  * cluster.migrate(name, target, ...options). The runner client is synchronous: this resolves
  * only when the migration is over; progress arrives meanwhile as brine/migration/ events.
  * options: {live, max_downtime, bandwidth, copy_storage, autoconverge, offline}, unset ones omitted.
+ * @param {string} name
+ * @param {string} target
+ * @param {Record<string, unknown>} [options]
  */
-export function migrate(name, target, options = {}) {
-  const kwarg = { name, target };
-  for (const [key, value] of Object.entries(options)) {
-    if (value !== undefined && value !== null && value !== "") {
-      kwarg[key] = value;
-    }
-  }
-  return runner("cluster.migrate", kwarg);
-}
+export const migrate = (name, target, options = {}) => call("migrate", { name, target, options });
 
-/** cluster.migration_abort(name) */
-export function migrationAbort(name) {
-  return runner("cluster.migration_abort", { name });
-}
+/** cluster.migration_abort(name) @param {string} name */
+export const migrationAbort = (name) => call("migration_abort", { name });
 
 // ---- consoles (docs/api.md, "Consoles") ----
 
 /**
  * cluster.console(name): {token, path, password, expires, ttl, host, ...}. The token opens
  * wss://<site><path> once, within `ttl` seconds; `password` answers the VNC server's prompt.
+ * @param {string} name
  */
-export function openConsole(name) {
-  return runner("cluster.console", { name });
-}
+export const openConsole = (name) => call("console", { name });

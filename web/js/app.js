@@ -1,68 +1,62 @@
-// Brine's SPA entry point: hash routes, the top bar, sign-in/out and the refresh cycle.
-//
-// Routes: #/login, #/ (overview), #/vm/<name>. Without a session every route shows the login
-// page and returns to the requested route after signing in.
+// @ts-check
+// Brine's SPA entry point: the route table's pages in <main>, the top bar, sign-in/out and
+// the refresh cycle. Without a session every route that is not public shows the login page
+// and returns to the requested route after signing in.
 
 import * as api from "./api.js";
 import { roleName } from "./actions.js";
+import { startLiveUpdates } from "./components/live-status.js";
+import { mountMigrationPanel } from "./components/migration-panel.js";
+import { watchDrops } from "./components/migration-drag.js";
+import { clearNotices, dismiss, initNotices, notify } from "./components/notices.js";
 import { icon } from "./dom.js";
 import { ApiError } from "./errors.js";
 import { formatClock } from "./format.js";
-import { autoRefresh, createStore } from "./store.js";
-import { startLiveUpdates } from "./views/live-status.js";
-import { mountMigrationPanel, watchDropTargets } from "./views/migration.js";
-import { mountLogin } from "./views/login.js";
-import { clearNotices, dismiss, initNotices, notify } from "./views/notices.js";
-import { mountOverview } from "./views/overview.js";
-import { mountVm } from "./views/vm.js";
+import { createRouter } from "./router.js";
+import { FALLBACK, LOGIN, ROUTES } from "./routes.js";
+import { createAppStore } from "./slices/index.js";
+import { autoRefresh } from "./store.js";
 
 // Live updates come from Brine's events (events.js); this slow refresh is only a safety net
 // for what no event says (free memory, a host that came back without its engine).
 const REFRESH_INTERVAL_MS = 5 * 60 * 1000;
 
-const main = document.getElementById("main");
-const topbar = document.getElementById("topbar");
-const refreshButton = document.getElementById("refresh-button");
-const logoutButton = document.getElementById("logout-button");
-const updatedText = document.getElementById("updated");
-const userName = document.getElementById("user-name");
-const userRole = document.getElementById("user-role");
+/** @param {string} id @returns {HTMLElement} */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+const main = byId("main");
+const topbar = byId("topbar");
+const refreshButton = /** @type {HTMLButtonElement} */ (byId("refresh-button"));
+const logoutButton = /** @type {HTMLButtonElement} */ (byId("logout-button"));
+const updatedText = byId("updated");
+const userName = byId("user-name");
+const userRole = byId("user-role");
 
-initNotices(document.getElementById("notices"), document.getElementById("status"));
+initNotices(byId("notices"), byId("status"));
 refreshButton.prepend(icon("refresh"));
 logoutButton.prepend(icon("logout"));
 
 // Without a session there is nothing to ask (a late refresh after sign-out would only 401).
-const store = createStore({
+const store = createAppStore({
   loadInventory: () =>
     api.getSession()
       ? api.inventory()
       : Promise.reject(new ApiError("You are not signed in.", { status: 401 })),
 });
 
-let unmountView = () => {};
+const router = createRouter(ROUTES, { fallback: FALLBACK });
+const loginHash = router.href(LOGIN);
+
+/** @type {import("./router.js").Mountable | null} */
+let currentPage = null;
+/** @type {(() => void) | null} */
 let stopAutoRefresh = null;
+/** @type {string | null} */
 let loginMessage = null;
+/** @type {string | null} */
 let returnTo = null;
 let firstRoute = true;
 
-/** "#/vm/lab-vm1" -> {name: "vm", vm: "lab-vm1"}; anything unknown is the overview. */
-function parseRoute(hash) {
-  const path = hash.replace(/^#/, "") || "/";
-  if (path === "/login") {
-    return { name: "login" };
-  }
-  const vm = path.match(/^\/vm\/(.+)$/);
-  if (vm) {
-    try {
-      return { name: "vm", vm: decodeURIComponent(vm[1]) };
-    } catch {
-      return { name: "overview" };
-    }
-  }
-  return { name: "overview" };
-}
-
+/** @param {string} hash */
 function navigate(hash) {
   if (location.hash === hash) {
     route();
@@ -90,14 +84,16 @@ function stopRefreshing() {
   }
 }
 
+/** @param {string} message */
 function signedOut(message) {
   stopRefreshing();
   store.reset();
   clearNotices();
   loginMessage = message;
-  navigate("#/login");
+  navigate(loginHash);
 }
 
+/** @param {import("./api.js").Session | null} session */
 function showTopbar(session) {
   topbar.hidden = !session;
   if (session) {
@@ -106,10 +102,30 @@ function showTopbar(session) {
   }
 }
 
+function onSignedIn() {
+  loginMessage = null;
+  clearNotices();
+  const destination = returnTo && returnTo !== loginHash ? returnTo : router.href(FALLBACK);
+  returnTo = null;
+  navigate(destination);
+}
+
+/**
+ * Mount the page of a route.
+ * @param {ReturnType<typeof router.match>} target
+ * @param {import("./api.js").Session | null} session
+ */
+function show(target, session) {
+  document.title = router.titleOf(target.route, target.params);
+  const Page = target.route.page;
+  currentPage = new Page({ store, session, navigate, signIn: { message: loginMessage, onSignedIn } });
+  currentPage.mount(main, target.params);
+}
+
 function route() {
-  unmountView();
-  unmountView = () => {};
-  const target = parseRoute(location.hash);
+  currentPage?.unmount();
+  currentPage = null;
+  let target = router.match(location.hash);
   let session = api.getSession();
 
   if (session && api.sessionExpired(session)) {
@@ -121,39 +137,25 @@ function route() {
   if (!session) {
     stopRefreshing();
     showTopbar(null);
-    if (target.name !== "login") {
+    if (!target.route.public) {
       returnTo = location.hash;
-      history.replaceState(null, "", "#/login");
+      history.replaceState(null, "", loginHash);
+      target = router.match(loginHash);
     }
-    document.title = "Sign in · Brine";
-    unmountView = mountLogin(main, {
-      message: loginMessage,
-      onSignedIn: () => {
-        loginMessage = null;
-        clearNotices();
-        const destination = returnTo && returnTo !== "#/login" ? returnTo : "#/";
-        returnTo = null;
-        navigate(destination);
-      },
-    });
+    show(target, null);
     return;
   }
 
-  if (target.name === "login") {
-    history.replaceState(null, "", "#/");
+  if (target.route.public) {
+    // Signed in: the login page has nothing to offer.
+    history.replaceState(null, "", router.href(FALLBACK));
     route();
     return;
   }
 
   showTopbar(session);
   startRefreshing();
-  const context = { store, session, navigate };
-  if (target.name === "vm") {
-    unmountView = mountVm(main, context, target.vm);
-  } else {
-    document.title = "Overview · Brine";
-    unmountView = mountOverview(main, context);
-  }
+  show(target, session);
   if (!firstRoute) {
     // Tell assistive tech the page changed, as a full navigation would.
     main.focus({ preventScroll: true });
@@ -163,6 +165,7 @@ function route() {
 }
 
 // The top bar follows the store: last update time, refresh progress, refresh failures.
+/** @type {any} */
 let shownError = null;
 store.subscribe((state) => {
   refreshButton.classList.toggle("is-running", state.loading);
@@ -197,7 +200,7 @@ logoutButton.addEventListener("click", async () => {
 });
 
 api.onUnauthorized(({ expired }) => {
-  if (parseRoute(location.hash).name === "login") {
+  if (router.match(location.hash).route.public) {
     return; // already there
   }
   returnTo = location.hash;
@@ -208,8 +211,9 @@ api.onUnauthorized(({ expired }) => {
   );
 });
 
-// Live migration: host cards on any page are drop targets; the progress panel is on every page.
-watchDropTargets(main, store);
+// Live migration: drops on registered targets (host cards, host tiles) on any page; the
+// progress panel is on every page.
+watchDrops(main, store);
 mountMigrationPanel(document.body, store);
 
 window.addEventListener("hashchange", route);

@@ -1,3 +1,4 @@
+// @ts-check
 // Text as keystrokes for a VM's console (the "Paste text" box): what a person would type on a
 // US keyboard. Each character becomes a key press with the physical key's code (noVNC sends
 // it as a QEMU extended key event, i.e. a scancode) and its X11 keysym, with Shift held for

@@ -1,10 +1,11 @@
+// @ts-check
 // The pop-out console window (console.html#<vm name>): one VM's console filling the window.
 // It uses the session of the tab that opened it (window.open copies sessionStorage) and asks
 // for its own one-time console ticket; the runner refuses VMs that are off or unknown.
 
 import * as api from "./api.js";
 import { h, render } from "./dom.js";
-import { createConsolePanel } from "./views/console.js";
+import { createConsolePanel } from "./components/console.js";
 
 const main = document.getElementById("main");
 

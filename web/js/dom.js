@@ -1,3 +1,4 @@
+// @ts-check
 // A tiny element builder. Text always goes in as text (textContent / text nodes), never as HTML,
 // so names and messages from Salt cannot inject markup.
 
@@ -72,7 +73,7 @@ export function svg(tag, props = {}, ...children) {
  */
 export function render(container, ...nodes) {
   const active = document.activeElement;
-  const focusKey = active && container.contains(active) ? active.dataset?.focusKey : null;
+  const focusKey = active instanceof HTMLElement && container.contains(active) ? active.dataset?.focusKey : null;
   container.replaceChildren();
   appendChildren(container, nodes);
   if (focusKey) {

@@ -1,3 +1,4 @@
+// @ts-check
 // Live updates: salt-api's /events stream (Server-Sent Events), read with fetch().
 //
 // Why not EventSource: it cannot send the X-Auth-Token header, and salt-api refuses tokens in
@@ -16,6 +17,8 @@
  * for every complete event. Lines end in \n, \r\n or \r; "data" lines are joined with \n;
  * comments (":") are skipped; an event with no data is not dispatched. salt-api adds a
  * non-standard "tag" field, kept as `tag`. "retry" values go to onRetry(ms).
+ * @param {(event: {event: string, data: string, id: string, tag: string | null}) => void} onEvent
+ * @param {(ms: number) => void} [onRetry]
  */
 export function createSseParser(onEvent, onRetry = () => {}) {
   let buffer = "";
@@ -158,7 +161,12 @@ export const HEALTHY_AFTER_MS = 10000;
  *   stops: the app is signing the user out), anything else is retried.
  * @param {(tag: string, data: object) => void} deps.onEvent  Brine events (tags brine/...)
  * @param {() => void} [deps.onConnected]  every time the stream is (re)opened
- * @param {(error: Error, delayMs: number) => void} [deps.onDisconnected]  the stream is down; retry in delayMs
+ * @param {(error: Error, delayMs: number | null) => void} [deps.onDisconnected]  the stream is down; retry in
+ *   delayMs (null: not retried)
+ * @param {typeof backoffDelay} [deps.backoff]  the delay before retry number `attempt`
+ * @param {(fn: () => void, ms: number) => any} [deps.setTimer]   (tests pass fakes of these three)
+ * @param {(id: any) => void} [deps.clearTimer]
+ * @param {() => number} [deps.now]
  * @returns {{stop: () => void, readonly connected: boolean}}
  */
 export function connectEvents({

@@ -1,3 +1,4 @@
+// @ts-check
 // Human-readable units for Brine data. Pure functions: no DOM, testable under node.
 //
 // libvirt (and so all Brine data) counts memory in KiB, disk sizes in bytes and CPU time in

@@ -1,9 +1,10 @@
-// What Brine's events mean for the SPA's picture (docs/api.md, "Events"). Pure functions over
-// plain data, no DOM and no network: the store calls them, the node tests check them.
+// @ts-check
+// What Brine's events mean for the SPA's inventory (docs/api.md, "Events"). Pure functions over
+// plain data, no DOM and no network: the store's slices call them, the node tests check them.
+// Which states count as active (for totals) or running is the vocabulary's (vocabulary.js),
+// the same definition the hosts and the runner use.
 
-/** libvirt states in which a domain is active (uses its host's CPU and memory). */
-const ACTIVE = new Set(["running", "blocked", "paused", "shutdown", "pmsuspended"]);
-const RUNNING = new Set(["running", "blocked"]);
+import { isActive, isRunning } from "./vocabulary.js";
 
 /**
  * Split a Brine tag into what it is about:
@@ -38,7 +39,7 @@ export function recount(inventory) {
     if (!host.reachable || !host.facts) {
       return host;
     }
-    const active = (host.vms ?? []).filter((vm) => ACTIVE.has(vm.state));
+    const active = (host.vms ?? []).filter((vm) => isActive(vm.state));
     return {
       ...host,
       facts: {
@@ -117,9 +118,9 @@ export function applyVmStateEvent(inventory, { host, vm: vmName }, data) {
   );
   if (position === -1 && elsewhere.length > 0) {
     const otherRunning = elsewhere.some((entry) =>
-      entry.vms.some((other) => other.name === name && RUNNING.has(other.state)),
+      entry.vms.some((other) => other.name === name && isRunning(other.state)),
     );
-    if (otherRunning && !RUNNING.has(updated.state)) {
+    if (otherRunning && !isRunning(updated.state)) {
       return inventory; // an incoming migration not yet switched over, or a stale event
     }
   }
@@ -135,55 +136,4 @@ export function applyVmStateEvent(inventory, { host, vm: vmName }, data) {
     return entry;
   });
   return recount({ ...inventory, hosts });
-}
-
-/**
- * The SPA's record of one migration, keyed by VM name:
- * {id, vm, source, target, phase, percent, data_total, data_processed, data_remaining,
- *  dirty_rate, expected_downtime, elapsed, total_time, downtime, error, aborted, startedAt}
- * phase: "starting" (asked, no event yet), "running", "aborting", "done", "failed".
- */
-export function applyMigrationEvent(migrations, { id, phase }, data) {
-  const vm = data?.vm;
-  if (typeof vm !== "string") {
-    return migrations;
-  }
-  const current = migrations[vm];
-  // Events of an older migration of the same VM (a previous attempt) are not this one's.
-  if (current && current.id && current.id !== id && ["done", "failed"].includes(current.phase) === false) {
-    return migrations;
-  }
-  if (current && current.id === id && ["done", "failed"].includes(current.phase) && phase !== "done" && phase !== "failed") {
-    return migrations; // a late progress event after the result
-  }
-  const base = current && (current.id === id || !current.id) ? current : { vm };
-  const next = { ...base, id, vm, source: data.source ?? base.source, target: data.target ?? base.target };
-  if (phase === "started") {
-    next.phase = base.phase === "aborting" ? "aborting" : "running";
-    next.options = data.options ?? base.options;
-  } else if (phase === "progress") {
-    next.phase = base.phase === "aborting" ? "aborting" : "running";
-    for (const key of ["percent", "data_total", "data_processed", "data_remaining", "dirty_rate", "expected_downtime", "elapsed"]) {
-      if (data[key] !== undefined) {
-        next[key] = data[key];
-      }
-    }
-  } else if (phase === "done") {
-    next.phase = "done";
-    next.percent = 100;
-    next.total_time = data.total_time ?? base.total_time;
-    next.downtime = data.downtime ?? base.downtime;
-  } else if (phase === "failed") {
-    next.phase = "failed";
-    next.error = data.error ?? base.error;
-    next.aborted = Boolean(data.aborted);
-  } else {
-    return migrations;
-  }
-  return { ...migrations, [vm]: next };
-}
-
-/** Is a migration of this record still under way (the UI shows progress and Abort)? */
-export function migrationActive(record) {
-  return Boolean(record) && ["starting", "running", "aborting"].includes(record.phase);
 }

@@ -1,30 +1,32 @@
+// @ts-check
 // Live migration in the UI: who may, what a host's eligibility means for a drop, the options
 // the confirmation dialog sends, and how progress and results read. Pure, no DOM.
 
+import { parseErrorCode } from "./errors.js";
 import { formatBytes, sentenceCase } from "./format.js";
-import { mayCall } from "./perms.js";
+import { mayRun } from "./perms.js";
+import { hasLiveMemory } from "./vocabulary.js";
 
-export const MIGRATE_FUN = "cluster.migrate";
-export const ABORT_FUN = "cluster.migration_abort";
-export const TARGETS_FUN = "cluster.migration_targets";
-
-/** States in which a VM's memory is alive, so it moves live; anything else moves offline. */
-const ACTIVE = new Set(["running", "blocked", "paused"]);
-
+/**
+ * Does the VM's memory live in QEMU (running or paused), so it moves live? Anything else
+ * moves offline (its definition only).
+ * @param {string | null | undefined} state
+ */
 export function isActive(state) {
-  return ACTIVE.has(state);
+  return hasLiveMemory(state);
 }
 
-/** Does the role see migration at all (drag handles, "Migrate to…")? */
+/**
+ * Does the role see migration at all (drag handles, "Migrate to…")?
+ * @param {unknown} perms @param {string} vmName
+ */
 export function mayMigrate(perms, vmName) {
-  return (
-    mayCall(perms, MIGRATE_FUN, { kwarg: { name: vmName } }) &&
-    mayCall(perms, TARGETS_FUN, { kwarg: { name: vmName } })
-  );
+  return mayRun(perms, "migrate", { name: vmName }) && mayRun(perms, "migration_targets", { name: vmName });
 }
 
+/** @param {unknown} perms @param {string} vmName */
 export function mayAbort(perms, vmName) {
-  return mayCall(perms, ABORT_FUN, { kwarg: { name: vmName } });
+  return mayRun(perms, "migration_abort", { name: vmName });
 }
 
 /** ["a.", "b"] -> "a; b." : one sentence from several reasons. */
@@ -230,7 +232,8 @@ export function resultSentence(record) {
     // The host's sentence says what happened and where the VM is ("... failed: <libvirt's
     // words>; lab-vm1 is still running on hv1"); without one, say it ourselves.
     if (record.error) {
-      const text = sentenceCase(String(record.error).trim());
+      // An event's error may carry Brine's "[code] " prefix: people read the sentence only.
+      const text = sentenceCase(parseErrorCode(String(record.error)).text.trim());
       return /[.!?]$/.test(text) ? text : `${text}.`;
     }
     const what = record.aborted ? "was aborted" : "failed";

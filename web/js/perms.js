@@ -1,3 +1,4 @@
+// @ts-check
 // What the signed-in user may call, decided from the `perms` list salt-api returns at /login.
 //
 // The rules mirror Salt's own check (salt.utils.minions.CkMinions.spec_check, __fun_check,
@@ -14,7 +15,9 @@
 // so "cluster.*" covers every cluster function and "cluster.inventory" also covers
 // "cluster.inventory_x" -- exactly as Salt sees it.
 
-/** Translate the few Python-only regex spellings to JavaScript; the rest is the same. */
+import { callSpec } from "./calls.js";
+
+/** Translate the few Python-only regex spellings to JavaScript; the rest is the same. @param {string} pattern */
 function toJsRegex(pattern) {
   return pattern
     .replace(/\(\?P<([A-Za-z_]\w*)>/g, "(?<$1>")
@@ -23,7 +26,11 @@ function toJsRegex(pattern) {
     .replace(/\\Z/g, "$");
 }
 
-/** Python's re.match(pattern, value): true when the pattern matches at the start of value. */
+/**
+ * Python's re.match(pattern, value): true when the pattern matches at the start of value.
+ * @param {unknown} pattern
+ * @param {unknown} value
+ */
 export function reMatch(pattern, value) {
   if (typeof pattern !== "string") {
     return false;
@@ -42,7 +49,10 @@ export function reMatch(pattern, value) {
   return regex.test(String(value));
 }
 
-/** Salt's __args_check: does one of the argument conditions accept these args/kwargs? */
+/**
+ * Salt's __args_check: does one of the argument conditions accept these args/kwargs?
+ * @param {any} conditions @param {unknown[]} args @param {Record<string, unknown>} kwargs
+ */
 function argsAllowed(conditions, args, kwargs) {
   const list = Array.isArray(conditions) ? conditions : [conditions];
   return list.some((cond) => {
@@ -71,7 +81,10 @@ function argsAllowed(conditions, args, kwargs) {
   });
 }
 
-/** Salt's __fun_check: does one of the conditions allow this function (with these args)? */
+/**
+ * Salt's __fun_check: does one of the conditions allow this function (with these args)?
+ * @param {any} conditions @param {string} fun @param {unknown[]} args @param {Record<string, unknown>} kwargs
+ */
 function functionAllowed(conditions, fun, args, kwargs) {
   const list = Array.isArray(conditions) ? conditions : [conditions];
   return list.some((cond) => {
@@ -92,9 +105,9 @@ function functionAllowed(conditions, fun, args, kwargs) {
 /**
  * May the user call `fun` (e.g. "cluster.shutdown") through the given netapi client?
  *
- * @param {Array|Object|null} perms  the `perms` value from salt-api's /login answer
+ * @param {unknown} perms  the `perms` value from salt-api's /login answer
  * @param {string} fun               "module.function"
- * @param {{client?: string, arg?: Array, kwarg?: Object}} [call]  client defaults to "runner"
+ * @param {{client?: string, arg?: unknown[], kwarg?: Record<string, unknown>}} [call]  client defaults to "runner"
  */
 export function mayCall(perms, fun, { client = "runner", arg = [], kwarg = {} } = {}) {
   if (!Array.isArray(perms) || perms.length === 0 || typeof fun !== "string") {
@@ -128,4 +141,18 @@ export function mayCall(perms, fun, { client = "runner", arg = [], kwarg = {} } 
       functionAllowed(entry[key], fun, arg, kwarg)
     );
   });
+}
+
+/**
+ * May the user make the declared call `id` (calls.js) with these arguments? Asks Salt's rules
+ * about exactly the function, client and keyword arguments the API layer would send.
+ * @param {unknown} perms
+ * @param {string} id
+ * @param {import("./calls.js").CallArgs} [args]
+ */
+export function mayRun(perms, id, args = {}) {
+  const spec = callSpec(id);
+  // An argument not given is not sent, so Salt's ACL does not see it either.
+  const kwarg = Object.fromEntries(Object.entries(spec.kwargs(args) ?? {}).filter(([, value]) => value !== undefined));
+  return mayCall(perms, spec.fun, { client: spec.client, kwarg });
 }

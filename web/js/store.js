@@ -1,31 +1,78 @@
+// @ts-check
 // The one place where the SPA's picture of the cluster lives and is fetched.
 //
-// Views subscribe and render whatever the state is; they never fetch. The inventory is fetched
-// on demand (sign-in, the Refresh button, after every action, after the event stream
-// (re)connects, when a host's engine asks for a resync) and otherwise kept fresh by Brine's
-// events (applyEvent, see live.js and events.js); a slow safety refresh catches anything an
-// event could not say.
+// The picture is made of slices, one per resource, each registered with the store:
+// {name, initial, load?, applyEvent?, refreshAfter?, reduce?} (see Slice below). A new
+// resource (networks, containers, ...) is one more slice, not an edit here. Views subscribe
+// and render whatever the state is; they never fetch. Slices with `load` are fetched on demand
+// (sign-in, the Refresh button, after every action, after the event stream (re)connects, when
+// a host's engine asks for a resync) and otherwise kept fresh by Brine's events (applyEvent);
+// a slow safety refresh catches anything an event could not say.
 
-import { applyMigrationEvent, applyVmStateEvent, classifyTag } from "./live.js";
+import { classifyTag } from "./live.js";
 
 /**
- * @param {{loadInventory: () => Promise<object>, now?: () => number}} deps
- *   loadInventory: resolves to the cluster.inventory result.
+ * A Brine event as the slices see it.
+ * @typedef {{tag: string, about: ReturnType<typeof classifyTag>, data: any}} StoreEvent
  */
-export function createStore({ loadInventory, now = () => Date.now() }) {
-  let state = Object.freeze({
-    inventory: null, // the last cluster.inventory result
-    loading: false, // a refresh is in flight
-    error: null, // the last refresh's error (an ApiError), null after a good one
-    updatedAt: null, // ms timestamp of the last good refresh
-    busy: Object.freeze({}), // vm name -> action id running for it
-    migrations: Object.freeze({}), // vm name -> the last migration record (live.js)
-    live: "off", // the event stream: "off", "connecting", "live", "down"
-  });
+
+/**
+ * One resource's part of the picture. Functions are pure: they return the new value (the same
+ * object when nothing changed) and never touch the store.
+ * @typedef {object} Slice
+ * @property {string} name                    the key of its value in the state
+ * @property {any} initial                    its value before anything is known (and after sign-out)
+ * @property {() => Promise<any>} [load]      fetch it (on every refresh)
+ * @property {(value: any, event: StoreEvent) => any} [applyEvent]   fold one Brine event in
+ * @property {(event: StoreEvent, before: any, after: any) => boolean} [refreshAfter]
+ *   should this event (which turned `before` into `after`) refetch the loaded slices?
+ * @property {(value: any, action: {type: string} & Record<string, any>) => any} [reduce]
+ *   apply an action the app dispatches (store.dispatch(name, action))
+ */
+
+/**
+ * @typedef {{readonly loading: boolean, readonly error: any, readonly updatedAt: number | null,
+ *   readonly busy: Readonly<Record<string, string>>, readonly live: string,
+ *   readonly [slice: string]: any}} StoreState
+ * @typedef {ReturnType<typeof createStore>} Store
+ */
+
+/**
+ * @param {{slices: Slice[], now?: () => number}} deps
+ *   slices: the resources of the picture; their names must differ from the store's own keys.
+ */
+export function createStore({ slices, now = () => Date.now() }) {
+  const own = ["loading", "error", "updatedAt", "busy", "live"];
+  const names = new Set();
+  for (const slice of slices) {
+    if (own.includes(slice.name) || names.has(slice.name)) {
+      throw new Error(`A store slice cannot be named "${slice.name}".`);
+    }
+    names.add(slice.name);
+  }
+  const loaded = slices.filter((slice) => slice.load);
+  const bySlice = new Map(slices.map((slice) => [slice.name, slice]));
+
+  const initialState = () =>
+    Object.freeze({
+      ...Object.fromEntries(slices.map((slice) => [slice.name, slice.initial])),
+      loading: false, // a refresh is in flight
+      error: null, // the last refresh's error (an ApiError), null after a good one
+      updatedAt: null, // ms timestamp of the last good refresh or event-borne change
+      busy: Object.freeze({}), // vm name -> action id running for it
+      live: "off", // the event stream: "off", "connecting", "live", "down"
+    });
+
+  /** @type {StoreState} */
+  let state = initialState();
+  /** @type {Set<(state: StoreState) => void>} */
   const subscribers = new Set();
+  /** @type {Promise<any> | null} */
   let inflight = null;
+  /** @type {Promise<any> | null} */
   let queued = null;
 
+  /** @param {Record<string, any>} patch */
   function setState(patch) {
     state = Object.freeze({ ...state, ...patch });
     for (const subscriber of [...subscribers]) {
@@ -33,23 +80,29 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
     }
   }
 
-  // VM events that arrive while an inventory fetch is under way may be newer than what the
-  // fetch returns: they are applied again on top of its answer (each carries the VM's state
-  // after it, so re-applying an older one is harmless: a later event follows it).
+  // Events that arrive while a fetch is under way may be newer than what the fetch returns:
+  // they are applied again on top of its answer (each carries the state after it, so
+  // re-applying an older one is harmless: a later event follows it).
+  /** @type {StoreEvent[] | null} */
   let eventsDuringFetch = null;
 
   function fetchOnce() {
     setState({ loading: true });
     eventsDuringFetch = [];
-    return loadInventory().then(
-      (fetched) => {
-        let inventory = fetched;
-        for (const [about, data] of eventsDuringFetch ?? []) {
-          inventory = applyVmStateEvent(inventory, about, data);
-        }
+    return Promise.all(loaded.map((slice) => slice.load())).then(
+      (values) => {
+        /** @type {Record<string, any>} */
+        const patch = {};
+        loaded.forEach((slice, i) => {
+          let value = values[i];
+          for (const event of eventsDuringFetch ?? []) {
+            value = slice.applyEvent ? slice.applyEvent(value, event) : value;
+          }
+          patch[slice.name] = value;
+        });
         eventsDuringFetch = null;
-        setState({ inventory, loading: false, error: null, updatedAt: now() });
-        return inventory;
+        setState({ ...patch, loading: false, error: null, updatedAt: now() });
+        return loaded.length === 1 ? patch[loaded[0].name] : patch;
       },
       (error) => {
         eventsDuringFetch = null;
@@ -60,8 +113,10 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
   }
 
   /**
-   * Fetch the inventory. The promise resolves with data fetched after this call was made: if a
-   * fetch is already under way, one more follows it (and callers arriving meanwhile share it).
+   * Fetch the loaded slices. The promise resolves with data fetched after this call was made:
+   * if a fetch is already under way, one more follows it (and callers arriving meanwhile
+   * share it). With one loaded slice it resolves to that slice's value.
+   * @returns {Promise<any>}
    */
   function refresh() {
     if (!inflight) {
@@ -81,6 +136,7 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
     return queued;
   }
 
+  /** @param {string} vmName @param {string | null} actionId */
   function setBusy(vmName, actionId) {
     const busy = { ...state.busy };
     if (actionId) {
@@ -92,9 +148,14 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
   }
 
   /**
-   * Run a lifecycle action for one VM: marks it busy, awaits `call()`, then refetches the
-   * inventory (also after a failure: the VM may have changed anyway). Resolves to call()'s
-   * result; rejects with its error. A refresh failure after the action is left in state.error.
+   * Run a lifecycle action for one VM: marks it busy, awaits `call()`, then refetches
+   * (also after a failure: the VM may have changed anyway). Resolves to call()'s result;
+   * rejects with its error. A refresh failure after the action is left in state.error.
+   * @template T
+   * @param {string} vmName
+   * @param {string} actionId
+   * @param {() => Promise<T>} call
+   * @returns {Promise<T>}
    */
   async function act(vmName, actionId, call) {
     if (state.busy[vmName]) {
@@ -113,58 +174,56 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
 
   /** Forget everything (on sign-out). */
   function reset() {
-    setState({
-      inventory: null,
-      loading: false,
-      error: null,
-      updatedAt: null,
-      busy: {},
-      migrations: {},
-      live: "off",
-    });
+    setState(initialState());
   }
-
-  // ---- live updates ----
 
   /**
-   * Apply one Brine event (tag, payload) to the picture. VM state events change the VM at once;
-   * a host resync or disconnect refetches the inventory (there is no per-host call, and one
-   * fan-out is cheap); migration events update that VM's migration record, and its end
-   * refetches the inventory (memory and placement on both hosts changed).
+   * Apply one Brine event (tag, payload) to every slice; a slice may ask for a refetch
+   * (a host resync, a migration's end: memory and placement changed on both hosts).
+   * @param {string} tag
+   * @param {any} data
    */
   function applyEvent(tag, data) {
-    const about = classifyTag(tag);
-    if (about.kind === "vm-state") {
-      eventsDuringFetch?.push([about, data]);
-      const inventory = applyVmStateEvent(state.inventory, about, data);
-      if (inventory !== state.inventory) {
-        setState({ inventory: Object.freeze(inventory), updatedAt: now() });
+    const event = { tag, about: classifyTag(tag), data };
+    eventsDuringFetch?.push(event);
+    /** @type {Record<string, any>} */
+    const patch = {};
+    let changedLoaded = false;
+    let wantRefresh = false;
+    for (const slice of slices) {
+      const before = state[slice.name];
+      const after = slice.applyEvent ? slice.applyEvent(before, event) : before;
+      if (after !== before) {
+        patch[slice.name] = after;
+        changedLoaded ||= Boolean(slice.load);
       }
-    } else if (about.kind === "host") {
+      wantRefresh ||= Boolean(slice.refreshAfter?.(event, before, after));
+    }
+    if (Object.keys(patch).length > 0) {
+      setState(changedLoaded ? { ...patch, updatedAt: now() } : patch);
+    }
+    if (wantRefresh) {
       refresh().catch(() => {});
-    } else if (about.kind === "migration") {
-      const migrations = applyMigrationEvent(state.migrations, about, data);
-      if (migrations !== state.migrations) {
-        setState({ migrations: Object.freeze(migrations) });
-        if (about.phase === "done" || about.phase === "failed") {
-          refresh().catch(() => {});
-        }
-      }
     }
   }
 
-  /** Set (patch) the migration record of one VM, or remove it with null. */
-  function setMigration(vmName, patch) {
-    const migrations = { ...state.migrations };
-    if (patch === null) {
-      delete migrations[vmName];
-    } else {
-      migrations[vmName] = { ...(migrations[vmName] ?? { vm: vmName }), ...patch };
+  /**
+   * Apply an action to one slice through its reducer (e.g. the migrations slice's records).
+   * @param {string} name
+   * @param {{type: string} & Record<string, any>} action
+   */
+  function dispatch(name, action) {
+    const slice = bySlice.get(name);
+    if (!slice?.reduce) {
+      throw new Error(`The store has no slice "${name}" that takes actions.`);
     }
-    setState({ migrations: Object.freeze(migrations) });
+    const after = slice.reduce(state[name], action);
+    if (after !== state[name]) {
+      setState({ [name]: after });
+    }
   }
 
-  /** The event stream's condition, for the top bar. */
+  /** The event stream's condition, for the top bar. @param {string} live */
   function setLive(live) {
     if (state.live !== live) {
       setState({ live });
@@ -172,20 +231,26 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
   }
 
   return {
+    /** @returns {StoreState} */
     get state() {
       return state;
     },
-    /** Call fn(state) now and on every change; returns the unsubscribe function. */
+    /**
+     * Call fn(state) now and on every change; returns the unsubscribe function.
+     * @param {(state: StoreState) => void} fn
+     */
     subscribe(fn) {
       subscribers.add(fn);
       fn(state);
-      return () => subscribers.delete(fn);
+      return () => {
+        subscribers.delete(fn);
+      };
     },
     refresh,
     act,
     reset,
     applyEvent,
-    setMigration,
+    dispatch,
     setLive,
   };
 }
@@ -194,9 +259,14 @@ export function createStore({ loadInventory, now = () => Date.now() }) {
  * Refresh the store every `intervalMs` while the document is visible. When the tab comes back
  * after being hidden longer than the interval, refresh at once. Ticks are skipped while a
  * refresh is already running. Returns a function that stops it.
+ * @param {{state: {loading: boolean, updatedAt: number | null}, refresh: () => Promise<any>}} store
+ * @param {number} intervalMs
+ * @param {Pick<Document, "visibilityState" | "addEventListener" | "removeEventListener">} [doc]
  */
 export function autoRefresh(store, intervalMs, doc = globalThis.document) {
+  /** @type {ReturnType<typeof setInterval> | null} */
   let timer = null;
+  /** @type {number | null} */
   let lastHidden = null;
 
   const tick = () => {

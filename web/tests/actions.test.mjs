@@ -1,55 +1,51 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import { ACTIONS, disabledReason, isEnabled, offeredActions, roleName } from "../js/actions.js";
+import { ACTION_BY_ID, ACTIONS, disabledReason, isEnabled, offeredActions, roleName } from "../js/actions.js";
+import { CALLS } from "../js/calls.js";
+import { STATE_NAMES, VOCABULARY } from "../js/vocabulary.js";
 
-const STATES = ["running", "blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended", "nostate"];
-
-function enabledFor(state) {
-  return ACTIONS.filter((action) => isEnabled(action, state)).map((action) => action.id);
-}
-
-describe("which actions make sense in which state", () => {
-  test("running: shut down, reboot, pause, force off", () => {
-    assert.deepEqual(enabledFor("running"), ["shutdown", "reboot", "pause", "force_off"]);
+// One table: the vocabulary (vocabulary.js, equal to Python's brine.vocabulary, which the
+// host module refuses with). Every (action, state) pair is enabled exactly when the
+// vocabulary allows it, so the browser offers what the host accepts.
+describe("which actions make sense in which state: the vocabulary's table", () => {
+  test("the buttons are exactly the vocabulary's actions, in its order", () => {
+    assert.deepEqual(ACTIONS.map((action) => action.id), Object.keys(VOCABULARY.actions));
   });
-  test("blocked counts as running", () => {
-    assert.deepEqual(enabledFor("blocked"), enabledFor("running"));
+  for (const state of [...STATE_NAMES, "no-such-state"]) {
+    const expected = Object.keys(VOCABULARY.actions).filter((id) => VOCABULARY.actions[id].includes(state));
+    test(`${state}: ${expected.join(", ") || "nothing"}`, () => {
+      assert.deepEqual(ACTIONS.filter((action) => isEnabled(action, state)).map((action) => action.id), expected);
+    });
+  }
+  test("crashed: force off is offered, start is not (the host refuses to start a crashed domain)", () => {
+    assert.ok(isEnabled("force_off", "crashed"));
+    assert.ok(!isEnabled("start", "crashed"));
   });
-  test("paused: resume or force off", () => {
-    assert.deepEqual(enabledFor("paused"), ["resume", "force_off"]);
+  test("suspended by its guest and shutting down: force off is offered", () => {
+    assert.ok(isEnabled("force_off", "pmsuspended"));
+    assert.ok(isEnabled("force_off", "shutdown"));
   });
-  test("shut off: start or delete", () => {
-    assert.deepEqual(enabledFor("shutoff"), ["start", "delete"]);
-  });
-  test("crashed: start only (delete needs shut off)", () => {
-    assert.deepEqual(enabledFor("crashed"), ["start"]);
-  });
-  test("shutting down: only force off, for a guest that ignores ACPI", () => {
-    assert.deepEqual(enabledFor("shutdown"), ["force_off"]);
-  });
-  test("no state: nothing", () => {
-    assert.deepEqual(enabledFor("nostate"), []);
-    assert.deepEqual(enabledFor(undefined), []);
-  });
-  test("delete is only ever enabled when shut off", () => {
-    assert.deepEqual(STATES.filter((state) => isEnabled("delete", state)), ["shutoff"]);
-  });
-  test("start is never enabled while the VM runs", () => {
-    assert.ok(!isEnabled("start", "running"));
-    assert.ok(!isEnabled("start", "paused"));
+  test("an unknown or missing state enables nothing", () => {
+    assert.deepEqual(ACTIONS.filter((action) => isEnabled(action, undefined)), []);
   });
   test("accepts an id or a definition; unknown ids are never enabled", () => {
     assert.ok(isEnabled("start", "shutoff"));
+    assert.ok(isEnabled(ACTION_BY_ID.start, "shutoff"));
     assert.ok(!isEnabled("migrate", "running"));
   });
   test("irreversible actions ask first, the others do not", () => {
     const confirmed = ACTIONS.filter((action) => action.confirm).map((action) => action.id);
     assert.deepEqual(confirmed, ["force_off", "delete"]);
   });
-  test("a disabled button says what it needs", () => {
-    assert.equal(disabledReason("start"), "Start needs the VM shut off or crashed.");
+  test("a disabled button says what it needs, in the vocabulary's words", () => {
+    assert.equal(disabledReason("start"), "Start needs the VM shut off.");
     assert.equal(disabledReason("delete"), "Delete needs the VM shut off.");
+    assert.equal(disabledReason("shutdown"), "Shut down needs the VM running or shutting down.");
+    assert.equal(
+      disabledReason("force_off"),
+      "Force off needs the VM running, paused, shutting down, crashed or suspended by its guest.",
+    );
   });
 });
 
@@ -90,9 +86,19 @@ describe("which actions a role offers", () => {
     assert.equal(roleName(operator), "operator");
     assert.equal(roleName([{ "@runner": ["cluster.inventory"] }]), "viewer");
   });
-  test("every action calls the cluster runner function of the same name", () => {
+  test("every action makes the declared runner call of the same name", () => {
     for (const action of ACTIONS) {
+      assert.equal(action.call, action.id);
+      assert.equal(CALLS[action.call].action, action.id);
+      assert.equal(action.fun, CALLS[action.call].fun);
       assert.equal(action.fun, `cluster.${action.id}`);
+    }
+  });
+  test("every declared call that backs an action has its button", () => {
+    for (const [id, spec] of Object.entries(CALLS)) {
+      if (spec.action !== null) {
+        assert.equal(ACTION_BY_ID[spec.action]?.call, id);
+      }
     }
   });
 });

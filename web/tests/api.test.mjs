@@ -2,6 +2,8 @@
 import assert from "node:assert/strict";
 import { beforeEach, describe, test } from "node:test";
 
+import { CALLS } from "../js/calls.js";
+
 class MemoryStorage {
   constructor() {
     this.items = new Map();
@@ -110,7 +112,7 @@ describe("runner calls", () => {
     ];
     for (const [id, fun] of calls) {
       answer(200, { return: [{ name: "lab-vm1", action: id, changed: true }] });
-      await api.ACTION_CALLS[id]("lab-vm1");
+      await api.call(id, { name: "lab-vm1" });
       assert.deepEqual(requests.at(-1).body, [{ client: "runner", fun, kwarg: { name: "lab-vm1" } }]);
     }
   });
@@ -118,10 +120,10 @@ describe("runner calls", () => {
   test("delete sends remove_disks only as asked", async () => {
     signIn();
     answer(200, { return: [{ name: "lab-vm3", action: "delete", state: "deleted", vm: null }] });
-    await api.ACTION_CALLS.delete("lab-vm3", { removeDisks: true });
+    await api.call("delete", { name: "lab-vm3", removeDisks: true });
     assert.deepEqual(requests[0].body[0].kwarg, { name: "lab-vm3", remove_disks: true });
     answer(200, { return: [{ name: "lab-vm3", action: "delete", state: "deleted", vm: null }] });
-    await api.ACTION_CALLS.delete("lab-vm3");
+    await api.deleteVm("lab-vm3");
     assert.deepEqual(requests[1].body[0].kwarg, { name: "lab-vm3", remove_disks: false });
   });
 
@@ -132,7 +134,35 @@ describe("runner calls", () => {
         "Exception occurred in runner cluster.start: Traceback (most recent call last):\n  File \"x\", line 1, in start\nsalt.exceptions.CommandExecutionError: lab-vm1 is already running\n",
       ],
     });
-    await assert.rejects(api.start("lab-vm1"), { message: "lab-vm1 is already running", status: 200 });
+    await assert.rejects(api.start("lab-vm1"), { message: "lab-vm1 is already running", status: 200, code: null });
+  });
+
+  test("a Brine error carries its code; the sentence shown has none", async () => {
+    signIn();
+    answer(200, {
+      return: [
+        "Exception occurred in runner cluster.reboot: Traceback (most recent call last):\n  File \"x\", line 1, in reboot\nsalt.exceptions.CommandExecutionError: [not_running] lab-vm3 is not running on hv1\n",
+      ],
+    });
+    await assert.rejects(api.reboot("lab-vm3"), {
+      message: "lab-vm3 is not running on hv1",
+      code: "not_running",
+      status: 200,
+      fun: "cluster.reboot",
+    });
+  });
+
+  test("every declared call goes out as declared", async () => {
+    signIn();
+    for (const [id, spec] of Object.entries(CALLS)) {
+      answer(200, { return: [{}] });
+      await api.call(id, { name: "lab-vm1", target: "hv2" });
+      const low = requests.at(-1).body[0];
+      assert.equal(low.client, spec.client);
+      assert.equal(low.fun, spec.fun);
+      assert.deepEqual(low.kwarg, spec.kwargs({ name: "lab-vm1", target: "hv2" }));
+    }
+    assert.throws(() => api.call("no_such_call"), /No runner call "no_such_call"/);
   });
 
   test("403 is an error with a sentence and keeps the session", async () => {

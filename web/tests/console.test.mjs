@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
 import { keyEventsFor, keyFor, keysymOf } from "../js/console-keys.js";
-import { consoleBlocker, consoleUrl, disconnectSentence } from "../js/views/console.js";
+import { consoleBlocker, consoleUrl, disconnectSentence } from "../js/components/console.js";
 
 const OPERATOR = [{ "@runner": ["cluster.inventory", "cluster.vm_info", "cluster.start", "cluster.console"] }];
 const VIEWER = [{ "@runner": ["cluster.inventory", "cluster.vm_info"] }];

@@ -2,14 +2,9 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
-import {
-  applyMigrationEvent,
-  applyVmStateEvent,
-  classifyTag,
-  migrationActive,
-  recount,
-} from "../js/live.js";
-import { createStore } from "../js/store.js";
+import { applyVmStateEvent, classifyTag, recount } from "../js/live.js";
+import { applyMigrationEvent, migrationActive } from "../js/slices/migrations.js";
+import { createAppStore } from "../js/slices/index.js";
 
 const vm = (name, state, extra = {}) => ({ name, state, vcpus: 1, memory: 131072, ...extra });
 
@@ -136,7 +131,7 @@ describe("applyMigrationEvent", () => {
 describe("store.applyEvent", () => {
   test("a VM state event changes the store's picture at once, without a fetch", async () => {
     let loads = 0;
-    const store = createStore({ loadInventory: async () => { loads += 1; return inventory(); } });
+    const store = createAppStore({ loadInventory: async () => { loads += 1; return inventory(); } });
     await store.refresh();
     store.applyEvent("brine/vm/hv1/lab-vm1/state", stateEvent("hv1", "lab-vm1", "paused")[1]);
     assert.deepEqual(where(store.state.inventory, "lab-vm1"), [["hv1", "paused"]]);
@@ -145,7 +140,7 @@ describe("store.applyEvent", () => {
 
   test("a host resync refetches the inventory", async () => {
     let loads = 0;
-    const store = createStore({ loadInventory: async () => { loads += 1; return inventory(); } });
+    const store = createAppStore({ loadInventory: async () => { loads += 1; return inventory(); } });
     await store.refresh();
     store.applyEvent("brine/host/hv2/resync", { host: "hv2", reason: "reconnected" });
     await new Promise((resolve) => setTimeout(resolve, 5));
@@ -155,7 +150,7 @@ describe("store.applyEvent", () => {
   test("an event arriving during a fetch is applied again on top of the fetched (older) answer", async () => {
     let release;
     let calls = 0;
-    const store = createStore({
+    const store = createAppStore({
       loadInventory: () => {
         calls += 1;
         return calls === 1 ? Promise.resolve(inventory()) : new Promise((resolve) => { release = resolve; });
@@ -171,9 +166,9 @@ describe("store.applyEvent", () => {
 
   test("migration events fill the VM's record; the end refetches", async () => {
     let loads = 0;
-    const store = createStore({ loadInventory: async () => { loads += 1; return inventory(); } });
+    const store = createAppStore({ loadInventory: async () => { loads += 1; return inventory(); } });
     await store.refresh();
-    store.setMigration("lab-vm1", { phase: "starting", target: "hv2" });
+    store.dispatch("migrations", { type: "requested", vm: "lab-vm1", source: "hv1", target: "hv2" });
     store.applyEvent("brine/migration/m1/progress", { id: "m1", vm: "lab-vm1", source: "hv1", target: "hv2", percent: 50 });
     assert.equal(store.state.migrations["lab-vm1"].percent, 50);
     store.applyEvent("brine/migration/m1/done", { id: "m1", vm: "lab-vm1", source: "hv1", target: "hv2", total_time: 2, downtime: 30 });

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, mock, test } from "node:test";
 
-import { autoRefresh, createStore } from "../js/store.js";
+import { autoRefresh } from "../js/store.js";
+import { createAppStore } from "../js/slices/index.js";
 
 /** A loadInventory whose answers the test releases one by one. */
 function controlledLoader() {
@@ -17,7 +18,7 @@ const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 describe("createStore", () => {
   test("subscribers get the current state at once and every change", async () => {
-    const store = createStore({ loadInventory: async () => ({ hosts: [] }), now: () => 42 });
+    const store = createAppStore({ loadInventory: async () => ({ hosts: [] }), now: () => 42 });
     const seen = [];
     store.subscribe((state) => seen.push({ loading: state.loading, inventory: state.inventory }));
     await store.refresh();
@@ -30,7 +31,7 @@ describe("createStore", () => {
   });
 
   test("unsubscribe stops updates", async () => {
-    const store = createStore({ loadInventory: async () => ({}) });
+    const store = createAppStore({ loadInventory: async () => ({}) });
     let calls = 0;
     const unsubscribe = store.subscribe(() => {
       calls += 1;
@@ -42,7 +43,7 @@ describe("createStore", () => {
 
   test("a failed refresh keeps the last inventory and records the error", async () => {
     let fail = false;
-    const store = createStore({
+    const store = createAppStore({
       loadInventory: async () => {
         if (fail) {
           throw new Error("salt-api is not reachable");
@@ -62,7 +63,7 @@ describe("createStore", () => {
 
   test("refresh during a fetch queues exactly one more, whose data callers get", async () => {
     const loader = controlledLoader();
-    const store = createStore({ loadInventory: loader.load });
+    const store = createAppStore({ loadInventory: loader.load });
     const first = store.refresh();
     const second = store.refresh();
     const third = store.refresh();
@@ -79,7 +80,7 @@ describe("createStore", () => {
 
   test("act marks the VM busy, then clears it and refetches", async () => {
     let loads = 0;
-    const store = createStore({
+    const store = createAppStore({
       loadInventory: async () => {
         loads += 1;
         return { loads };
@@ -98,7 +99,7 @@ describe("createStore", () => {
 
   test("a failing action still clears busy and refetches, then rethrows", async () => {
     let loads = 0;
-    const store = createStore({
+    const store = createAppStore({
       loadInventory: async () => {
         loads += 1;
         return {};
@@ -115,7 +116,7 @@ describe("createStore", () => {
   });
 
   test("a second action on a busy VM is refused", async () => {
-    const store = createStore({ loadInventory: async () => ({}) });
+    const store = createAppStore({ loadInventory: async () => ({}) });
     let release;
     const running = store.act("lab-vm1", "reboot", () => new Promise((resolve) => (release = resolve)));
     await assert.rejects(store.act("lab-vm1", "pause", async () => ({})), /busy with reboot/);
@@ -124,7 +125,7 @@ describe("createStore", () => {
   });
 
   test("reset forgets the inventory (sign-out)", async () => {
-    const store = createStore({ loadInventory: async () => ({ secret: true }) });
+    const store = createAppStore({ loadInventory: async () => ({ secret: true }) });
     await store.refresh();
     store.reset();
     assert.equal(store.state.inventory, null);

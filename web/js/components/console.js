@@ -1,3 +1,4 @@
+// @ts-check
 // The console panel: a VM's screen in the browser with noVNC (docs/api.md, "Consoles").
 //
 // Connect asks salt-api for a one-time console ticket (cluster.console), then opens
@@ -8,12 +9,12 @@
 // web/package.json) and is an ES module: no inline script, nothing from a CDN.
 
 import * as defaultApi from "../api.js";
-import { mayCall } from "../perms.js";
+import { mayRun } from "../perms.js";
 import { h } from "../dom.js";
 import { keyEventsFor, MAX_PASTE_CHARS } from "../console-keys.js";
+import { hasLiveMemory, statePhrase } from "../vocabulary.js";
 
 const RFB_MODULE = "../../node_modules/@novnc/novnc/core/rfb.js";
-const CONSOLE_STATES = new Set(["running", "paused", "blocked"]);
 
 let rfbModule = null;
 
@@ -38,7 +39,7 @@ export function preloadConsole() {
  * vm may be null (the pop-out window has no inventory; the runner then decides).
  */
 export function consoleBlocker(vm, perms, name = vm?.name) {
-  if (!mayCall(perms, "cluster.console", { kwarg: { name } })) {
+  if (!mayRun(perms, "console", { name })) {
     return {
       kind: "role",
       text: "Your role may not open consoles: operators and admins can. Ask an administrator if you need one.",
@@ -50,9 +51,9 @@ export function consoleBlocker(vm, perms, name = vm?.name) {
   if (!(vm.graphics ?? []).some((g) => g.type === "vnc")) {
     return { kind: "no-graphics", text: `${vm.name} has no graphical (VNC) console.` };
   }
-  if (!CONSOLE_STATES.has(vm.state)) {
-    const state = vm.state === "shutoff" ? "shut off" : vm.state;
-    return { kind: "off", text: `${vm.name} is ${state}: start it to open its console.` };
+  // A console needs a guest whose memory is alive in QEMU (running or paused), as the host says.
+  if (!hasLiveMemory(vm.state)) {
+    return { kind: "off", text: `${vm.name} is ${statePhrase(vm.state)}: start it to open its console.` };
   }
   return null;
 }

@@ -1,6 +1,9 @@
-// Hosts: the cluster totals strip and one card per host.
+// @ts-check
+// Hosts: the cluster totals strip and one card per host. Each card is a drop target for a
+// VM's migration (registered in drop-targets.js).
 
 import { h, icon } from "../dom.js";
+import { dropTargets } from "../drop-targets.js";
 import {
   formatKiB,
   formatMhz,
@@ -89,7 +92,15 @@ function fact(term, value) {
   return [h("dt", { text: term }), h("dd", { text: value })];
 }
 
+/** @param {any} host */
 function hostCard(host) {
+  const card = hostCardElement(host);
+  dropTargets.register(card, { host: host.name });
+  return card;
+}
+
+/** @param {any} host */
+function hostCardElement(host) {
   const reachable = Boolean(host.reachable);
   const f = host.facts ?? {};
   const badge = h(

@@ -1,3 +1,4 @@
+// @ts-check
 // The event stream's lifetime in the app, and its small indicator in the top bar.
 
 import { h } from "../dom.js";

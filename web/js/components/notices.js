@@ -1,3 +1,4 @@
+// @ts-check
 // Dismissible banners for errors and results, and a polite live region for status updates.
 
 import { h, icon } from "../dom.js";

@@ -1,13 +1,26 @@
+// @ts-check
 // The sign-in page: PAM username and password, exchanged for a salt-api token.
 
 import { login } from "../api.js";
 import { h, render } from "../dom.js";
+import { Page } from "./page.js";
+
+export class LoginPage extends Page {
+  /**
+   * The login form. The context's `signIn.message` is shown above the form (e.g. "Your
+   * session expired"); `signIn.onSignedIn(session)` runs after a successful login.
+   * @param {HTMLElement} container
+   */
+  mount(container) {
+    mountLogin(container, this.context.signIn);
+  }
+}
 
 /**
- * Mount the login form. `message` is shown above the form (e.g. "Your session expired");
- * `onSignedIn(session)` runs after a successful login.
+ * @param {HTMLElement} container
+ * @param {{message?: string | null, onSignedIn: (session: any) => void}} options
  */
-export function mountLogin(container, { message = null, onSignedIn }) {
+function mountLogin(container, { message = null, onSignedIn }) {
   const username = h("input", {
     id: "login-username",
     name: "username",
@@ -70,5 +83,4 @@ export function mountLogin(container, { message = null, onSignedIn }) {
 
   render(container, h("div", { class: "login-wrap" }, form));
   username.focus();
-  return () => {};
 }

@@ -1,49 +1,39 @@
+// @ts-check
 // The overview page: cluster totals, host cards, and the VM table.
 
+import { renderHosts, renderTotals } from "../components/host-cards.js";
+import { loadState } from "../components/load-state.js";
+import { renderVmTable } from "../components/vm-table.js";
 import { h, render } from "../dom.js";
 import { formatClock } from "../format.js";
-import { renderHosts, renderTotals } from "./hosts.js";
-import { renderVmTable } from "./vms.js";
+import { Page } from "./page.js";
 
-/** A page-level placeholder while nothing has loaded yet, or when the first load failed. */
-export function loadState(state, store, what) {
-  if (state.error) {
-    return h(
-      "div",
-      { class: ["card", "empty-state"] },
-      h("h2", { text: `Could not load ${what}` }),
-      h("p", { text: state.error.message }),
-      h("button", {
-        type: "button",
-        class: "btn btn-primary",
-        text: "Try again",
-        onclick: () => store.refresh().catch(() => {}),
-      }),
-    );
+export class OverviewPage extends Page {
+  /** @param {HTMLElement} container */
+  mount(container) {
+    this.own(mountOverview(container, this.context));
   }
-  return h(
-    "div",
-    { class: ["card", "empty-state", "is-loading"], "aria-busy": "true" },
-    h("span", { class: "spinner spinner-large", "aria-hidden": "true" }),
-    h("p", { text: `Loading ${what}…` }),
-  );
 }
 
-/** Mount the overview into `container`; returns the function that unmounts it. */
-export function mountOverview(container, { store, session }) {
+/**
+ * Mount the overview into `container`; returns the function that unmounts it.
+ * @param {HTMLElement} container
+ * @param {import("./page.js").PageContext} context
+ */
+function mountOverview(container, { store, session }) {
   let filter = "";
 
   const collected = h("p", { class: "page-sub muted" });
   const summary = h("div", { class: "overview-summary" });
   const tableRegion = h("div", { class: "vm-region" });
-  const filterInput = h("input", {
+  const filterInput = /** @type {HTMLInputElement} */ (h("input", {
     type: "search",
     id: "vm-filter",
     class: "input input-search",
     placeholder: "Filter by name, host or state",
     autocomplete: "off",
     spellcheck: "false",
-  });
+  }));
   const vmsSection = h(
     "section",
     { class: "section", "aria-labelledby": "vms-heading" },

@@ -1,5 +1,11 @@
-// The VM page (#/vm/<name>): everything the VM dict says, and the lifecycle buttons.
+// @ts-check
+// The VM page (#/vm/<name>): everything the VM dict says, the lifecycle buttons, the console.
 
+import { stateBadge } from "../components/badges.js";
+import { consoleBlocker, createConsolePanel, preloadConsole } from "../components/console.js";
+import { loadState } from "../components/load-state.js";
+import { dragHandle, migrateTargets } from "../components/migration-drag.js";
+import { actionBar } from "../components/vm-actions.js";
 import { h, icon, render } from "../dom.js";
 import {
   formatBytes,
@@ -12,10 +18,18 @@ import {
   orDash,
   stateInfo,
 } from "../format.js";
-import { consoleBlocker, createConsolePanel, preloadConsole } from "./console.js";
-import { loadState } from "./overview.js";
-import { dragHandle, migrateTargets } from "./migration.js";
-import { actionBar, allVms, stateBadge } from "./vms.js";
+import { allVms } from "../slices/inventory.js";
+import { Page } from "./page.js";
+
+export class VmPage extends Page {
+  /**
+   * @param {HTMLElement} container
+   * @param {Record<string, string>} params  {name}: the VM's name
+   */
+  mount(container, params) {
+    this.own(mountVm(container, this.context, params.name));
+  }
+}
 
 function detail(term, value, { mono = false, wide = false, testid = null } = {}) {
   return h(
@@ -206,8 +220,13 @@ function notFound(name, inventory) {
   );
 }
 
-/** Mount the page for VM `name` into `container`; returns the function that unmounts it. */
-export function mountVm(container, { store, session, navigate }, name) {
+/**
+ * Mount the page for VM `name` into `container`; returns the function that unmounts it.
+ * @param {HTMLElement} container
+ * @param {import("./page.js").PageContext} context
+ * @param {string} name
+ */
+function mountVm(container, { store, session, navigate }, name) {
   let deleted = false;
   const onDone = (action) => {
     if (action.id === "delete") {

@@ -1,0 +1,67 @@
+// @ts-check
+// Every runner function the app calls, declared once: the Salt function, the keyword
+// arguments it is sent (built from the app's arguments), and the lifecycle action it backs.
+// The API layer (api.js) sends exactly these, the permission check (perms.js mayRun) asks
+// Salt's ACL about exactly these, and the action buttons (actions.js) find their call here.
+// A new runner call is one entry here (and, for a button, one in actions.js).
+
+/**
+ * @typedef {Record<string, unknown>} Kwargs
+ * @typedef {{name?: string, target?: string, removeDisks?: boolean, options?: Record<string, unknown>}} CallArgs
+ * @typedef {object} CallSpec
+ * @property {string} fun           the runner function, "module.function"
+ * @property {"runner"} client      the netapi client it goes through (and Salt's ACL checks)
+ * @property {(args: CallArgs) => Kwargs | undefined} kwargs   what is sent (undefined: none)
+ * @property {string | null} action the lifecycle action id it backs (actions.js), or null
+ */
+
+/** @param {CallArgs} args */
+const byName = ({ name }) => ({ name });
+
+/** @type {Readonly<Record<string, Readonly<CallSpec>>>} */
+export const CALLS = Object.freeze({
+  inventory: { fun: "cluster.inventory", client: "runner", kwargs: () => undefined, action: null },
+  start: { fun: "cluster.start", client: "runner", kwargs: byName, action: "start" },
+  shutdown: { fun: "cluster.shutdown", client: "runner", kwargs: byName, action: "shutdown" },
+  reboot: { fun: "cluster.reboot", client: "runner", kwargs: byName, action: "reboot" },
+  pause: { fun: "cluster.pause", client: "runner", kwargs: byName, action: "pause" },
+  resume: { fun: "cluster.resume", client: "runner", kwargs: byName, action: "resume" },
+  force_off: { fun: "cluster.force_off", client: "runner", kwargs: byName, action: "force_off" },
+  delete: {
+    fun: "cluster.delete",
+    client: "runner",
+    kwargs: ({ name, removeDisks = false }) => ({ name, remove_disks: Boolean(removeDisks) }),
+    action: "delete",
+  },
+  migration_targets: { fun: "cluster.migration_targets", client: "runner", kwargs: byName, action: null },
+  migrate: {
+    fun: "cluster.migrate",
+    client: "runner",
+    // Options left unset (undefined, null, "") are omitted: the runner's defaults apply.
+    kwargs: ({ name, target, options = {} }) => {
+      /** @type {Kwargs} */
+      const kwarg = { name, target };
+      for (const [key, value] of Object.entries(options)) {
+        if (value !== undefined && value !== null && value !== "") {
+          kwarg[key] = value;
+        }
+      }
+      return kwarg;
+    },
+    action: null,
+  },
+  migration_abort: { fun: "cluster.migration_abort", client: "runner", kwargs: byName, action: null },
+  console: { fun: "cluster.console", client: "runner", kwargs: byName, action: null },
+});
+
+/**
+ * The declaration of call `id`; throws for an undeclared one (a typo is a bug, not a no-op).
+ * @param {string} id
+ * @returns {Readonly<CallSpec>}
+ */
+export function callSpec(id) {
+  if (!Object.hasOwn(CALLS, id)) {
+    throw new Error(`No runner call "${id}" is declared in calls.js.`);
+  }
+  return CALLS[id];
+}

@@ -1,0 +1,19 @@
+// @ts-check
+// The route table: every page of the app registers here with its pattern and title. A new
+// page (networks, containers, ...) is one more line and one more file under pages/.
+
+import { LoginPage } from "./pages/login.js";
+import { OverviewPage } from "./pages/overview.js";
+import { VmPage } from "./pages/vm.js";
+
+/** @type {import("./router.js").Route<import("./pages/page.js").PageContext>[]} */
+export const ROUTES = [
+  { pattern: "/login", page: LoginPage, title: "Sign in · Brine", public: true },
+  { pattern: "/", page: OverviewPage, title: "Overview · Brine" },
+  { pattern: "/vm/:name", page: VmPage, title: (params) => `${params.name} · Brine` },
+];
+
+/** Where an unknown route goes. */
+export const FALLBACK = "/";
+/** Where a route that needs a session goes without one. */
+export const LOGIN = "/login";

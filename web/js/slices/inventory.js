@@ -1,0 +1,41 @@
+// @ts-check
+// The inventory slice: every host with its facts and VMs (cluster.inventory), kept fresh by
+// brine/vm/.../state events; a host's resync or disconnect refetches it (there is no per-host
+// call, and one fan-out is cheap).
+
+import { naturalCompare } from "../format.js";
+import { applyVmStateEvent } from "../live.js";
+
+/**
+ * @param {{load: () => Promise<any>}} deps  load: resolves to the cluster.inventory result
+ * @returns {import("../store.js").Slice}
+ */
+export function inventorySlice({ load }) {
+  return {
+    name: "inventory",
+    initial: null,
+    load,
+    applyEvent: (inventory, event) => {
+      if (event.about.kind !== "vm-state") {
+        return inventory;
+      }
+      const next = applyVmStateEvent(inventory, /** @type {any} */ (event.about), event.data);
+      return next === inventory ? inventory : Object.freeze(next);
+    },
+    refreshAfter: (event) => event.about.kind === "host",
+  };
+}
+
+/**
+ * Every VM of every reachable host, each with its `host`, sorted by name.
+ * @param {any} inventory
+ */
+export function allVms(inventory) {
+  const vms = [];
+  for (const host of inventory?.hosts ?? []) {
+    for (const vm of host.vms ?? []) {
+      vms.push({ ...vm, host: vm.host ?? host.name });
+    }
+  }
+  return vms.sort((a, b) => naturalCompare(a.name, b.name));
+}
