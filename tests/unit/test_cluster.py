@@ -1,59 +1,36 @@
 """
-Unit tests of the ``cluster`` runner's own logic: totals, unreachable hosts,
-unknown and ambiguous names, errors that come back from hosts, bad names and
-finding the host that holds a VM.
+Unit tests of the ``cluster`` runner as a Salt face: argument checks before any host is
+asked, its configuration keys, and finding the host that holds a VM (cache hits, misses,
+stale entries, unknown and ambiguous names, refusals passed on with the host's code).
 
-The pure helpers are called directly. The host-resolution flow runs against
-Salt's real master cache (localfs, in a temporary directory) with a small
-scripted stand-in for LocalClient, since what matters there is which host is
-asked what, and how often.
+The resolution flow runs against Salt's real master cache (localfs, in a temporary
+directory) with a scripted stand-in for LocalClient (``support.saltfakes``), since what
+matters there is which host is asked what, and how often. The pure parts are tested with
+the library (test_fanout.py, test_hostmap.py).
 """
 
-import copy
-import time
-import importlib.util
-import pathlib
-
 import pytest
-import salt.cache
-import salt.config
 from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 
-RUNNER = pathlib.Path(__file__).resolve().parents[2] / "_runners" / "cluster.py"
+from support.saltfakes import action_result
+from support.saltfakes import cached_map
+from support.saltfakes import cluster_runner
+from support.saltfakes import facts
+from support.saltfakes import master_cache
+from support.saltfakes import use_client
+from support.saltfakes import vm
+from support.saltfakes import vm_info_on
 
 
-def _load_runner():
-    spec = importlib.util.spec_from_file_location("brine_cluster_runner", RUNNER)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    return cluster_runner(tmp_path, monkeypatch)
 
 
-cluster = _load_runner()
-
-
-def facts(**overrides):
-    base = {
-        "hostname": "hv",
-        "cpus": 2,
-        "vcpus_allocated": 1,
-        "memory_total": 1000,
-        "memory_free": 600,
-        "memory_allocated": 128,
-        "vm_count": 1,
-        "vms_running": 1,
-    }
-    base.update(overrides)
-    return base
-
-
-def vm(name, state="running"):
-    return {"name": name, "state": state, "vcpus": 1, "memory": 128}
-
-
-def answer(ret, retcode=0):
-    return {"ret": ret, "retcode": retcode, "jid": "1"}
+@pytest.fixture
+def cache(runner):
+    return master_cache(runner)
 
 
 # --------------------------------------------------------------------------
@@ -61,15 +38,16 @@ def answer(ret, retcode=0):
 # --------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    "name", ["a", "lab-vm1", "web_01.example+blue", "A" * 64, "0vm"]
-)
-def test_good_names_pass(name):
-    assert cluster._check_name(name) == name
+@pytest.mark.parametrize("name", ["a", "lab-vm1", "web_01.example+blue", "A" * 64, "0vm"])
+def test_good_names_pass(runner, monkeypatch, name):
+    client = use_client(monkeypatch, runner, {"hv1": {"hypervisor.vm_info": vm_info_on(name)}})
+    assert runner.vm_info(name)["host"] == "hv1"
+    assert client.calls == [("all", "hypervisor.vm_info", {"name": name})]
 
 
-def test_an_int_name_counts_as_its_digits():
-    assert cluster._check_name(123) == "123"
+def test_an_int_name_counts_as_its_digits(runner, monkeypatch):
+    use_client(monkeypatch, runner, {"hv1": {"hypervisor.vm_info": vm_info_on("123")}})
+    assert runner.vm_info(123)["name"] == "123"
 
 
 @pytest.mark.parametrize(
@@ -90,379 +68,81 @@ def test_an_int_name_counts_as_its_digits():
         ["vm"],
     ],
 )
-def test_bad_names_are_refused(name):
-    with pytest.raises(SaltInvocationError, match="not a valid VM name"):
-        cluster._check_name(name)
+def test_bad_names_are_refused(runner, monkeypatch, name):
+    client = use_client(monkeypatch, runner, {})
+    with pytest.raises(SaltInvocationError, match="not a valid VM name") as info:
+        runner.vm_info(name)
+    assert info.value.code == "invalid_argument"
+    assert client.calls == []
 
 
 @pytest.mark.parametrize(
     "timeout,opts,pillar,expected",
     [
         (None, {}, {}, 10),
-        (None, {"brine": {"inventory_timeout": 4}}, {}, 4),
-        (None, {}, {"brine": {"inventory_timeout": 7}}, 7),
-        (None, {"brine": {"inventory_timeout": 4}}, {"brine": {"inventory_timeout": 7}}, 4),
-        (2, {"brine": {"inventory_timeout": 4}}, {}, 2),
+        (None, {"inventory": {"timeout": 4}}, {}, 4),
+        (None, {}, {"brine": {"inventory": {"timeout": 7}}}, 7),
+        (None, {"inventory": {"timeout": 4}}, {"brine": {"inventory": {"timeout": 7}}}, 4),
+        (2, {"inventory": {"timeout": 4}}, {}, 2),
         ("2.5", {}, {}, 2.5),
         (None, {}, None, 10),
+        # the key's old name is not read any more
+        (None, {"inventory_timeout": 4}, {}, 10),
     ],
 )
 def test_inventory_timeout_comes_from_argument_then_config_then_pillar(
-    timeout, opts, pillar, expected
+    runner, monkeypatch, timeout, opts, pillar, expected
 ):
-    assert cluster._resolve_timeout(timeout, opts, pillar) == expected
+    monkeypatch.setitem(runner.__opts__, "brine", opts)
+    monkeypatch.setattr(runner, "__pillar__", pillar)
+    assert runner._timeout(timeout) == expected
 
 
 @pytest.mark.parametrize("bad", [0, -1, "soon", True, float("inf"), float("nan"), [3]])
-def test_bad_inventory_timeouts_are_refused(bad):
+def test_bad_inventory_timeouts_are_refused(runner, monkeypatch, bad):
+    client = use_client(monkeypatch, runner, {})
     with pytest.raises(SaltInvocationError, match="positive number of seconds"):
-        cluster._resolve_timeout(bad, {}, {})
+        runner.inventory(timeout=bad)
+    assert client.calls == []
 
 
-def test_a_bad_configured_timeout_is_refused_too():
+def test_a_bad_configured_timeout_is_refused_too(runner, monkeypatch):
+    monkeypatch.setitem(runner.__opts__, "brine", {"inventory": {"timeout": "never"}})
     with pytest.raises(SaltInvocationError):
-        cluster._resolve_timeout(None, {"brine": {"inventory_timeout": "never"}}, {})
-
-
-# --------------------------------------------------------------------------
-# Errors that come back from hosts
-# --------------------------------------------------------------------------
+        runner._timeout()
 
 
 @pytest.mark.parametrize(
-    "entry,kind,sentence",
-    [
-        # CommandExecutionError on the minion (salt/minion.py)
-        (
-            answer("ERROR: There is no VM named vm1 on hv1", 1),
-            CommandExecutionError,
-            "There is no VM named vm1 on hv1",
-        ),
-        # SaltInvocationError on the minion keeps its class
-        (
-            answer("ERROR executing 'hypervisor.start': test must be true or false, not 'x'", 1),
-            SaltInvocationError,
-            "test must be true or false, not 'x'",
-        ),
-        # Any other exception: the traceback's last line, not the traceback
-        (
-            answer(
-                "The minion function caused an exception: Traceback (most recent call last):\n"
-                '  File "/x/minion.py", line 1, in _thread_return\n'
-                "    return_data = executor.execute()\n"
-                "libvirt.libvirtError: internal error: boom\n",
-                1,
-            ),
-            CommandExecutionError,
-            "the hypervisor module failed: libvirt.libvirtError: internal error: boom",
-        ),
-        # The module is missing on that host
-        (
-            answer("'hypervisor.inventory' is not available.", 1),
-            CommandExecutionError,
-            "'hypervisor.inventory' is not available.",
-        ),
-        # ...and when sys.doc found other functions by that prefix
-        (
-            answer(
-                {
-                    "hypervisor.inventory": "'hypervisor.inventory' is not available.",
-                    "hypervisor.inventory_extra": "docs",
-                },
-                1,
-            ),
-            CommandExecutionError,
-            "'hypervisor.inventory' is not available.",
-        ),
-        (
-            answer("Passed invalid arguments to hypervisor.inventory: unexpected\nUsage: ...", 1),
-            CommandExecutionError,
-            "Passed invalid arguments to hypervisor.inventory: unexpected",
-        ),
-        # Salt's packed error shape
-        (
-            answer({"error": {"name": "AuthorizationError", "message": "Authorization error occurred."}}),
-            CommandExecutionError,
-            "Authorization error occurred.",
-        ),
-        # A string is never a Brine return, even with retcode 0
-        (answer("something odd"), CommandExecutionError, "something odd"),
-        (answer({"whatever": 1}, 2), CommandExecutionError, "hypervisor.inventory failed with return code 2"),
-    ],
+    "configured,expected", [(None, 1800), (600, 600), ("90", 90), ("never", 1800), (0, 1800)]
 )
-def test_host_errors_become_sentences(entry, kind, sentence):
-    assert cluster._error_of(entry, "hypervisor.inventory") == (kind, sentence)
-
-
-def test_a_normal_return_is_no_error():
-    assert cluster._error_of(answer({"host": facts(), "vms": []}), "hypervisor.inventory") is None
-
-
-def test_host_exception_names_the_host_and_keeps_the_class():
-    exc = cluster._host_exception("hv1", (CommandExecutionError, "vm1 is already running"))
-    assert isinstance(exc, CommandExecutionError)
-    assert str(exc) == "hv1: vm1 is already running"
+def test_the_migration_timeout_is_brine_migration_timeout(runner, monkeypatch, configured, expected):
+    monkeypatch.setitem(runner.__opts__, "brine", {"migration": {"timeout": configured}})
+    assert runner._migration_timeout() == expected
 
 
 # --------------------------------------------------------------------------
-# Inventory: merging answers, unreachable hosts, totals
+# Inventory
 # --------------------------------------------------------------------------
 
 
-def test_inventory_merges_hosts_vms_and_totals():
-    answers = {
-        "hv2": answer({"host": facts(cpus=4, memory_total=2000), "vms": [vm("b"), vm("c", "shutoff")]}),
-        "hv1": answer({"host": facts(), "vms": [vm("a")]}),
-    }
-    result = cluster._merge_inventory(["hv1", "hv2"], answers, 10, 123.0)
-    assert result["collected"] == 123.0
-    assert [host["name"] for host in result["hosts"]] == ["hv1", "hv2"]
-    hv2 = result["hosts"][1]
-    assert hv2["reachable"] is True and hv2["error"] is None
-    assert hv2["facts"]["cpus"] == 4
-    assert [(v["name"], v["host"]) for v in hv2["vms"]] == [("b", "hv2"), ("c", "hv2")]
-    assert result["totals"] == {
-        "hosts": 2,
-        "hosts_reachable": 2,
-        "vms": 3,
-        "vms_running": 2,
-        "cpus": 6,
-        "vcpus_allocated": 2,
-        "memory_total": 3000,
-        "memory_free": 1200,
-        "memory_allocated": 256,
-    }
-
-
-def test_a_silent_host_is_unreachable_and_the_rest_still_count():
-    answers = {"hv1": answer({"host": facts(), "vms": [vm("a")]})}
-    result = cluster._merge_inventory(["hv1", "hv2"], answers, 3, 0)
-    hv2 = result["hosts"][1]
-    assert hv2 == {
-        "name": "hv2",
-        "reachable": False,
-        "error": "did not answer within 3 s",
-        "facts": None,
-        "vms": [],
-    }
-    assert result["totals"]["hosts"] == 2
-    assert result["totals"]["hosts_reachable"] == 1
-    assert result["totals"]["vms"] == 1
-    assert result["totals"]["cpus"] == 2
-
-
-@pytest.mark.parametrize(
-    "entry,error",
-    [
-        (False, "did not answer within 2.5 s"),
-        ({"failed": True}, "did not answer within 2.5 s"),
-        (answer("ERROR: Could not take the inventory of this host: cannot connect", 1),
-         "Could not take the inventory of this host: cannot connect"),
-        (answer("'hypervisor.inventory' is not available.", 1),
-         "'hypervisor.inventory' is not available."),
-        (answer({"host": "hv1"}), "answered hypervisor.inventory with data Brine does not understand"),
-        (answer({"host": {}, "vms": ["a"]}),
-         "answered hypervisor.inventory with data Brine does not understand"),
-    ],
-)
-def test_hosts_answering_errors_are_unreachable_with_the_reason(entry, error):
-    result = cluster._merge_inventory(["hv1"], {"hv1": entry}, 2.5, 0)
-    host = result["hosts"][0]
-    assert host["reachable"] is False
-    assert host["error"] == error
-    assert host["facts"] is None and host["vms"] == []
-    assert result["totals"]["hosts_reachable"] == 0
-    assert result["totals"]["memory_total"] == 0
-
-
-def test_no_hosts_gives_an_empty_cluster():
-    result = cluster._merge_inventory([], {}, 10, 0)
-    assert result["hosts"] == []
-    assert result["totals"]["hosts"] == 0 and result["totals"]["vms"] == 0
-
-
-def test_a_host_that_answered_without_being_expected_is_still_shown():
-    result = cluster._merge_inventory([], {"hv9": answer({"host": facts(), "vms": []})}, 10, 0)
-    assert [h["name"] for h in result["hosts"]] == ["hv9"]
-
-
-# --------------------------------------------------------------------------
-# Finding a VM's host: unknown and ambiguous names
-# --------------------------------------------------------------------------
-
-
-def test_hosts_holding_a_name():
-    host_vms = {"hv2": ["a", "b"], "hv1": ["b"], "hv3": []}
-    assert cluster._hosts_holding("b", host_vms) == ["hv1", "hv2"]
-    assert cluster._hosts_holding("a", host_vms) == ["hv2"]
-    assert cluster._hosts_holding("z", host_vms) == []
-
-
-def test_located_sorts_holders_absent_and_unsure_hosts():
-    answers = {
-        "hv1": answer(vm("a")),
-        "hv2": answer("ERROR: There is no VM named a on hv2", 1),
-        "hv3": answer("ERROR: Could not describe a: cannot connect to libvirt", 1),
-    }
-    found, unsure = cluster._located("a", ["hv1", "hv2", "hv3", "hv4"], answers, 5)
-    assert found == {"hv1": vm("a")}
-    assert unsure == {
-        "hv3": "Could not describe a: cannot connect to libvirt",
-        "hv4": "did not answer within 5 s",
-    }
-
-
-def test_one_holder_is_the_host():
-    assert cluster._single_host("a", {"hv1": vm("a")}, {"hv2": "did not answer within 5 s"}) == "hv1"
-
-
-def test_an_unknown_name_is_a_clear_error():
-    with pytest.raises(CommandExecutionError) as info:
-        cluster._single_host("ghost", {}, {})
-    assert str(info.value) == "no VM named ghost on any hypervisor host"
-
-
-def test_an_unknown_name_says_which_hosts_could_not_tell():
-    with pytest.raises(CommandExecutionError) as info:
-        cluster._single_host("ghost", {}, {"hv2": "did not answer within 5 s"})
-    assert str(info.value) == (
-        "no VM named ghost on any hypervisor host that answered (hv2 did not answer within 5 s)"
+def test_inventory_merges_the_hosts_answers(runner, monkeypatch):
+    use_client(
+        monkeypatch,
+        runner,
+        {"hv1": {"hypervisor.inventory": {"host": facts(), "vms": [vm("a"), vm("b", "crashed")]}}},
+        expected=["hv1", "hv2"],
     )
-
-
-def test_an_ambiguous_name_names_the_hosts():
-    with pytest.raises(CommandExecutionError) as info:
-        cluster._single_host("a", {"hv2": vm("a"), "hv1": vm("a")}, {})
-    assert "a is defined on more than one host (hv1, hv2)" in str(info.value)
-
-
-def test_placed_moves_a_name_to_its_holders_only():
-    host_vms = {"hv1": ["a", "b"], "hv2": ["a"], "hv3": ["a"]}
-    # hv3 could not say: it keeps its entry; hv1 said no; hv4 is new
-    assert cluster._placed(host_vms, "a", ["hv4"], unsure={"hv3"}) == {
-        "hv1": ["b"],
-        "hv2": [],
-        "hv4": ["a"],
-    }
-
-
-def test_placed_after_delete_removes_the_name():
-    assert cluster._placed({"hv1": ["a", "b"]}, "a", []) == {"hv1": ["b"]}
-
-
-def test_placed_changes_nothing_when_the_map_is_right():
-    assert cluster._placed({"hv1": ["a"], "hv2": ["b"]}, "a", ["hv1"]) == {}
+    result = runner.inventory(timeout=0.2)
+    assert [(h["name"], h["reachable"], h["error"]) for h in result["hosts"]] == [
+        ("hv1", True, None),
+        ("hv2", False, "did not answer within 0.2 s"),
+    ]
+    assert result["totals"]["vms_running"] == 2 and result["totals"]["vcpus_allocated"] == 2
 
 
 # --------------------------------------------------------------------------
 # The resolution flow, with a real master cache and a scripted LocalClient
 # --------------------------------------------------------------------------
-
-
-class ScriptedEvents:
-    """The master event bus as the runner reads it: job returns queued by run_job."""
-
-    def __init__(self):
-        self.queue = []
-
-    def get_event(self, wait, tag, match_type, full, auto_reconnect=False):
-        assert (tag, match_type, full) == ("salt/job/1/ret/", "startswith", True)
-        if self.queue:
-            return self.queue.pop(0)
-        time.sleep(min(wait, 0.05))  # a silent host: nothing arrives within the wait
-        return None
-
-
-class ScriptedClient:
-    """
-    Answers like LocalClient from a table ``{host: {fun: return}}``; a host
-    missing from the table is down. Records every call made.
-    """
-
-    def __init__(self, hosts):
-        self.hosts = hosts
-        self.calls = []
-        self.event = ScriptedEvents()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *args):
-        return False
-
-    def _entry(self, host, fun, kwarg):
-        answers = self.hosts.get(host)
-        if answers is None:
-            return None
-        ret = answers[fun]
-        if callable(ret):
-            ret = ret(**kwarg)
-        is_error = isinstance(ret, str)
-        return {"ret": ret, "retcode": 1 if is_error else 0, "jid": "1"}
-
-    def run_job(self, tgt, fun, kwarg=None, tgt_type="glob", **kwargs):
-        assert (tgt, tgt_type) == ("brine:roles:hypervisor", "pillar")
-        self.calls.append(("all", fun, kwarg))
-        self._pending = (fun, kwarg)
-        fun, kwarg = self._pending
-        for host in sorted(self.hosts_expected):
-            entry = self._entry(host, fun, kwarg or {})
-            if entry:
-                self.event.queue.append(
-                    {"tag": f"salt/job/1/ret/{host}",
-                     "data": {"id": host, "return": entry["ret"], "retcode": entry["retcode"]}}
-                )
-        return {"jid": "1", "minions": sorted(self.hosts_expected)}
-
-    def cmd(self, tgt, fun, kwarg=None, tgt_type="glob", timeout=None, full_return=False):
-        assert tgt_type == "list" and len(tgt) == 1 and full_return
-        host = tgt[0]
-        self.calls.append((host, fun, kwarg))
-        if host not in self.hosts_expected:
-            return {}
-        entry = self._entry(host, fun, kwarg)
-        return {host: entry if entry else False}
-
-
-def vm_info_on(*names):
-    def vm_info(name):
-        if name in names:
-            return vm(name)
-        return f"ERROR: There is no VM named {name} on this host"
-
-    return vm_info
-
-
-def action_result(action, state):
-    def run(name, **kwargs):
-        return {"name": name, "action": action, "changed": True, "state": state, "vm": None}
-
-    return run
-
-
-@pytest.fixture
-def runner(tmp_path, monkeypatch):
-    opts = copy.deepcopy(salt.config.DEFAULT_MASTER_OPTS)
-    opts.update(cachedir=str(tmp_path), conf_file=str(tmp_path / "master"), brine={"inventory_timeout": 1})
-    monkeypatch.setattr(cluster, "__opts__", opts, raising=False)
-    monkeypatch.setattr(cluster, "__pillar__", {}, raising=False)
-    return cluster
-
-
-@pytest.fixture
-def cache(runner):
-    return salt.cache.factory(runner.__opts__)
-
-
-def use_client(monkeypatch, runner, hosts, expected=None):
-    client = ScriptedClient(hosts)
-    client.hosts_expected = expected if expected is not None else list(hosts)
-    monkeypatch.setattr(runner, "_local_client", lambda: client)
-    return client
-
-
-def cached_map(cache):
-    return {host: cache.fetch("brine/inventory", host)["vms"] for host in cache.list("brine/inventory")}
 
 
 def test_inventory_remembers_where_each_vm_is(runner, cache, monkeypatch):
@@ -517,9 +197,7 @@ def test_a_cache_miss_asks_the_hosts_for_that_name_only(runner, cache, monkeypat
     assert cached_map(cache) == {"hv2": ["a"]}
 
 
-def test_a_stale_entry_is_corrected_and_the_action_goes_to_the_new_host(
-    runner, cache, monkeypatch
-):
+def test_a_stale_entry_is_corrected_and_the_action_goes_to_the_new_host(runner, cache, monkeypatch):
     cache.store("brine/inventory", "hv1", {"vms": ["a", "b"]})
     client = use_client(
         monkeypatch,
@@ -527,7 +205,9 @@ def test_a_stale_entry_is_corrected_and_the_action_goes_to_the_new_host(
         {
             "hv1": {
                 "hypervisor.vm_info": vm_info_on("b"),
-                "hypervisor.shutdown": lambda name, **kw: f"ERROR: There is no VM named {name} on hv1",
+                "hypervisor.shutdown": lambda name, **kw: (
+                    f"ERROR: [no_vm] There is no VM named {name} on hv1"
+                ),
             },
             "hv2": {
                 "hypervisor.vm_info": vm_info_on("a"),
@@ -552,12 +232,15 @@ def test_a_refusal_from_the_right_host_is_not_sent_twice(runner, cache, monkeypa
         {
             "hv1": {
                 "hypervisor.vm_info": vm_info_on("a"),
-                "hypervisor.start": lambda name, **kw: f"ERROR: {name} is already running",
+                "hypervisor.start": lambda name, **kw: f"ERROR: [already_running] {name} is already running",
             },
         },
     )
-    with pytest.raises(CommandExecutionError, match=r"^hv1: a is already running$"):
+    with pytest.raises(
+        CommandExecutionError, match=r"^\[already_running\] hv1: a is already running$"
+    ) as info:
         runner.start("a")
+    assert info.value.code == "already_running"
     assert [call[:2] for call in client.calls] == [
         ("hv1", "hypervisor.start"),
         ("all", "hypervisor.vm_info"),
@@ -572,12 +255,13 @@ def test_a_refused_argument_is_returned_without_a_lookup(runner, cache, monkeypa
         {
             "hv1": {
                 "hypervisor.start": lambda name, test: (
-                    f"ERROR executing 'hypervisor.start': test must be true or false, not {test!r}"
+                    "ERROR executing 'hypervisor.start': "
+                    f"[invalid_argument] test must be true or false, not {test!r}"
                 ),
             },
         },
     )
-    with pytest.raises(SaltInvocationError, match="test must be true or false"):
+    with pytest.raises(SaltInvocationError, match=r"^\[invalid_argument\] hv1: test must be true or false"):
         runner.start("a", test="maybe")
     assert len(client.calls) == 1
 
@@ -592,8 +276,9 @@ def test_a_silent_cached_host_then_unknown_everywhere(runner, cache, monkeypatch
     )
     with pytest.raises(CommandExecutionError) as info:
         runner.reboot("a")
+    assert info.value.code == "no_vm"
     assert str(info.value) == (
-        "no VM named a on any hypervisor host that answered (hv2 did not answer within 1 s)"
+        "[no_vm] no VM named a on any hypervisor host that answered (hv2 did not answer within 1 s)"
     )
 
 
@@ -606,8 +291,9 @@ def test_an_ambiguous_name_touches_no_host(runner, cache, monkeypatch):
             "hv2": {"hypervisor.vm_info": vm_info_on("a")},
         },
     )
-    with pytest.raises(CommandExecutionError, match=r"more than one host \(hv1, hv2\)"):
+    with pytest.raises(CommandExecutionError, match=r"more than one host \(hv1, hv2\)") as info:
         runner.delete("a")
+    assert info.value.code == "ambiguous_vm"
     assert client.calls == [("all", "hypervisor.vm_info", {"name": "a"})]
     # both are remembered, so the next call asks again instead of guessing
     assert cached_map(cache) == {"hv1": ["a"], "hv2": ["a"]}
@@ -632,3 +318,73 @@ def test_a_bad_name_touches_nothing(runner, monkeypatch):
         with pytest.raises(SaltInvocationError):
             getattr(runner, fun)("../x")
     assert client.calls == []
+
+
+# --------------------------------------------------------------------------
+# Decisions on the hosts' error codes, never on their words
+# --------------------------------------------------------------------------
+
+
+def test_a_host_answering_no_vm_in_other_words_is_not_there(runner, cache, monkeypatch):
+    # "lab-vm9 is gone" does not match the old "no vm|domain" pattern: the code says it.
+    cache.store("brine/inventory", "hv1", {"vms": ["lab-vm9"]})
+    gone = lambda name, **kw: "ERROR: [no_vm] lab-vm9 is gone"  # noqa: E731
+    use_client(monkeypatch, runner, {"hv1": {"hypervisor.start": gone, "hypervisor.vm_info": gone}})
+    with pytest.raises(CommandExecutionError) as info:
+        runner.start("lab-vm9")
+    assert info.value.code == "no_vm"
+    assert str(info.value) == "[no_vm] no VM named lab-vm9 on any hypervisor host"
+    assert cached_map(cache) == {"hv1": []}
+
+
+def test_a_host_saying_no_vm_with_another_code_could_not_tell(runner, cache, monkeypatch):
+    # These words match the old pattern, but the host says libvirt failed: it could not tell.
+    broken = "ERROR: [libvirt_unavailable] no VM can be looked up: no domain list from libvirtd"
+    use_client(
+        monkeypatch,
+        runner,
+        {"hv1": {"hypervisor.vm_info": broken}, "hv2": {"hypervisor.vm_info": vm_info_on()}},
+    )
+    with pytest.raises(CommandExecutionError) as info:
+        runner.vm_info("lab-vm9")
+    assert info.value.code == "no_vm"
+    assert str(info.value) == (
+        "[no_vm] no VM named lab-vm9 on any hypervisor host that answered "
+        "(hv1 no VM can be looked up: no domain list from libvirtd)"
+    )
+
+
+def test_a_hosts_refusal_keeps_its_code_and_names_the_host(runner, cache, monkeypatch):
+    cache.store("brine/inventory", "hv1", {"vms": ["a"]})
+    use_client(
+        monkeypatch,
+        runner,
+        {
+            "hv1": {
+                "hypervisor.reboot": lambda name, **kw: f"ERROR: [not_running] {name} is not running on hv1",
+                "hypervisor.vm_info": vm_info_on("a"),
+            }
+        },
+    )
+    with pytest.raises(CommandExecutionError) as info:
+        runner.reboot("a")
+    assert (info.value.code, info.value.sentence) == ("not_running", "hv1: a is not running on hv1")
+
+
+def test_a_silent_host_holding_the_vm_is_unreachable(runner, cache, monkeypatch):
+    cache.store("brine/inventory", "hv1", {"vms": ["a"]})
+    client = use_client(
+        monkeypatch, runner, {"hv1": {"hypervisor.vm_info": vm_info_on("a"), "hypervisor.pause": None}}
+    )
+    answer = client.cmd
+
+    def silent_pause(tgt, fun, kwarg=None, **kwargs):
+        if fun == "hypervisor.pause":
+            client.calls.append((tgt[0], fun, kwarg))
+            return {tgt[0]: False}
+        return answer(tgt, fun, kwarg, **kwargs)
+
+    monkeypatch.setattr(client, "cmd", silent_pause)
+    with pytest.raises(CommandExecutionError) as info:
+        runner.pause("a")
+    assert (info.value.code, info.value.sentence) == ("unreachable", "hv1: did not answer within 1 s")

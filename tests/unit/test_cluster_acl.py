@@ -9,16 +9,15 @@ these tests fail until someone decides who may call it.
 """
 
 import copy
-import importlib.util
 import inspect
-import pathlib
 
 import pytest
 import salt.config
 import salt.utils.minions
 import salt.utils.yaml
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from support import loading
+from support.paths import REPO
 
 VIEWER = {"inventory", "vm_info"}
 OPERATOR = VIEWER | {"start", "shutdown", "force_off", "reboot", "pause", "resume", "console"}
@@ -28,9 +27,7 @@ ROLES = {"brine-viewer": VIEWER, "brine-operator": OPERATOR, "brine-admin": ADMI
 
 
 def _public_runner_functions():
-    spec = importlib.util.spec_from_file_location("brine_cluster_acl", REPO / "_runners" / "cluster.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = loading.load("_runners/cluster.py")
     # What Salt's loader exposes: functions defined there, not starting with "_"
     return {
         name

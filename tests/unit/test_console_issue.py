@@ -1,29 +1,30 @@
 """
-Unit tests of consoles on both sides: the host module's ``hypervisor.console`` helpers (which
-VNC server, which address, the per-session password) and the runner's ``cluster.console``
-(asks the VM's host, writes a one-time token for exactly that host's address and port, refuses
-without writing anything when the host refuses, follows a VM that moved).
+Unit tests of consoles on both sides: the host's ``hypervisor.console`` (which VNC server, which
+address, the per-session password; the pure parts in ``brine.vnc``) and the runner's
+``cluster.console`` (asks the VM's host, writes a one-time token for exactly that host's address
+and port into ``brine:console:token_dir``, refuses without writing anything when the host
+refuses, follows a VM that moved), read back with the store websockify's plugin uses.
 """
 
 import os
-import sys
 import time
-import xml.etree.ElementTree as ElementTree
 from unittest import mock
+from xml.etree import ElementTree
 
 import pytest
 from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 
-from test_cluster import cluster  # noqa: F401  pylint: disable=unused-import
-from test_cluster import cached_map
-from test_cluster import use_client
-from test_cluster import vm_info_on
-from test_cluster import cache, runner  # noqa: F401  pylint: disable=unused-import
-from test_hypervisor import hypervisor
-from test_hypervisor import configure_loader_modules  # noqa: F401  pylint: disable=unused-import
+from brine import tokens
+from brine import vnc
+from support import loading
+from support.saltfakes import cached_map
+from support.saltfakes import cluster_runner
+from support.saltfakes import master_cache
+from support.saltfakes import use_client
+from support.saltfakes import vm_info_on
 
-from test_console_tokens import tokens
+libvirt = pytest.importorskip("libvirt")
 
 VNC_XML = """
 <domain type='qemu' id='3'><name>lab-vm1</name><devices>
@@ -35,7 +36,18 @@ VNC_XML = """
 
 
 def graphics_of(listen="10.77.0.11"):
-    return hypervisor._console_graphics(VNC_XML.format(listen=listen), "lab-vm1", "hv1")
+    return vnc.graphics(VNC_XML.format(listen=listen), "lab-vm1", "hv1")
+
+
+@pytest.fixture
+def hypervisor(monkeypatch):
+    """The host module with the dunders Salt's loader would give it, on libvirt's test driver."""
+    module = loading.load("_modules/hypervisor.py")
+    settings = {"virt:connection:uri": "test:///default"}
+    monkeypatch.setattr(module, "__salt__", {"config.get": settings.get}, raising=False)
+    monkeypatch.setattr(module, "__grains__", {"id": "hv1"}, raising=False)
+    monkeypatch.setattr(module, "__opts__", {}, raising=False)
+    return module
 
 
 # --------------------------------------------------------------------------
@@ -46,60 +58,60 @@ def graphics_of(listen="10.77.0.11"):
 @pytest.mark.parametrize("ttl", [0, -1, 301, "abc", "1.5", 2.5, None, True])
 def test_console_ttl_is_checked(ttl):
     with pytest.raises(SaltInvocationError):
-        hypervisor._console_ttl(ttl)
+        vnc.ttl(ttl)
 
 
 def test_console_ttl_accepts_cli_spellings():
-    assert hypervisor._console_ttl("30") == 30
-    assert hypervisor._console_ttl(300) == 300
+    assert vnc.ttl("30") == 30
+    assert vnc.ttl(300) == 300
 
 
 def test_the_vnc_port_and_listen_address_are_read_from_the_live_xml():
     graphics = graphics_of()
     assert graphics.get("port") == "5901"
-    with mock.patch.dict(hypervisor.__salt__, {"config.get": mock.Mock(return_value=None)}):
-        assert hypervisor._console_address(graphics, "lab-vm1", "hv1") == "10.77.0.11"
+    assert vnc.address(graphics, "lab-vm1", "hv1") == "10.77.0.11"
 
 
 def test_a_configured_console_address_wins():
-    with mock.patch.dict(hypervisor.__salt__, {"config.get": mock.Mock(return_value="192.0.2.5")}):
-        assert hypervisor._console_address(graphics_of("0.0.0.0"), "lab-vm1", "hv1") == "192.0.2.5"
+    assert vnc.address(graphics_of("0.0.0.0"), "lab-vm1", "hv1", "192.0.2.5") == "192.0.2.5"
 
 
 @pytest.mark.parametrize("listen,words", [("127.0.0.1", "loopback"), ("0.0.0.0", "every address")])
 def test_unreachable_or_ambiguous_listen_addresses_are_refused(listen, words):
-    with mock.patch.dict(hypervisor.__salt__, {"config.get": mock.Mock(return_value=None)}):
-        with pytest.raises(CommandExecutionError, match=words):
-            hypervisor._console_address(graphics_of(listen), "lab-vm1", "hv1")
+    with pytest.raises(CommandExecutionError, match=words) as info:
+        vnc.address(graphics_of(listen), "lab-vm1", "hv1")
+    assert info.value.code == "no_console"
 
 
 def test_a_vm_without_vnc_has_no_console():
     xml = "<domain><name>x</name><devices><graphics type='spice' port='5900'/></devices></domain>"
-    with pytest.raises(CommandExecutionError, match="has no graphics"):
-        hypervisor._console_graphics(xml, "x", "hv1")
+    with pytest.raises(CommandExecutionError, match="has no graphics") as info:
+        vnc.graphics(xml, "x", "hv1")
+    assert info.value.code == "no_console"
 
 
 def test_a_vnc_server_without_a_port_has_no_console():
     xml = "<domain><name>x</name><devices><graphics type='vnc' port='-1' autoport='yes'/></devices></domain>"
     with pytest.raises(CommandExecutionError, match="no VNC port"):
-        hypervisor._console_graphics(xml, "x", "hv1")
+        vnc.graphics(xml, "x", "hv1")
 
 
 def test_the_session_password_expires():
     valid_to = 1795220369
-    element = ElementTree.fromstring(hypervisor._console_password_xml(graphics_of(), "s3cret!!", valid_to))
+    element = ElementTree.fromstring(vnc.password_xml(graphics_of(), "s3cret!!", valid_to))
     assert element.get("passwd") == "s3cret!!"
     assert element.get("passwdValidTo") == time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(valid_to))
     assert element.get("port") == "5901" and element.get("type") == "vnc"
 
 
-def test_a_vm_without_graphics_is_refused_on_a_real_libvirt():
+def test_a_vm_without_graphics_is_refused_on_a_real_libvirt(hypervisor):
     # test:///default's running domain "test" has no graphics device.
-    with pytest.raises(CommandExecutionError, match="has no graphics"):
+    with pytest.raises(CommandExecutionError, match="has no graphics") as info:
         hypervisor.console("test")
+    assert info.value.code == "no_console"
 
 
-def test_a_bad_name_is_refused_before_connecting():
+def test_a_bad_name_is_refused_before_connecting(hypervisor):
     with mock.patch.object(hypervisor, "_open_connection") as opened:
         with pytest.raises(SaltInvocationError):
             hypervisor.console("../x")
@@ -114,20 +126,35 @@ def test_a_bad_name_is_refused_before_connecting():
 def console_on(address, port=5901):
     def console(name, ttl):
         assert ttl == 30
-        return {"name": name, "host": "?", "protocol": "vnc", "address": address, "port": port,
-                "password": "pw123456", "valid_to": int(time.time()) + ttl}
+        return {
+            "name": name,
+            "host": "?",
+            "protocol": "vnc",
+            "address": address,
+            "port": port,
+            "password": "pw123456",
+            "valid_to": int(time.time()) + ttl,
+        }
 
     return console
 
 
-@pytest.fixture(name="token_dir")
-def _token_dir(runner, tmp_path, monkeypatch):  # noqa: F811
-    directory = str(tmp_path / "console-tokens")
-    monkeypatch.setitem(runner.__opts__, "brine_console_token_dir", directory)
-    return directory
+@pytest.fixture
+def token_dir(tmp_path):
+    return str(tmp_path / "console-tokens")
 
 
-def test_console_issues_a_token_for_exactly_the_vms_vnc_server(runner, cache, token_dir, monkeypatch):  # noqa: F811
+@pytest.fixture
+def runner(tmp_path, monkeypatch, token_dir):
+    return cluster_runner(tmp_path, monkeypatch, inventory={"timeout": 1}, console={"token_dir": token_dir})
+
+
+@pytest.fixture
+def cache(runner):
+    return master_cache(runner)
+
+
+def test_console_issues_a_token_for_exactly_the_vms_vnc_server(runner, cache, token_dir, monkeypatch):
     cache.store("brine/inventory", "hv1", {"vms": ["lab-vm1"]})
     client = use_client(monkeypatch, runner, {"hv1": {"hypervisor.console": console_on("10.77.0.11")}})
     answer = runner.console("lab-vm1")
@@ -136,33 +163,49 @@ def test_console_issues_a_token_for_exactly_the_vms_vnc_server(runner, cache, to
     assert answer["password"] == "pw123456" and answer["host"] == "hv1" and answer["ttl"] == 30
     assert answer["expires"] == pytest.approx(time.time() + 30, abs=5)
     record = tokens.redeem(token_dir, answer["token"])
-    assert (record["address"], record["port"], record["vm"], record["host"]) == ("10.77.0.11", 5901, "lab-vm1", "hv1")
+    assert (record["address"], record["port"], record["vm"], record["host"]) == (
+        "10.77.0.11",
+        5901,
+        "lab-vm1",
+        "hv1",
+    )
 
 
-def test_a_refusing_host_gets_no_token_written(runner, cache, token_dir, monkeypatch):  # noqa: F811
+def test_a_refusing_host_gets_no_token_written(runner, cache, token_dir, monkeypatch):
     cache.store("brine/inventory", "hv1", {"vms": ["lab-vm3"]})
     use_client(
         monkeypatch,
         runner,
-        {"hv1": {"hypervisor.console": "ERROR: lab-vm3 is shut off on hv1: start it to open its console",
-                 "hypervisor.vm_info": vm_info_on("lab-vm3")}},
+        {
+            "hv1": {
+                "hypervisor.console": (
+                    "ERROR: [not_running] lab-vm3 is shut off on hv1: start it to open its console"
+                ),
+                "hypervisor.vm_info": vm_info_on("lab-vm3"),
+            }
+        },
     )
-    with pytest.raises(CommandExecutionError, match="shut off"):
+    with pytest.raises(CommandExecutionError, match="shut off") as info:
         runner.console("lab-vm3")
+    assert info.value.code == "not_running"
     assert not os.path.exists(token_dir) or not os.listdir(token_dir)
 
 
-def test_console_follows_a_vm_that_moved(runner, cache, token_dir, monkeypatch):  # noqa: F811
+def test_console_follows_a_vm_that_moved(runner, cache, token_dir, monkeypatch):
     # The map still says hv1, but the VM was migrated to hv2.
     cache.store("brine/inventory", "hv1", {"vms": ["lab-vm1"]})
     use_client(
         monkeypatch,
         runner,
         {
-            "hv1": {"hypervisor.console": "ERROR: There is no VM named lab-vm1 on hv1",
-                    "hypervisor.vm_info": vm_info_on()},
-            "hv2": {"hypervisor.console": console_on("10.77.0.12", 5900),
-                    "hypervisor.vm_info": vm_info_on("lab-vm1")},
+            "hv1": {
+                "hypervisor.console": "ERROR: [no_vm] There is no VM named lab-vm1 on hv1",
+                "hypervisor.vm_info": vm_info_on(),
+            },
+            "hv2": {
+                "hypervisor.console": console_on("10.77.0.12", 5900),
+                "hypervisor.vm_info": vm_info_on("lab-vm1"),
+            },
         },
     )
     answer = runner.console("lab-vm1")
@@ -172,18 +215,18 @@ def test_console_follows_a_vm_that_moved(runner, cache, token_dir, monkeypatch):
     assert cached_map(cache)["hv2"] == ["lab-vm1"]
 
 
-def test_a_host_answer_without_a_target_is_an_error(runner, cache, token_dir, monkeypatch):  # noqa: F811
+@pytest.mark.parametrize("address,port", [("", 5901), ("10.77.0.11", None), ("10.77.0.11", 70000)])
+def test_a_host_answer_without_a_target_is_an_error(runner, cache, token_dir, monkeypatch, address, port):
     cache.store("brine/inventory", "hv1", {"vms": ["lab-vm1"]})
-    use_client(monkeypatch, runner, {"hv1": {"hypervisor.console": console_on("", 5901)}})
-    with pytest.raises(CommandExecutionError, match="did not say where"):
+    use_client(monkeypatch, runner, {"hv1": {"hypervisor.console": console_on(address, port)}})
+    with pytest.raises(CommandExecutionError, match="did not say where") as info:
         runner.console("lab-vm1")
+    assert info.value.code == "host_error"
+    assert not os.path.exists(token_dir) or not os.listdir(token_dir)
 
 
-def test_console_checks_the_name_first(runner, monkeypatch):  # noqa: F811
+def test_console_checks_the_name_first(runner, monkeypatch):
     client = use_client(monkeypatch, runner, {})
     with pytest.raises(SaltInvocationError):
         runner.console("bad name")
     assert client.calls == []
-
-
-assert "brine_console_tokens" in sys.modules

@@ -1,35 +1,28 @@
 """
-Unit tests of Brine's one-time console tokens: the writer in the ``cluster`` runner
-(``_console_issue``) and the reader websockify loads (``console/brine_console_tokens.py``),
-against a real directory. A token maps to exactly the target written when it was issued, works
-once (also when connections race for it), expires unused, and nothing the client sends can name
-a file or a target.
+Unit tests of Brine's one-time console tokens (``brine.tokens``, the one store) and websockify's
+plugins over it (``console/brine_console_tokens.py``), against a real directory. A token maps
+to exactly the target written when it was issued, works once (also when connections race for
+it), expires unused, nothing the client sends can name a file or a target, and the directory
+must belong to the user and let nobody else in. The runner and websockify, configured with the
+same ``brine:console:token_dir``, meet in the same directory.
 """
 
-import importlib.util
 import multiprocessing
 import os
-import pathlib
 import stat
-import sys
 import time
 
 import pytest
 from websockify.auth_plugins import AuthenticationError
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "console"))
-import brine_console_tokens as tokens  # noqa: E402  pylint: disable=wrong-import-position
+from brine import config
+from brine import tokens
+from support import loading
+from support.saltfakes import cluster_runner
+from support.saltfakes import master_cache
+from support.saltfakes import use_client
 
-
-def _load_runner():
-    spec = importlib.util.spec_from_file_location("brine_cluster_console", REPO / "_runners" / "cluster.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-cluster = _load_runner()
+plugin_module = loading.load("console/brine_console_tokens.py")
 TARGET = {"vm": "lab-vm1", "host": "hv1", "address": "10.77.0.11", "port": 5901}
 
 
@@ -38,19 +31,23 @@ def _store(tmp_path):
     return str(tmp_path / "console-tokens")
 
 
-@pytest.fixture(name="issue", params=["runner", "plugin"])
+@pytest.fixture(name="issue", params=["library", "plugin"])
 def _issue(request):
-    """Both writers: the runner's (what the master uses) and the plugin module's own."""
-    if request.param == "runner":
-        return lambda directory, target, ttl=30, now=None: cluster._console_issue(directory, target, ttl, now)
-    return lambda directory, target, ttl=30, now=None: tokens.issue(directory, target, ttl, now)
+    """The store's writer as the runner calls it, and as websockify's plugin module exposes it."""
+    module = tokens if request.param == "library" else plugin_module
+    return lambda directory, target, ttl=30, now=None: module.issue(directory, target, ttl, now)
 
 
 def test_a_token_redeems_once_for_exactly_its_target(store, issue):
     token, expires = issue(store, TARGET)
     assert tokens.TOKEN_RE.match(token)
     record = tokens.redeem(store, token)
-    assert (record["address"], record["port"], record["vm"], record["host"]) == ("10.77.0.11", 5901, "lab-vm1", "hv1")
+    assert (record["address"], record["port"], record["vm"], record["host"]) == (
+        "10.77.0.11",
+        5901,
+        "lab-vm1",
+        "hv1",
+    )
     assert record["expires"] == expires
     with pytest.raises(tokens.TokenError, match="unknown or already used"):
         tokens.redeem(store, token)
@@ -143,11 +140,11 @@ def test_racing_connections_redeem_each_token_exactly_once(store, issue):
 
 def test_the_websockify_plugins_map_a_token_to_its_target_once(store, issue):
     token, _ = issue(store, TARGET)
-    plugin, auth = tokens.BrineConsoleTokens(store), tokens.BrineConsoleAuth(None)
+    plugin, auth = plugin_module.BrineConsoleTokens(store), plugin_module.BrineConsoleAuth(None)
     assert plugin.lookup(token) == ("10.77.0.11", 5901)
     auth.authenticate(headers={}, target_host="10.77.0.11", target_port=5901)
     refused = plugin.lookup(token)
-    assert refused == (tokens.REFUSED_HOST, tokens.REFUSED_PORT)
+    assert refused == (plugin_module.REFUSED_HOST, plugin_module.REFUSED_PORT)
     with pytest.raises(AuthenticationError) as excinfo:
         auth.authenticate(headers={}, target_host=refused[0], target_port=refused[1])
     assert excinfo.value.code == 403
@@ -155,4 +152,85 @@ def test_the_websockify_plugins_map_a_token_to_its_target_once(store, issue):
 
 
 def test_the_refused_target_can_never_resolve():
-    assert tokens.REFUSED_HOST.endswith(".invalid")
+    assert plugin_module.REFUSED_HOST.endswith(".invalid")
+
+
+# --------------------------------------------------------------------------
+# The directory: owner and mode, checked by both sides
+# --------------------------------------------------------------------------
+
+
+def test_issuing_tightens_a_directory_others_may_enter(store):
+    os.makedirs(store, mode=0o755)
+    os.chmod(store, 0o755)
+    tokens.issue(store, TARGET)
+    assert stat.S_IMODE(os.stat(store).st_mode) == 0o700
+
+
+def test_redeeming_refuses_a_directory_others_may_enter(store, issue):
+    token, _ = issue(store, TARGET)
+    os.chmod(store, 0o755)
+    with pytest.raises(tokens.TokenError, match="readable by others"):
+        tokens.redeem(store, token)
+    os.chmod(store, 0o700)
+    assert tokens.redeem(store, token)["port"] == 5901
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="giving a directory to another user needs root")
+def test_both_sides_refuse_a_directory_of_another_user(store, issue):
+    token, _ = issue(store, TARGET)
+    os.chown(store, 65534, 65534)
+    with pytest.raises(tokens.TokenError, match="belongs to another user"):
+        tokens.issue(store, TARGET)
+    with pytest.raises(tokens.TokenError, match="belongs to another user"):
+        tokens.redeem(store, token)
+    os.chown(store, 0, 0)
+
+
+def test_a_missing_directory_knows_no_token(store):
+    with pytest.raises(tokens.TokenError, match="unknown"):
+        tokens.redeem(store, "B" * 43)
+    assert not os.path.exists(store)
+
+
+# --------------------------------------------------------------------------
+# The runner writes where websockify reads
+# --------------------------------------------------------------------------
+
+
+def console_on(name, ttl):
+    return {"name": name, "protocol": "vnc", "address": "10.77.0.11", "port": 5901, "password": "pw"}
+
+
+def test_the_runner_writes_where_websockify_reads_with_the_same_token_dir(tmp_path, monkeypatch):
+    token_dir = str(tmp_path / "run" / "brine-console")
+    runner = cluster_runner(tmp_path, monkeypatch, inventory={"timeout": 1}, console={"token_dir": token_dir})
+    master_cache(runner).store("brine/inventory", "hv1", {"vms": ["lab-vm1"]})
+    use_client(monkeypatch, runner, {"hv1": {"hypervisor.console": console_on}})
+    answer = runner.console("lab-vm1")
+    # websockify --token-plugin brine_console_tokens.BrineConsoleTokens --token-source <token_dir>
+    plugin = plugin_module.BrineConsoleTokens(token_dir)
+    assert plugin.lookup(answer["token"]) == ("10.77.0.11", 5901)
+    assert plugin.lookup(answer["token"]) == (plugin_module.REFUSED_HOST, plugin_module.REFUSED_PORT)
+
+
+def test_the_runner_reads_its_token_dir_from_the_master_pillar_too(tmp_path, monkeypatch):
+    token_dir = str(tmp_path / "from-pillar")
+    runner = cluster_runner(tmp_path, monkeypatch)
+    monkeypatch.setattr(runner, "__pillar__", {"brine": {"console": {"token_dir": token_dir}}})
+    master_cache(runner).store("brine/inventory", "hv1", {"vms": ["lab-vm1"]})
+    use_client(monkeypatch, runner, {"hv1": {"hypervisor.console": console_on}})
+    answer = runner.console("lab-vm1")
+    assert plugin_module.BrineConsoleTokens(token_dir).lookup(answer["token"]) == ("10.77.0.11", 5901)
+
+
+def test_unconfigured_both_sides_use_the_same_default_directory():
+    assert config.default("console:token_dir") == tokens.DEFAULT_DIR
+    assert plugin_module.BrineConsoleTokens(None).source == tokens.DEFAULT_DIR
+    assert config.get("console:token_dir", config.master_lookup({}, {})) == tokens.DEFAULT_DIR
+
+
+def test_the_old_top_level_option_is_not_read(tmp_path, monkeypatch):
+    runner = cluster_runner(tmp_path, monkeypatch)
+    monkeypatch.setitem(runner.__opts__, "brine_console_token_dir", str(tmp_path / "old"))
+    assert config.get("console:token_dir", runner._lookup()) == tokens.DEFAULT_DIR
