@@ -747,3 +747,45 @@ def test_the_loader_finds_brines_library_in_utils_dirs(minion_opts):
     )
     assert done.returncode == 0, done.stderr
     assert "'hypervisor.inventory'" in done.stdout and "'hypervisor.migrate'" in done.stdout
+
+
+# --- consoles ----------------------------------------------------------------------
+
+
+def test_console_of_a_shut_off_vm_is_refused_as_not_running(hypervisor, make_vm, host):
+    name = make_vm("shutoff", graphics=[VNC]).name()
+    with pytest.raises(CommandExecutionError) as refused:
+        hypervisor.console(name)
+    assert refused.value.code == "not_running"
+    assert refused.value.sentence == f"{name} is shut off on {host}: start it to open its console"
+
+
+def test_console_of_a_vm_without_vnc_is_refused_as_no_console(hypervisor, make_vm, host):
+    name = make_vm("running", graphics=[SPICE]).name()
+    with pytest.raises(CommandExecutionError) as refused:
+        hypervisor.console(name)
+    assert refused.value.code == "no_console"
+    assert refused.value.sentence == f"{name} on {host} has no graphics (VNC) device: it has no console"
+
+
+def test_console_gives_the_vnc_server_a_session_password(hypervisor, make_vm, host, monkeypatch):
+    # The test driver cannot update a live device: record what the module asks libvirt to set.
+    updates = []
+    monkeypatch.setattr(
+        libvirt.virDomain, "updateDeviceFlags", lambda dom, xml, flags: updates.append((xml, flags))
+    )
+    vnc = "<graphics type='vnc' port='5905' autoport='no' listen='192.0.2.11'/>"
+    name = make_vm("running", graphics=[vnc]).name()
+    before = time.time()
+    console = hypervisor.console(name, ttl=20)
+    assert len(updates) == 1 and updates[0][1] == libvirt.VIR_DOMAIN_AFFECT_LIVE
+    assert f'passwd="{console["password"]}"' in updates[0][0] and 'port="5905"' in updates[0][0]
+    assert {key: console[key] for key in ("name", "host", "protocol", "address", "port")} == {
+        "name": name,
+        "host": host,
+        "protocol": "vnc",
+        "address": "192.0.2.11",
+        "port": 5905,
+    }
+    assert len(console["password"]) == 8
+    assert before + 19 <= console["valid_to"] <= time.time() + 21

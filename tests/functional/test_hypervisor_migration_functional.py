@@ -54,14 +54,36 @@ def test_a_name_already_defined_here_is_a_reason(modules, needs):
 
 
 def test_a_failed_migration_leaves_the_vm_running(modules, libvirt_conn):
-    with pytest.raises(CommandExecutionError, match="test is still running on"):
+    with pytest.raises(CommandExecutionError, match="test is still running on") as failed:
         modules.hypervisor.migrate("test", "hv-nowhere", "mig-1-abcdef")
+    assert failed.value.code == "migration_failed"
     assert libvirt_conn.lookupByName("test").state()[0] == libvirt.VIR_DOMAIN_RUNNING
 
 
 def test_abort_without_a_migration_is_refused(modules):
-    with pytest.raises(CommandExecutionError, match="is not being migrated"):
+    with pytest.raises(CommandExecutionError, match="is not being migrated") as refused:
         modules.hypervisor.migration_abort("test")
+    assert refused.value.code == "no_migration"
+
+
+def test_migrating_to_the_host_itself_is_refused(modules, minion_id):
+    with pytest.raises(CommandExecutionError, match=f"test is already on {minion_id}") as refused:
+        modules.hypervisor.migrate("test", minion_id, "mig-1-abcdef")
+    assert refused.value.code == "migration_refused"
+
+
+def test_a_shut_off_vm_moves_only_offline(modules, libvirt_conn, minion_id):
+    xml = libvirt_conn.lookupByName("test").XMLDesc(0).replace("<name>test</name>", "<name>brine-off</name>")
+    dom = libvirt_conn.defineXML("\n".join(line for line in xml.splitlines() if "<uuid>" not in line))
+    try:
+        with pytest.raises(CommandExecutionError) as refused:
+            modules.hypervisor.migrate("brine-off", "hv-nowhere", "mig-1-abcdef")
+        assert refused.value.code == "not_running"
+        assert refused.value.sentence == (
+            f"brine-off is not running on {minion_id}; use offline=True to move its definition"
+        )
+    finally:
+        dom.undefine()
 
 
 def test_cleanup_leaves_another_vm_of_that_name_alone(modules, libvirt_conn):
