@@ -38,7 +38,6 @@ its default is in ``pillar/pillar.example``.
         vcpu_ratio: 4              # vCPUs of running VMs allowed per host CPU
 """
 
-import logging
 import time
 
 from brine import config
@@ -57,8 +56,6 @@ try:
     HAS_LIBVIRT = True
 except ImportError:
     HAS_LIBVIRT = False
-
-log = logging.getLogger(__name__)
 
 __virtualname__ = "hypervisor"
 
@@ -90,10 +87,6 @@ def _connection(failure):
 
 def _host_id(conn):
     return __grains__.get("id") or conn.getHostname()
-
-
-def _send_event(tag, data):
-    __salt__["event.send"](tag, data)
 
 
 # ---------------------------------------------------------------------------
