@@ -10,7 +10,7 @@ reaches the Debian mirror; downloaded packages are kept in the cache folder (bin
 
 Salt inside the host is the repository's own virtual environment and its interpreter, bind-mounted
 read-only at the same paths (both are Python 3.11 built for Debian 12); the formulas are served
-from ``states/`` with a file root that links Brine's ``_modules``/``_engines``/``_states``.
+from ``states/`` with a file root that links Brine's ``_modules``/``_engines``/``_states``/``_utils``.
 """
 
 import json
@@ -155,7 +155,7 @@ class Host:
     def _file_root(self):
         fileroot = self.dir / "fileroot"
         fileroot.mkdir(parents=True, exist_ok=True)
-        for folder in ("_modules", "_engines", "_states"):
+        for folder in ("_modules", "_engines", "_states", "_utils"):
             link = fileroot / folder
             if not link.is_symlink():
                 link.symlink_to(f"/srv/brine/{folder}")
