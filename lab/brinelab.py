@@ -29,7 +29,7 @@ import jinja2
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import guest  # noqa: E402  pylint: disable=wrong-import-position
+import guest
 
 REPO = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -52,8 +52,7 @@ GUESTS = {"lab-vm1": (1, True), "lab-vm2": (2, True), "lab-vm3": (1, False)}
 # Where the shared image folder appears inside every host: the same path on all of them,
 # like an NFS mount, so a guest's disk and kernel are reachable wherever it runs.
 SHARED_IMAGES = "/var/lib/libvirt/images"
-LIBVIRT_DIRS = ("/run/libvirt", "/var/lib/libvirt", "/etc/libvirt", "/var/log/libvirt",
-                "/var/cache/libvirt")
+LIBVIRT_DIRS = ("/run/libvirt", "/var/lib/libvirt", "/etc/libvirt", "/var/log/libvirt", "/var/cache/libvirt")
 
 
 # -- host configuration from the kvm formula (README: Hosts as code) --------------------------
@@ -64,7 +63,11 @@ KVM_LAB_PILLAR = Path(__file__).resolve().parent / "kvm-pillar.yaml"
 def _merge(base, override):
     result = dict(base)
     for key, value in override.items():
-        result[key] = _merge(result[key], value) if isinstance(value, dict) and isinstance(result.get(key), dict) else value
+        result[key] = (
+            _merge(result[key], value)
+            if isinstance(value, dict) and isinstance(result.get(key), dict)
+            else value
+        )
     return result
 
 
@@ -73,14 +76,19 @@ def kvm_settings(address, vnc_password):
     (lab/kvm-pillar.yaml), then the host's own address and VNC password."""
     defaults = yaml.safe_load((KVM_FORMULA / "parameters" / "defaults.yaml").read_text())["kvm"]
     settings = _merge(defaults, yaml.safe_load(KVM_LAB_PILLAR.read_text())["kvm"])
-    return _merge(settings, {"libvirtd": {"listen_addr": address},
-                             "qemu": {"vnc_listen": address, "vnc_password": vnc_password}})
+    return _merge(
+        settings,
+        {"libvirtd": {"listen_addr": address}, "qemu": {"vnc_listen": address, "vnc_password": vnc_password}},
+    )
 
 
 def render_kvm_config(template, target, mode=0o644, **context):
     """Render one of the kvm formula's configuration templates, as the formula would."""
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(KVM_FORMULA / "files" / "default")),
-                             undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(KVM_FORMULA / "files" / "default")),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+    )
     target = Path(target)
     target.write_text(env.get_template(template).render(**context))
     os.chmod(target, mode)
@@ -134,12 +142,25 @@ def render_brine_formula(work, pillar):
     (work / "pillar").mkdir(parents=True, exist_ok=True)
     (work / "pillar" / "top.sls").write_text("base:\n  '*':\n    - brine\n")
     (work / "pillar" / "brine.sls").write_text(json.dumps(pillar))
-    (work / "minion").write_text(json.dumps({
-        "id": "brine-lab-master", "file_client": "local", "root_dir": str(work),
-        "file_roots": {"base": [str(REPO / "states")]}, "pillar_roots": {"base": [str(work / "pillar")]},
-        "log_level_logfile": "quiet"}))
-    done = run([VENV_BIN / "salt-call", "--local", "-c", work, "--out=json", "state.show_sls", "brine"],
-               check=False, capture_output=True, text=True, timeout=180)
+    (work / "minion").write_text(
+        json.dumps(
+            {
+                "id": "brine-lab-master",
+                "file_client": "local",
+                "root_dir": str(work),
+                "file_roots": {"base": [str(REPO / "states")]},
+                "pillar_roots": {"base": [str(work / "pillar")]},
+                "log_level_logfile": "quiet",
+            }
+        )
+    )
+    done = run(
+        [VENV_BIN / "salt-call", "--local", "-c", work, "--out=json", "state.show_sls", "brine"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     try:
         result = json.loads(done.stdout)["local"]
     except (ValueError, KeyError) as err:
@@ -153,7 +174,7 @@ def render_brine_formula(work, pillar):
 
 def _formula_source(source):
     if source.startswith("salt://"):
-        return REPO / "states" / source[len("salt://"):]
+        return REPO / "states" / source[len("salt://") :]
     return Path(source)
 
 
@@ -175,8 +196,11 @@ def master_plan(states):
                 text = args["contents"] if args["contents"].endswith("\n") else args["contents"] + "\n"
             elif args.get("template") == "jinja":
                 source = _formula_source(args["source"])
-                env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(source.parent)),
-                                         undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+                env = jinja2.Environment(
+                    loader=jinja2.FileSystemLoader(str(source.parent)),
+                    undefined=jinja2.StrictUndefined,
+                    keep_trailing_newline=True,
+                )
                 text = env.get_template(source.name).render(**args.get("context", {}))
             elif not args.get("template"):
                 text = _formula_source(args["source"]).read_text()
@@ -280,8 +304,11 @@ class Lab:
         self.credentials = self.root / "credentials.json"
         self.console_tokens = self.root / "console-tokens"
         self._lock, self._lock_depth = None, 0
-        self.env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                                      undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+        self.env = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            undefined=jinja2.StrictUndefined,
+            keep_trailing_newline=True,
+        )
         self._master_plan = None
 
     def master_plan(self):
@@ -331,8 +358,13 @@ class Lab:
         os.chmod(target, mode)
 
     def salt_cmd(self, program, *args, check=True, timeout=120):
-        return run([VENV_BIN / program, "-c", self.master_conf_dir, *args], check=check,
-                   capture_output=True, text=True, timeout=timeout)
+        return run(
+            [VENV_BIN / program, "-c", self.master_conf_dir, *args],
+            check=check,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
 
     def libvirtd_pid(self, host):
         return read_pid(self.host_dir(host) / "run" / "libvirt" / "libvirtd.pid")
@@ -341,8 +373,13 @@ class Lab:
         pid = self.libvirtd_pid(host)
         if pid is None:
             raise LabError(f"host {host} is not running (no libvirtd)")
-        return run(["nsenter", "-t", pid, "-m", "-u", "-n", "--", *args], check=check,
-                   capture_output=capture, text=True, timeout=timeout)
+        return run(
+            ["nsenter", "-t", pid, "-m", "-u", "-n", "--", *args],
+            check=check,
+            capture_output=capture,
+            text=True,
+            timeout=timeout,
+        )
 
     def virsh(self, host, *args, check=True):
         return self.nsenter(host, "virsh", "-q", "-c", "qemu:///system", *args, check=check).stdout
@@ -360,8 +397,11 @@ class Lab:
                 log("the lab is already up")
                 self.print_login(state)
                 return
-            log("the lab is partly up or has another size (" + "; ".join(problems or ["size"])
-                + "): taking it down first")
+            log(
+                "the lab is partly up or has another size ("
+                + "; ".join(problems or ["size"])
+                + "): taking it down first"
+            )
             self.down(purge=False)
         hosts = host_names(count)
         state = {"hosts": hosts, "created_groups": [], "created_users": [], "iptables": []}
@@ -434,10 +474,26 @@ class Lab:
             run(["ip", "-n", ns, "link", "set", "lo", "up"])
             run(["ip", "-n", ns, "route", "replace", "default", "via", BRIDGE_ADDRESS])
             # Consoles: guests' VNC ports answer only the master, where websockify runs.
-            vnc_rule = ["INPUT", "-p", "tcp", "--dport", f"{VNC_PORTS}", "!", "-s", BRIDGE_ADDRESS,
-                        "-j", "REJECT", "--reject-with", "tcp-reset"]
-            if run(["ip", "netns", "exec", ns, "iptables", "-C", *vnc_rule], check=False,
-                   capture_output=True).returncode != 0:
+            vnc_rule = [
+                "INPUT",
+                "-p",
+                "tcp",
+                "--dport",
+                f"{VNC_PORTS}",
+                "!",
+                "-s",
+                BRIDGE_ADDRESS,
+                "-j",
+                "REJECT",
+                "--reject-with",
+                "tcp-reset",
+            ]
+            if (
+                run(
+                    ["ip", "netns", "exec", ns, "iptables", "-C", *vnc_rule], check=False, capture_output=True
+                ).returncode
+                != 0
+            ):
                 run(["ip", "netns", "exec", ns, "iptables", "-I", *vnc_rule])
 
     def start_host(self, host):
@@ -454,7 +510,9 @@ class Lab:
         # Consoles: VNC on the host's lab-bridge address, password auth on with a secret nobody
         # is told (each console session sets its own short-lived password).
         kvm = kvm_settings(host_address(host), secrets.token_urlsafe(6))
-        render_kvm_config("libvirtd.conf.jinja", etc / "libvirtd.conf", libvirtd=kvm["libvirtd"], tls=kvm["tls"])
+        render_kvm_config(
+            "libvirtd.conf.jinja", etc / "libvirtd.conf", libvirtd=kvm["libvirtd"], tls=kvm["tls"]
+        )
         render_kvm_config("qemu.conf.jinja", etc / "qemu.conf", mode=0o600, qemu=kvm["qemu"])
         mounts = {
             "/run/libvirt": base / "run" / "libvirt",
@@ -475,10 +533,28 @@ class Lab:
             "libvirtd -d --listen -p /run/libvirt/libvirtd.pid",
         ]
         # The script is ours, with paths from our own folder; no user data goes into it.
-        run(["ip", "netns", "exec", netns(host), "unshare", "--mount", "--uts",
-             "--propagation", "private", "--", "/bin/sh", "-c", "\n".join(script)])
-        self.wait(lambda: (base / "run" / "libvirt" / "libvirt-sock").exists(), 30,
-                  f"libvirtd on {host} did not start (see {base}/log/libvirt/libvirtd.log)")
+        run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns(host),
+                "unshare",
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "--",
+                "/bin/sh",
+                "-c",
+                "\n".join(script),
+            ]
+        )
+        self.wait(
+            (base / "run" / "libvirt" / "libvirt-sock").exists,
+            30,
+            f"libvirtd on {host} did not start (see {base}/log/libvirt/libvirtd.log)",
+        )
         log(f"{host}: libvirtd running (pid {self.libvirtd_pid(host)})")
 
     def make_accounts(self, state):
@@ -514,8 +590,9 @@ class Lab:
         # snippets are the brine formula's, in master.d/ (written by write_master_plan).
         pillar = self.salt / "pillar"
         (pillar / "brine").mkdir(parents=True, exist_ok=True)
-        (pillar / "top.sls").write_text("base:\n" + "".join(
-            f"  '{h}':\n    - brine.hypervisor\n" for h in hosts))
+        (pillar / "top.sls").write_text(
+            "base:\n" + "".join(f"  '{h}':\n    - brine.hypervisor\n" for h in hosts)
+        )
         (pillar / "brine" / "hypervisor.sls").write_text(
             "# Lab hosts are hypervisors: the role Brine's runners target.\n"
             "brine:\n  roles:\n    - hypervisor\n"
@@ -525,13 +602,20 @@ class Lab:
             "  migration:\n    uri: 'qemu+tcp://{host}/system'\n"
             # 50 ms keeps the idle lab guests' downtime under 100 ms (bench/migration.py).
             "    max_downtime: 50\n"
-            f"    unsafe_shared_storage:\n      - {SHARED_IMAGES}\n")
+            f"    unsafe_shared_storage:\n      - {SHARED_IMAGES}\n"
+        )
         pam_python = self.salt / "pam-python"
         pam_python.write_text(f"#!/bin/sh\nexec '{sys.executable}' \"$@\"\n")
         os.chmod(pam_python, 0o755)
-        self.render("master.conf.j2", self.master_conf_dir / "master",
-                    salt_root=self.salt / "root", conf_file=self.master_conf_dir / "master",
-                    bridge_address=BRIDGE_ADDRESS, pillar_dir=pillar, pam_python=pam_python)
+        self.render(
+            "master.conf.j2",
+            self.master_conf_dir / "master",
+            salt_root=self.salt / "root",
+            conf_file=self.master_conf_dir / "master",
+            bridge_address=BRIDGE_ADDRESS,
+            pillar_dir=pillar,
+            pam_python=pam_python,
+        )
         run([VENV_BIN / "salt-master", "-c", self.master_conf_dir, "-d"])
         pid_path = self.salt / "root" / "run" / "salt-master.pid"
         self.wait(lambda: read_pid(pid_path), 30, "salt-master did not start")
@@ -542,25 +626,41 @@ class Lab:
             pki = self.host_dir(host) / "salt" / "root" / "etc" / "salt" / "pki" / "minion"
             pki.mkdir(parents=True, exist_ok=True)
             if not (pki / "minion.pem").exists():
-                run([VENV_BIN / "salt-key", "-c", self.master_conf_dir, "--gen-keys=minion",
-                     f"--gen-keys-dir={pki}"], capture_output=True)
+                run(
+                    [
+                        VENV_BIN / "salt-key",
+                        "-c",
+                        self.master_conf_dir,
+                        "--gen-keys=minion",
+                        f"--gen-keys-dir={pki}",
+                    ],
+                    capture_output=True,
+                )
             shutil.copy2(pki / "minion.pub", minion_keys / host)
 
     def start_minion(self, host):
         base = self.host_dir(host) / "salt"
-        self.render("minion.conf.j2", base / "etc" / "minion", host=host, minion_root=base / "root",
-                    bridge_address=BRIDGE_ADDRESS)
+        self.render(
+            "minion.conf.j2",
+            base / "etc" / "minion",
+            host=host,
+            minion_root=base / "root",
+            bridge_address=BRIDGE_ADDRESS,
+        )
         self.nsenter(host, VENV_BIN / "salt-minion", "-c", base / "etc", "-d")
 
     def accept_and_sync(self, hosts):
         log("waiting for minions, syncing Brine's modules to them")
+
         def answered():
-            out = self.salt_cmd("salt", "--out=json", "--static", "-t", "5", "*", "test.ping",
-                                check=False).stdout
+            out = self.salt_cmd(
+                "salt", "--out=json", "--static", "-t", "5", "*", "test.ping", check=False
+            ).stdout
             try:
                 return set(json.loads(out or "{}")) >= set(hosts)
             except ValueError:
                 return False
+
         self.wait(answered, 90, "minions did not answer the master")
         self.salt_cmd("salt", "--out=json", "--static", "-t", "60", "*", "saltutil.sync_all")
         self.salt_cmd("salt", "--out=json", "--static", "-t", "30", "*", "saltutil.refresh_pillar")
@@ -600,13 +700,21 @@ class Lab:
                 pass
             self.virsh(host, "destroy", "brine-kvm-probe", check=False)
         probe_file.write_text(json.dumps({"key": key, "domain_type": result}))
-        log(f"guests use domain type '{result}'" + (" (KVM could not boot the guest)" if result == "qemu" else ""))
+        log(
+            f"guests use domain type '{result}'"
+            + (" (KVM could not boot the guest)" if result == "qemu" else "")
+        )
         return result
 
     def domain_xml(self, name, domain_type, disk=True, network=True):
         return self.env.get_template("domain.xml.j2").render(
-            name=name, domain_type=domain_type, memory_mib=GUEST_MEMORY_MIB, images=SHARED_IMAGES,
-            disk=disk, network=network)
+            name=name,
+            domain_type=domain_type,
+            memory_mib=GUEST_MEMORY_MIB,
+            images=SHARED_IMAGES,
+            disk=disk,
+            network=network,
+        )
 
     def virsh_define_start(self, host, xml, transient=False, start=True):
         xml_path = self.root / "tmp" / f"{host}-domain.xml"
@@ -641,8 +749,11 @@ class Lab:
             if running:
                 host = hosts[(index - 1) % len(hosts)]
                 serial = self.host_dir(host) / "log" / "libvirt" / "qemu" / f"{name}-serial.log"
-                self.wait(lambda: "ready" in serial.read_text(errors="replace"), 60,
-                          f"guest {name} did not boot on {host} (see {serial})")
+                self.wait(
+                    lambda serial=serial: "ready" in serial.read_text(errors="replace"),
+                    60,
+                    f"guest {name} did not boot on {host} (see {serial})",
+                )
         log("guests booted")
 
     def start_api(self):
@@ -650,8 +761,13 @@ class Lab:
         run([VENV_BIN / "salt-api", "-c", self.master_conf_dir, "-d"])
         # Where the formula's nginx site sends /api/ (the formula's brine-api.conf listens there).
         host, port = self.master_plan()["nginx_site"]["api_upstream"].rsplit(":", 1)
-        self.wait(lambda: run(["curl", "-s", "-o", "/dev/null", f"http://{host}:{port}/"],
-                              check=False).returncode == 0, 30, "salt-api did not start")
+        self.wait(
+            lambda: (
+                run(["curl", "-s", "-o", "/dev/null", f"http://{host}:{port}/"], check=False).returncode == 0
+            ),
+            30,
+            "salt-api did not start",
+        )
 
     # -- consoles -----------------------------------------------------------------------------
     def start_console_proxy(self):
@@ -668,13 +784,22 @@ class Lab:
         with open(log_file, "ab") as out:
             proc = subprocess.Popen(  # pylint: disable=consider-using-with
                 [websockify["program"], *websockify["args"]],
-                env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True, cwd="/")
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd="/",
+            )
         (self.root / "websockify.pid").write_text(f"{proc.pid}\n")
         host, port = websockify["listen"].rsplit(":", 1)
-        self.wait(lambda: run(["curl", "-s", "-o", "/dev/null", f"http://{host}:{port}/"],
-                              check=False).returncode == 0, 30,
-                  f"websockify did not start (see {log_file})")
+        self.wait(
+            lambda: (
+                run(["curl", "-s", "-o", "/dev/null", f"http://{host}:{port}/"], check=False).returncode == 0
+            ),
+            30,
+            f"websockify did not start (see {log_file})",
+        )
 
     def start_nginx(self):
         """nginx with the formula's site and main configuration (written by write_master_plan)."""
@@ -684,17 +809,38 @@ class Lab:
         cert, key = Path(plan["nginx_site"]["tls_cert"]), Path(plan["nginx_site"]["tls_key"])
         if not cert.exists():
             cert.parent.mkdir(parents=True, exist_ok=True)
-            run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "365",
-                 "-subj", "/CN=brine-lab", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
-                 "-keyout", key, "-out", cert], capture_output=True)
+            run(
+                [
+                    "openssl",
+                    "req",
+                    "-x509",
+                    "-newkey",
+                    "rsa:2048",
+                    "-nodes",
+                    "-days",
+                    "365",
+                    "-subj",
+                    "/CN=brine-lab",
+                    "-addext",
+                    "subjectAltName=IP:127.0.0.1,DNS:localhost",
+                    "-keyout",
+                    key,
+                    "-out",
+                    cert,
+                ],
+                capture_output=True,
+            )
             os.chmod(key, 0o600)
         config = plan["nginx_main"]["config"]
         run(["nginx", "-t", "-q", "-c", config], capture_output=True)
         run(["nginx", "-c", config])
 
     def wait_for_url(self):
-        self.wait(lambda: run(["curl", "-sk", "-o", "/dev/null", "-f", URL], check=False).returncode == 0,
-                  30, f"{URL} did not answer")
+        self.wait(
+            lambda: run(["curl", "-sk", "-o", "/dev/null", "-f", URL], check=False).returncode == 0,
+            30,
+            f"{URL} did not answer",
+        )
 
     @staticmethod
     def wait(predicate, timeout, message):
@@ -710,8 +856,10 @@ class Lab:
 
     def print_login(self, state):
         creds = json.loads(self.credentials.read_text())
-        print(f"\nBrine lab is up: {len(state['hosts'])} hosts ({', '.join(state['hosts'])}), "
-              f"guests {', '.join(GUESTS)} (domain type {state.get('domain_type')})")
+        print(
+            f"\nBrine lab is up: {len(state['hosts'])} hosts ({', '.join(state['hosts'])}), "
+            f"guests {', '.join(GUESTS)} (domain type {state.get('domain_type')})"
+        )
         print(f"  URL:    {URL}   (self-signed certificate)")
         for role in ROLES:
             print(f"  {role:<8} login: {creds[role]['username']:<13} password: {creds[role]['password']}")
@@ -731,7 +879,9 @@ class Lab:
         for host in state.get("hosts", []):
             procs[f"{host}/libvirtd"] = self.libvirtd_pid(host)
             procs[f"{host}/virtlogd"] = read_pid(self.host_dir(host) / "run" / "libvirt" / "virtlogd.pid")
-            procs[f"{host}/salt-minion"] = read_pid(self.host_dir(host) / "salt" / "root" / "run" / "salt-minion.pid")
+            procs[f"{host}/salt-minion"] = read_pid(
+                self.host_dir(host) / "salt" / "root" / "run" / "salt-minion.pid"
+            )
         return procs
 
     def problems(self, state):
@@ -752,8 +902,19 @@ class Lab:
                         guests[parts[1]] = {"host": host, "state": parts[2].strip()}
         healthy = all(procs.values())
         if as_json:
-            print(json.dumps({"up": healthy, "url": URL, "hosts": state["hosts"], "processes": procs,
-                              "guests": guests, "domain_type": state.get("domain_type")}, indent=2))
+            print(
+                json.dumps(
+                    {
+                        "up": healthy,
+                        "url": URL,
+                        "hosts": state["hosts"],
+                        "processes": procs,
+                        "guests": guests,
+                        "domain_type": state.get("domain_type"),
+                    },
+                    indent=2,
+                )
+            )
         else:
             print(f"brine-lab: {'up' if healthy else 'DEGRADED'} at {URL}")
             for name, pid in procs.items():
@@ -836,8 +997,12 @@ def main(argv=None):
     parser = argparse.ArgumentParser(prog="brine-lab", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     up = sub.add_parser("up", help="bring the lab up (harmless when it is up already)")
-    up.add_argument("--hosts", type=int, default=int(os.environ.get("BRINE_LAB_HOSTS", "2")),
-                    help="number of hypervisor hosts hv1..hvN (default 2, at most 16)")
+    up.add_argument(
+        "--hosts",
+        type=int,
+        default=int(os.environ.get("BRINE_LAB_HOSTS", "2")),
+        help="number of hypervisor hosts hv1..hvN (default 2, at most 16)",
+    )
     down = sub.add_parser("down", help="stop everything and remove every trace")
     down.add_argument("--purge", action="store_true", help="also remove the cached guest image")
     status = sub.add_parser("status", help="show what runs")

@@ -21,18 +21,29 @@ import pytest
 import salt.client
 import salt.config
 import yaml
+
 from brine import config as brine_config
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 STATES = REPO / "states"
 AUTHKEY = base64.b64encode(bytes(range(256))).decode()
 NODES = {"hv1": {"id": 1, "address": "10.0.0.11"}, "hv2": {"id": 2, "address": "10.0.0.12"}}
-FENCE = {"fence-hv1": {"agent": "fence_ipmilan", "host_list": ["hv1"],
-                       "params": {"ip": "10.0.1.11", "username": "admin", "password": "pw"}}}
+FENCE = {
+    "fence-hv1": {
+        "agent": "fence_ipmilan",
+        "host_list": ["hv1"],
+        "params": {"ip": "10.0.1.11", "username": "admin", "password": "pw"},
+    }
+}
 
 # A pillar every SLS renders with: the hosts' required keys given, everything else default.
 BASE_PILLAR = {
-    "kvm": {"tls": {"ca_server": "ca1", "ca_cert_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"}},
+    "kvm": {
+        "tls": {
+            "ca_server": "ca1",
+            "ca_cert_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
+        }
+    },
     "cluster": {"nodes": NODES, "corosync": {"authkey": AUTHKEY}, "fencing": {"devices": FENCE}},
     "brine": {"roles": ["hypervisor"], "master": {"repo": str(REPO)}},
 }
@@ -40,11 +51,13 @@ BASE_PILLAR = {
 # Everything optional switched on as well, so every SLS file has states to show.
 FULL_PILLAR = {
     **BASE_PILLAR,
-    "kvm": {**BASE_PILLAR["kvm"],
-            "hugepages": {"enabled": True},
-            "mounts": {"/srv/images": {"device": "nas:/images", "fstype": "nfs"}},
-            "network": {"bridges": {"br0": {"ports": ["eno1"]}}},
-            "kernel": {"cmdline": ["intel_iommu=on"]}},
+    "kvm": {
+        **BASE_PILLAR["kvm"],
+        "hugepages": {"enabled": True},
+        "mounts": {"/srv/images": {"device": "nas:/images", "fstype": "nfs"}},
+        "network": {"bridges": {"br0": {"ports": ["eno1"]}}},
+        "kernel": {"cmdline": ["intel_iommu=on"]},
+    },
 }
 
 
@@ -104,10 +117,21 @@ class Renderer:
         pillar = pillar if pillar is not None else BASE_PILLAR
         caller = self.caller(pillar, grains or {})
         if isolated:
-            out = subprocess.run([str(pathlib.Path(sys.executable).parent / "salt-call"), "--local",
-                                  "-c", str(pathlib.Path(caller.opts["conf_file"]).parent),
-                                  "--out=json", "state.show_sls", sls],
-                                 capture_output=True, text=True, check=False, timeout=120)
+            out = subprocess.run(
+                [
+                    str(pathlib.Path(sys.executable).parent / "salt-call"),
+                    "--local",
+                    "-c",
+                    str(pathlib.Path(caller.opts["conf_file"]).parent),
+                    "--out=json",
+                    "state.show_sls",
+                    sls,
+                ],
+                capture_output=True,
+                text=True,
+                check=False,
+                timeout=120,
+            )
             result = json.loads(out.stdout)["local"]
         else:
             result = caller.cmd("state.show_sls", sls)
@@ -134,7 +158,9 @@ def render(tmp_path_factory):
 
 
 def template(path, **context):
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(path.parent)), undefined=jinja2.StrictUndefined)
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(str(path.parent)), undefined=jinja2.StrictUndefined
+    )
     return env.get_template(path.name).render(**context)
 
 
@@ -169,9 +195,19 @@ def test_every_sls_renders(render, sls, grains):
 
 def test_formula_layout_follows_template_formula():
     for formula in ("kvm", "cluster", "brine"):
-        for name in ("map.jinja", "parameters/defaults.yaml", "parameters/os_family.yaml", "init.sls",
-                     "clean.sls", "package/install.sls", "package/clean.sls", "config/file.sls",
-                     "config/clean.sls", "service/running.sls", "service/clean.sls"):
+        for name in (
+            "map.jinja",
+            "parameters/defaults.yaml",
+            "parameters/os_family.yaml",
+            "init.sls",
+            "clean.sls",
+            "package/install.sls",
+            "package/clean.sls",
+            "config/file.sls",
+            "config/clean.sls",
+            "service/running.sls",
+            "service/clean.sls",
+        ):
             assert (STATES / formula / name).is_file(), f"{formula}/{name}"
 
 
@@ -179,10 +215,18 @@ def test_formula_layout_follows_template_formula():
 def test_kvm_defaults_on_an_init_script_host(render):
     states = render.show("kvm")
     pkgs = states["kvm-package-install-pkg-installed"]["args"]["pkgs"]
-    assert {"libvirt-daemon-system", "qemu-system-x86", "qemu-utils", "virtinst", "bridge-utils",
-            "libvirt-daemon-system-sysv"} <= set(pkgs)
+    assert {
+        "libvirt-daemon-system",
+        "qemu-system-x86",
+        "qemu-utils",
+        "virtinst",
+        "bridge-utils",
+        "libvirt-daemon-system-sysv",
+    } <= set(pkgs)
     # Without systemd, libvirtd opens its TLS listener only with --listen.
-    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"LIBVIRTD_ARGS": '"--listen"'}
+    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {
+        "LIBVIRTD_ARGS": '"--listen"'
+    }
     assert "kvm-service-running-libvirtd-tls-socket-service-running" not in states
     watched = states["kvm-service-running-libvirtd-service-running"]["args"]["watch"]
     assert {"file": "kvm-config-file-qemu-conf-file-managed"} in watched
@@ -199,8 +243,10 @@ def test_kvm_defaults_on_an_init_script_host(render):
     assert "auth_tcp" not in text
     # Sysctls, the snippet with the engine, TLS certificates from the CA minion.
     assert states["kvm-sysctl-vm.swappiness-sysctl-present"]["args"]["value"] == 10
-    snippet = template(STATES / "kvm/files/default/minion-brine.conf.jinja",
-                       **states["kvm-minion-snippet-file-managed"]["args"]["context"])
+    snippet = template(
+        STATES / "kvm/files/default/minion-brine.conf.jinja",
+        **states["kvm-minion-snippet-file-managed"]["args"]["context"],
+    )
     snippet = yaml.safe_load(snippet)
     assert snippet["engines"] == [{"brine_events": {}}]
     assert snippet["brine"]["migration"]["uri"] == "qemu+tls://{host}/system"
@@ -212,30 +258,55 @@ def test_kvm_defaults_on_an_init_script_host(render):
         assert "signing_private_key" not in cert  # the CA key never comes near a host
     assert states["kvm-tls-server-key-x509-private_key_managed"]["args"]["mode"] == "0600"
     # Nothing optional without pillar.
-    assert not [s for s in states if s.startswith(("kvm-hugepages", "kvm-mounts", "kvm-network", "kvm-kernel"))]
+    assert not [
+        s for s in states if s.startswith(("kvm-hugepages", "kvm-mounts", "kvm-network", "kvm-kernel"))
+    ]
 
 
 def test_kvm_on_a_systemd_host(render):
     states = render.show("kvm", grains={"init": "systemd"}, isolated=True)
     assert "libvirt-daemon-system-sysv" not in states["kvm-package-install-pkg-installed"]["args"]["pkgs"]
     assert "kvm-config-file-libvirtd-defaults-file-keyvalue" not in states
-    assert states["kvm-service-running-libvirtd-tls-socket-service-running"]["args"]["name"] == "libvirtd-tls.socket"
-    snippet = yaml.safe_load(template(STATES / "kvm/files/default/minion-brine.conf.jinja",
-                                      **states["kvm-minion-snippet-file-managed"]["args"]["context"]))
+    assert (
+        states["kvm-service-running-libvirtd-tls-socket-service-running"]["args"]["name"]
+        == "libvirtd-tls.socket"
+    )
+    snippet = yaml.safe_load(
+        template(
+            STATES / "kvm/files/default/minion-brine.conf.jinja",
+            **states["kvm-minion-snippet-file-managed"]["args"]["context"],
+        )
+    )
     assert "disable_modules" not in snippet
 
 
 def test_kvm_overrides(render):
-    pillar = merge(BASE_PILLAR, {"kvm": {
-        "qemu": {"vnc_listen": "10.0.0.5", "security_driver": "apparmor", "user": "root", "vnc_password": "x" * 24},
-        "libvirtd": {"listen_addr": "10.0.0.5", "tls_allowed_dn_list": ["CN=hv*"]},
-        "sysctl": {"values": {"vm.swappiness": 1}},
-        "hugepages": {"enabled": True, "pagesize": "1G"},
-        "mounts": {"/var/lib/libvirt/images/shared": {"device": "nas:/export/images", "fstype": "nfs", "opts": "vers=4.2"}},
-        "network": {"bridges": {"br-vm": {"ports": ["eno2"], "vlan": 42}}},
-        "kernel": {"cmdline": ["intel_iommu=on", "iommu=pt"]},
-        "minion": {"engine": False},
-    }})
+    pillar = merge(
+        BASE_PILLAR,
+        {
+            "kvm": {
+                "qemu": {
+                    "vnc_listen": "10.0.0.5",
+                    "security_driver": "apparmor",
+                    "user": "root",
+                    "vnc_password": "x" * 24,
+                },
+                "libvirtd": {"listen_addr": "10.0.0.5", "tls_allowed_dn_list": ["CN=hv*"]},
+                "sysctl": {"values": {"vm.swappiness": 1}},
+                "hugepages": {"enabled": True, "pagesize": "1G"},
+                "mounts": {
+                    "/var/lib/libvirt/images/shared": {
+                        "device": "nas:/export/images",
+                        "fstype": "nfs",
+                        "opts": "vers=4.2",
+                    }
+                },
+                "network": {"bridges": {"br-vm": {"ports": ["eno2"], "vlan": 42}}},
+                "kernel": {"cmdline": ["intel_iommu=on", "iommu=pt"]},
+                "minion": {"engine": False},
+            }
+        },
+    )
     states = render.show("kvm", pillar)
     qemu = states["kvm-config-file-qemu-conf-file-managed"]["args"]["context"]["qemu"]
     text = template(STATES / "kvm/files/default/qemu.conf.jinja", qemu=qemu)
@@ -258,8 +329,12 @@ def test_kvm_overrides(render):
     assert update["onchanges"] == [{"file": "kvm-kernel-grub-dropin-file-managed"}]
     dropin = states["kvm-kernel-grub-dropin-file-managed"]["args"]["contents"]
     assert 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT intel_iommu=on iommu=pt"' in dropin
-    snippet = yaml.safe_load(template(STATES / "kvm/files/default/minion-brine.conf.jinja",
-                                      **states["kvm-minion-snippet-file-managed"]["args"]["context"]))
+    snippet = yaml.safe_load(
+        template(
+            STATES / "kvm/files/default/minion-brine.conf.jinja",
+            **states["kvm-minion-snippet-file-managed"]["args"]["context"],
+        )
+    )
     assert "engines" not in snippet
 
 
@@ -268,7 +343,9 @@ def test_kvm_without_tls_has_no_certificates(render):
     assert not [s for s in states if s.startswith("kvm-tls")]
     ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
     assert "listen_tls = 0" in template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
-    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {"LIBVIRTD_ARGS": '""'}
+    assert states["kvm-config-file-libvirtd-defaults-file-keyvalue"]["args"]["key_values"] == {
+        "LIBVIRTD_ARGS": '""'
+    }
 
 
 def test_kvm_ca_minion(render):
@@ -290,7 +367,10 @@ KVM_BAD = [
     ({"tls": {"ca_server": None}}, "kvm:tls:enabled needs kvm:tls:ca_server"),
     ({"sysctl": {"values": {"vm.swappiness": 900}}}, "vm.swappiness must be a number from 0 to 200"),
     ({"hugepages": {"pagesize": "huge"}}, "kvm:hugepages:pagesize must look like 2M or 1G"),
-    ({"mounts": {"relative/dir": {"device": "x:/y", "fstype": "nfs"}}}, "kvm:mounts:relative/dir needs an absolute mount point"),
+    (
+        {"mounts": {"relative/dir": {"device": "x:/y", "fstype": "nfs"}}},
+        "kvm:mounts:relative/dir needs an absolute mount point",
+    ),
     ({"network": {"bridges": {"br0": {"vlan": 5000}}}}, "kvm:network:bridges:br0:vlan must be a VLAN id"),
     ({"kernel": {"cmdline": ["quiet; reboot"]}}, "is not a plain kernel argument"),
     ({"packages": "libvirt"}, "kvm:packages must be a list"),
@@ -304,8 +384,10 @@ def test_kvm_bad_values_stop_the_render(render, override, message):
 
 
 def test_kvm_lab_settings_render_and_are_allowed_only_when_said(render):
-    lab = {"tls": {"enabled": False, "ca_server": None},
-           "libvirtd": {"listen_tcp": True, "auth_tcp": "none", "allow_unauthenticated_tcp": True}}
+    lab = {
+        "tls": {"enabled": False, "ca_server": None},
+        "libvirtd": {"listen_tcp": True, "auth_tcp": "none", "allow_unauthenticated_tcp": True},
+    }
     states = render.show("kvm", merge(BASE_PILLAR, {"kvm": lab}))
     ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
     text = template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
@@ -331,24 +413,33 @@ def test_cluster_defaults(render):
     watched = states["cluster-service-running-corosync-service-running"]["args"]["watch"]
     assert {"file": "cluster-config-file-authkey-file-decode"} in watched
     # sanlock by default: its watchdog daemon, sanlock, then lvmlockd; host_id is the node id.
-    assert {"cluster-lvm-wdmd-service-running", "cluster-lvm-sanlock-service-running",
-            "cluster-lvm-lvmlockd-service-running"} <= set(states)
+    assert {
+        "cluster-lvm-wdmd-service-running",
+        "cluster-lvm-sanlock-service-running",
+        "cluster-lvm-lvmlockd-service-running",
+    } <= set(states)
     assert "host_id = 1" in states["cluster-lvm-lvmlocal-conf-file-managed"]["args"]["contents"]
     assert "use_lvmlockd = 1" in states["cluster-lvm-lvmlocal-conf-file-managed"]["args"]["contents"]
     assert {"lvm2", "lvm2-lockd", "sanlock", "corosync", "pacemaker"} <= set(
-        states["cluster-package-install-pkg-installed"]["args"]["pkgs"])
+        states["cluster-package-install-pkg-installed"]["args"]["pkgs"]
+    )
     # Fencing: the device as a stonith primitive, loaded only when it changed.
     device = states["cluster-fencing-fence-hv1-file-managed"]["args"]["context"]
     xml = template(STATES / "cluster/files/default/stonith.xml.jinja", **device)
     assert 'class="stonith" type="fence_ipmilan"' in xml and 'name="pcmk_host_list" value="hv1"' in xml
     assert states["cluster-fencing-fence-hv1-cmd-run"]["args"]["onchanges"] == [
-        {"file": "cluster-fencing-fence-hv1-file-managed"}]
-    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"].endswith("--update true")
+        {"file": "cluster-fencing-fence-hv1-file-managed"}
+    ]
+    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"].endswith(
+        "--update true"
+    )
 
 
 def test_cluster_three_nodes_dlm(render):
     nodes = dict(NODES, hv3={"id": 3, "address": "10.0.0.13"})
-    states = render.show("cluster", merge(BASE_PILLAR, {"cluster": {"nodes": nodes, "lvm": {"lock_type": "dlm"}}}))
+    states = render.show(
+        "cluster", merge(BASE_PILLAR, {"cluster": {"nodes": nodes, "lvm": {"lock_type": "dlm"}}})
+    )
     text = corosync_conf(states)
     assert "nodeid: 3" in text and "two_node" not in text
     assert "cluster-lvm-dlm-service-running" in states and "cluster-lvm-sanlock-service-running" not in states
@@ -357,7 +448,10 @@ def test_cluster_three_nodes_dlm(render):
 
 CLUSTER_BAD = [
     ({"nodes": {}}, "cluster:nodes is required"),
-    ({"nodes": {"hv1": {"id": 1, "address": "10.0.0.11"}, "hv2": {"id": 1, "address": "10.0.0.12"}}}, "node id 1 is used twice"),
+    (
+        {"nodes": {"hv1": {"id": 1, "address": "10.0.0.11"}, "hv2": {"id": 1, "address": "10.0.0.12"}}},
+        "node id 1 is used twice",
+    ),
     ({"nodes": {"hv1": {"id": "one", "address": "10.0.0.11"}}}, "cluster:nodes:hv1:id must be a number"),
     ({"nodes": {"hv1": {"id": 1, "address": "hv1.example"}}}, "cluster:nodes:hv1:address must be"),
     ({"corosync": {"authkey": None}}, "cluster:corosync:authkey is required"),
@@ -368,7 +462,10 @@ CLUSTER_BAD = [
     ({"fencing": {"devices": {}}}, "cluster:fencing:devices is empty"),
     ({"fencing": {"devices": {"fm": {"agent": "fence_manual"}}}}, "fence_manual needs a person"),
     ({"fencing": {"devices": {"x": {"agent": "reboot"}}}}, "agent must name a fence agent"),
-    ({"pacemaker": {"properties": {"stonith-enabled; reboot": "true"}}}, "is not a pacemaker cluster property name"),
+    (
+        {"pacemaker": {"properties": {"stonith-enabled; reboot": "true"}}},
+        "is not a pacemaker cluster property name",
+    ),
 ]
 
 
@@ -382,7 +479,10 @@ def test_cluster_bad_values_stop_the_render(render, override, message):
 
 
 def test_cluster_fence_manual_only_when_allowed(render):
-    pillar = merge(BASE_PILLAR, {"cluster": {"fencing": {"allow_manual": True, "devices": {"fm": {"agent": "fence_manual"}}}}})
+    pillar = merge(
+        BASE_PILLAR,
+        {"cluster": {"fencing": {"allow_manual": True, "devices": {"fm": {"agent": "fence_manual"}}}}},
+    )
     pillar["cluster"]["fencing"]["devices"] = {"fm": {"agent": "fence_manual"}}
     states = render.show("cluster", pillar)
     assert "cluster-fencing-fm-file-managed" in states
@@ -391,14 +491,19 @@ def test_cluster_fence_manual_only_when_allowed(render):
 def test_cluster_without_fencing_says_so_in_pacemaker(render):
     pillar = merge(BASE_PILLAR, {"cluster": {"fencing": {"enabled": False}}})
     states = render.show("cluster", pillar)
-    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"].endswith("--update false")
+    assert states["cluster-fencing-property-stonith-enabled-cmd-run"]["args"]["name"].endswith(
+        "--update false"
+    )
 
 
 # -- brine (master) ----------------------------------------------------------------------------
 def test_brine_master_from_the_repository_files(render):
     states = render.show("brine")
     for snippet in ("brine-api.conf", "brine-eauth.conf", "brine-master.conf"):
-        assert states[f"brine-config-file-{snippet}-file-managed"]["args"]["source"] == f"{REPO}/master.d/{snippet}"
+        assert (
+            states[f"brine-config-file-{snippet}-file-managed"]["args"]["source"]
+            == f"{REPO}/master.d/{snippet}"
+        )
     site = states["brine-config-file-nginx-site-file-managed"]["args"]
     assert site["source"] == f"{REPO}/nginx/brine.conf.j2"
     text = template(REPO / "nginx" / "brine.conf.j2", **site["context"])
@@ -408,8 +513,10 @@ def test_brine_master_from_the_repository_files(render):
     assert paths["file_roots"]["base"] == ["/srv/brine-fileroot", f"{REPO}/states"]
     assert paths["peer"] == {".*": ["x509.sign_remote_certificate"]}
     assert states["brine-config-file-fileroot-_modules-file-symlink"]["args"]["target"] == f"{REPO}/_modules"
-    init = template(STATES / "brine/files/default/websockify.init.jinja",
-                    **states["brine-config-file-websockify-unit-file-managed"]["args"]["context"])
+    init = template(
+        STATES / "brine/files/default/websockify.init.jinja",
+        **states["brine-config-file-websockify-unit-file-managed"]["args"]["context"],
+    )
     assert f"PYTHONPATH={REPO}/console" in init and "127.0.0.1:6080" in init
     links = states["brine-config-file-websockify-rc-links-cmd-run"]["args"]
     assert links["name"] == "update-rc.d brine-websockify defaults"
@@ -444,8 +551,12 @@ def websockify_reads(states):
     """(--token-source, PYTHONPATH) of websockify as the formula's service starts it."""
     context = states[WEBSOCKIFY_STATE]["args"]["context"]
     name = pathlib.Path(states[WEBSOCKIFY_STATE]["args"]["name"]).name
-    text = template(STATES / "brine/files/default" / ("websockify.service.jinja" if name.endswith(".service")
-                                                     else "websockify.init.jinja"), **context)
+    text = template(
+        STATES
+        / "brine/files/default"
+        / ("websockify.service.jinja" if name.endswith(".service") else "websockify.init.jinja"),
+        **context,
+    )
     source = re.findall(r"--token-source (\S+)", text)
     pythonpath = re.findall(r"^(?:export |Environment=)PYTHONPATH=(\S+)$", text, re.M)
     assert len(source) == 1 and len(pythonpath) == 1, text
@@ -488,7 +599,10 @@ BRINE_BAD = [
     ({"nginx": {"listen": "443"}}, "brine:master:nginx:listen must be address:port"),
     ({"repo": "srv/brine"}, "brine:master:repo must be an absolute path"),
     ({"websockify": {"token_dir": "tokens"}}, "brine:master:websockify:token_dir must be an absolute path"),
-    ({"nginx": {"main": {"config": "/etc/nginx/nginx.conf"}}}, "brine:master:nginx:main:dir must be an absolute path"),
+    (
+        {"nginx": {"main": {"config": "/etc/nginx/nginx.conf"}}},
+        "brine:master:nginx:main:dir must be an absolute path",
+    ),
 ]
 
 
@@ -500,9 +614,9 @@ def test_brine_bad_values_stop_the_render(render, override, message):
 # -- pillar.example --------------------------------------------------------------------------
 def key_paths(data, prefix=()):
     for key, value in data.items():
-        yield prefix + (key,)
+        yield (*prefix, key)
         if isinstance(value, dict) and value:
-            yield from key_paths(value, prefix + (key,))
+            yield from key_paths(value, (*prefix, key))
 
 
 def test_pillar_example_documents_every_default():
@@ -520,17 +634,28 @@ def test_lab_hosts_get_the_formulas_configuration_with_the_lab_pillar(render):
     brinelab = lab_module()
     lab = brinelab.kvm_settings("10.77.0.11", "secret")
     pillar = yaml.safe_load((REPO / "lab" / "kvm-pillar.yaml").read_text())
-    pillar = merge(pillar, {"kvm": {"libvirtd": {"listen_addr": "10.77.0.11"},
-                                    "qemu": {"vnc_listen": "10.77.0.11", "vnc_password": "secret"}}})
+    pillar = merge(
+        pillar,
+        {
+            "kvm": {
+                "libvirtd": {"listen_addr": "10.77.0.11"},
+                "qemu": {"vnc_listen": "10.77.0.11", "vnc_password": "secret"},
+            }
+        },
+    )
     # Through Salt: the lab pillar passes the formula's checks and gives the same settings.
     states = render.show("kvm", merge(BASE_PILLAR, pillar))
     assert states["kvm-config-file-qemu-conf-file-managed"]["args"]["context"]["qemu"] == lab["qemu"]
     ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
     assert ctx["libvirtd"] == lab["libvirtd"]
-    text = template(STATES / "kvm/files/default/libvirtd.conf.jinja", libvirtd=lab["libvirtd"], tls=lab["tls"])
+    text = template(
+        STATES / "kvm/files/default/libvirtd.conf.jinja", libvirtd=lab["libvirtd"], tls=lab["tls"]
+    )
     assert "listen_tcp = 1" in text and 'listen_addr = "10.77.0.11"' in text and "listen_tls = 0" in text
     text = template(STATES / "kvm/files/default/qemu.conf.jinja", qemu=lab["qemu"])
-    assert 'user = "root"' in text and 'vnc_password = "secret"' in text and 'security_driver = "none"' in text
+    assert (
+        'user = "root"' in text and 'vnc_password = "secret"' in text and 'security_driver = "none"' in text
+    )
 
 
 def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render, tmp_path):
@@ -550,8 +675,9 @@ def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render
     assert paths["file_roots"]["base"] == [str(root / "salt" / "srv"), f"{REPO}/states"]
     assert paths["runner_dirs"] == [f"{REPO}/_runners"] and paths["utils_dirs"] == [f"{REPO}/_utils"]
     assert paths["brine"]["console"]["token_dir"] == str(root / "console-tokens")
-    assert plan["symlinks"] == {str(root / "salt" / "srv" / f): f"{REPO}/{f}"
-                                for f in ("_modules", "_engines", "_states", "_utils")}
+    assert plan["symlinks"] == {
+        str(root / "salt" / "srv" / f): f"{REPO}/{f}" for f in ("_modules", "_engines", "_states", "_utils")
+    }
     # The site: the formula's nginx/brine.conf.j2 with the lab's listen, origin and certificate.
     site = files.pop(str(root / "nginx" / "brine-site.conf"))
     assert site.rstrip("\n") == template(REPO / "nginx" / "brine.conf.j2", **plan["nginx_site"]).rstrip("\n")
@@ -567,8 +693,13 @@ def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render
     assert not (REPO / "lab" / "templates" / "nginx.conf.j2").exists()
     # websockify: the init script's command line, token folder and PYTHONPATH.
     websockify = plan["websockify"]
-    init = template(STATES / "brine/files/default/websockify.init.jinja", **states[WEBSOCKIFY_STATE]["args"]["context"])
-    assert f"DAEMON={websockify['program']}\n" in init and f"export PYTHONPATH={websockify['pythonpath']}\n" in init
+    init = template(
+        STATES / "brine/files/default/websockify.init.jinja", **states[WEBSOCKIFY_STATE]["args"]["context"]
+    )
+    assert (
+        f"DAEMON={websockify['program']}\n" in init
+        and f"export PYTHONPATH={websockify['pythonpath']}\n" in init
+    )
     assert f'--exec "$DAEMON" -- {" ".join(websockify["args"])}\n' in init
     assert websockify["program"] == str(brinelab.VENV_BIN / "websockify")
 
@@ -576,7 +707,8 @@ def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render
 def test_the_lab_starts_websockify_with_the_formulas_command_line(render, tmp_path, monkeypatch):
     brinelab = lab_module()
     lab = brinelab.Lab(root=tmp_path / "lab")
-    lab._master_plan = plan = brinelab.master_plan(render.show("brine", brinelab.brine_pillar(lab.root), isolated=True))  # pylint: disable=protected-access
+    plan = brinelab.master_plan(render.show("brine", brinelab.brine_pillar(lab.root), isolated=True))
+    lab._master_plan = plan  # pylint: disable=protected-access
     started = {}
 
     class Popen:  # pylint: disable=too-few-public-methods
