@@ -100,12 +100,15 @@ function definitionOf(action) {
  */
 export function isEnabled(action, state) {
   const definition = definitionOf(action);
-  return Boolean(definition) && typeof state === "string" && definition.enabledIn.includes(state);
+  return Boolean(definition) && typeof state === "string" && Boolean(definition?.enabledIn.includes(state));
 }
 
 /** Why a button is disabled, as a tooltip sentence. @param {string | Readonly<ActionSpec>} action */
 export function disabledReason(action) {
   const definition = definitionOf(action);
+  if (!definition) {
+    throw new Error(`No lifecycle action ${String(action)}.`);
+  }
   return `${definition.label} needs the VM ${definition.needs}.`;
 }
 

@@ -19,10 +19,10 @@ const SESSION_KEY = "brine.session";
 
 // ---- session (sessionStorage: gone when the tab closes) ----
 
-/** The signed-in session {token, expire, user, perms}, or null. */
+/** The signed-in session {token, expire, user, perms}, or null. @returns {Session | null} */
 export function getSession() {
   try {
-    const stored = JSON.parse(sessionStorage.getItem(SESSION_KEY));
+    const stored = JSON.parse(sessionStorage.getItem(SESSION_KEY) ?? "null");
     return stored && typeof stored.token === "string" ? stored : null;
   } catch {
     return null;
@@ -60,6 +60,10 @@ export function onUnauthorized(handler) {
 /**
  * POST (or GET) JSON to salt-api under /api/. Resolves to the parsed JSON body.
  * Throws ApiError: status 0 when salt-api could not be reached, the HTTP status otherwise.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
  */
 export async function apiRequest(method, path, body = undefined) {
   const session = getSession();
@@ -112,7 +116,12 @@ export async function apiRequest(method, path, body = undefined) {
  * error text (usually a traceback) is then the string in return[0]. Brine's runners always
  * return objects, so a string there is an error.
  */
+/**
+ * @param {string} fun
+ * @param {Record<string, unknown>} [kwarg]
+ */
 async function runner(fun, kwarg = undefined) {
+  /** @type {{client: string, fun: string, kwarg?: Record<string, unknown>}} */
   const low = { client: "runner", fun };
   if (kwarg !== undefined) {
     low.kwarg = kwarg;

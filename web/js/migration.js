@@ -100,7 +100,11 @@ export function dropVerdict(targets, host, vmName) {
   };
 }
 
-/** The dialog's starting values for this VM and target. */
+/**
+ * The dialog's starting values for this VM and target.
+ * @param {{state: string}} vm
+ * @param {{offers: string[]}} [verdict]
+ */
 export function defaultOptions(vm, verdict = { offers: [] }) {
   const offline = !isActive(vm.state);
   return {

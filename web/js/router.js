@@ -52,10 +52,11 @@ function compile(pattern) {
  */
 export function createRouter(routes, { fallback }) {
   const compiled = routes.map((route) => ({ route, ...compile(route.pattern) }));
-  const fallbackRoute = routes.find((route) => route.pattern === fallback);
-  if (!fallbackRoute) {
+  const found = routes.find((route) => route.pattern === fallback);
+  if (!found) {
     throw new Error(`The fallback route ${fallback} is not in the table.`);
   }
+  const fallbackRoute = found;
   const seen = new Set();
   for (const route of routes) {
     if (seen.has(route.pattern)) {

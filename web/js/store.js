@@ -89,7 +89,7 @@ export function createStore({ slices, now = () => Date.now() }) {
   function fetchOnce() {
     setState({ loading: true });
     eventsDuringFetch = [];
-    return Promise.all(loaded.map((slice) => slice.load())).then(
+    return Promise.all(loaded.map((slice) => /** @type {() => Promise<any>} */ (slice.load)())).then(
       (values) => {
         /** @type {Record<string, any>} */
         const patch = {};

@@ -95,8 +95,10 @@ async function chooseTarget(vm, store) {
     /** @type {HTMLButtonElement | null} */ (list.querySelector("button:not([disabled])"))?.focus();
   }
   await dialog.confirmed;
-  if (chosen) {
-    confirmMigration(vm, chosen.name, chosen.verdict, store);
+  // Set by a target's button (TypeScript cannot see through the closure).
+  const picked = /** @type {{name: string, verdict: ReturnType<typeof dropVerdict>} | null} */ (chosen);
+  if (picked) {
+    confirmMigration(vm, picked.name, picked.verdict, store);
   }
 }
 

@@ -92,9 +92,10 @@ export function dragHandle(vm, { perms }) {
       dataset: { dragVm: vm.name },
       /** @param {DragEvent} event */
       ondragstart: (event) => {
-        event.dataTransfer.setData(DRAG_TYPE, vm.name);
-        event.dataTransfer.setData("text/plain", vm.name);
-        event.dataTransfer.effectAllowed = "move";
+        const transfer = /** @type {DataTransfer} */ (event.dataTransfer);
+        transfer.setData(DRAG_TYPE, vm.name);
+        transfer.setData("text/plain", vm.name);
+        transfer.effectAllowed = "move";
         beginDrag({ name: vm.name, host: vm.host, state: vm.state });
       },
       ondragend: () => endDrag(),
@@ -198,7 +199,9 @@ export function watchDrops(root, store) {
     // Accept the drop on every host: an ineligible one then says why. (A "none" drop effect
     // would show a no-entry cursor, but the browser would then not fire the drop at all.)
     event.preventDefault();
-    event.dataTransfer.dropEffect = "move";
+    if (event.dataTransfer) {
+      event.dataTransfer.dropEffect = "move";
+    }
     for (const [other] of dropTargets.entries()) {
       const element = /** @type {HTMLElement} */ (other);
       if (element !== found.element && element.dataset.dropOver) {

@@ -31,6 +31,10 @@ export function clearNotices() {
  * (role="alert"); "success" banners leave by themselves. A banner with the key of one already
  * shown replaces it, so a failing auto-refresh does not pile up copies.
  */
+/**
+ * @param {string} message
+ * @param {{tone?: "error" | "success", key?: string | null}} [options]
+ */
 export function notify(message, { tone = "error", key = null } = {}) {
   if (!region) {
     return;

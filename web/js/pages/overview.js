@@ -20,7 +20,8 @@ export class OverviewPage extends Page {
  * @param {HTMLElement} container
  * @param {import("./page.js").PageContext} context
  */
-function mountOverview(container, { store, session }) {
+function mountOverview(container, { store, session: maybeSession }) {
+  const session = /** @type {import("../api.js").Session} */ (maybeSession); // the route is not public
   let filter = "";
 
   const collected = h("p", { class: "page-sub muted" });

@@ -31,6 +31,11 @@ export class VmPage extends Page {
   }
 }
 
+/**
+ * @param {string} term
+ * @param {string} value
+ * @param {{mono?: boolean, wide?: boolean, testid?: string | null}} [options]
+ */
 function detail(term, value, { mono = false, wide = false, testid = null } = {}) {
   return h(
     "div",
@@ -226,7 +231,8 @@ function notFound(name, inventory) {
  * @param {import("./page.js").PageContext} context
  * @param {string} name
  */
-function mountVm(container, { store, session, navigate }, name) {
+function mountVm(container, { store, session: maybeSession, navigate }, name) {
+  const session = /** @type {import("../api.js").Session} */ (maybeSession); // the route is not public
   let deleted = false;
   const onDone = (action) => {
     if (action.id === "delete") {

@@ -20,6 +20,8 @@
  */
 
 const OVER = ["done", "failed"];
+/** @param {MigrationRecord | undefined} record */
+const isOver = (record) => OVER.includes(record?.phase ?? "");
 
 /**
  * The SPA's record of one migration, keyed by VM name:
@@ -39,10 +41,10 @@ export function applyMigrationEvent(migrations, { id, phase }, data) {
   }
   const current = migrations[vm];
   // Events of an older migration of the same VM (a previous attempt) are not this one's.
-  if (current && current.id && current.id !== id && ["done", "failed"].includes(current.phase) === false) {
+  if (current && current.id && current.id !== id && !isOver(current)) {
     return migrations;
   }
-  if (current && current.id === id && ["done", "failed"].includes(current.phase) && phase !== "done" && phase !== "failed") {
+  if (current && current.id === id && isOver(current) && phase !== "done" && phase !== "failed") {
     return migrations; // a late progress event after the result
   }
   const base = current && (current.id === id || !current.id) ? current : { vm };
@@ -75,7 +77,7 @@ export function applyMigrationEvent(migrations, { id, phase }, data) {
 
 /** Is a migration of this record still under way (the UI shows progress and Abort)? @param {MigrationRecord | null | undefined} record */
 export function migrationActive(record) {
-  return Boolean(record) && ["starting", "running", "aborting"].includes(record.phase);
+  return Boolean(record) && ["starting", "running", "aborting"].includes(record?.phase ?? "");
 }
 
 
