@@ -124,26 +124,28 @@ def master_config(tmp_path_factory, pam_python, host_ids):
         pytest.fail("_modules/hypervisor.py is missing: the runner has no host module to call")
     file_root = tmp_path_factory.mktemp("file-root")
     (file_root / "_modules").symlink_to(REPO / "_modules")
+    # Brine's library, served to hosts as _utils (saltutil.sync_utils) like a site serves it.
+    (file_root / "_utils").symlink_to(REPO / "_utils")
     pillar_root = tmp_path_factory.mktemp("pillar-root")
     hosts = ",".join([host_ids["hv1"], host_ids["hv2"]])
     (pillar_root / "top.sls").write_text(
         f"base:\n  'L@{hosts}':\n    - match: compound\n    - hypervisor\n", encoding="utf-8"
     )
-    (pillar_root / "hypervisor.sls").write_text(
-        "brine:\n  roles:\n    - hypervisor\n", encoding="utf-8"
-    )
+    (pillar_root / "hypervisor.sls").write_text("brine:\n  roles:\n    - hypervisor\n", encoding="utf-8")
     config = _master_d()
     # Only what a test run must change: a free port, the venv's PAM python,
-    # the checkout's runners and modules, a short timeout to wait for hosts.
+    # the checkout's runners, modules and library, a short timeout to wait for hosts.
     config["rest_cherrypy"]["port"] = ports.get_unused_localhost_port()
     salt.utils.dictupdate.update(
         config,
         {
             "auth.pam.python": pam_python,
             "runner_dirs": [str(REPO / "_runners")],
+            # The runner imports Brine's library (_utils/brine) through utils_dirs.
+            "utils_dirs": [str(REPO / "_utils")],
             "file_roots": {"base": [str(file_root), str(REPO / "tests/integration/files")]},
             "pillar_roots": {"base": [str(pillar_root)]},
-            "brine": {"inventory_timeout": 5},
+            "brine": {"inventory": {"timeout": 5}},
         },
     )
     return config
@@ -151,9 +153,7 @@ def master_config(tmp_path_factory, pam_python, host_ids):
 
 @pytest.fixture(scope="session")
 def salt_master(salt_factories, master_config):
-    factory = salt_factories.salt_master_daemon(
-        random_string("brine-master-"), overrides=master_config
-    )
+    factory = salt_factories.salt_master_daemon(random_string("brine-master-"), overrides=master_config)
     with factory.started():
         yield factory
 
@@ -171,8 +171,10 @@ def minion_factory(salt_master, minion_id, **overrides):
 
 
 def sync_modules(salt_cli, minion_id):
-    ret = salt_cli.run("saltutil.sync_modules", minion_tgt=minion_id)
-    assert ret.returncode == 0, ret
+    """Brine's library first (the modules import it), then the modules."""
+    for fun in ("saltutil.sync_utils", "saltutil.sync_modules"):
+        ret = salt_cli.run(fun, minion_tgt=minion_id)
+        assert ret.returncode == 0, ret
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ the cluster runner's inventory and lifecycle actions, and its error sentences.
 import pytest
 from saltfactories.utils import random_string
 
+from brine import errors
+
 ROLES = ("viewer", "operator", "admin")
 
 
@@ -175,10 +177,14 @@ def test_test_mode_changes_nothing(api, vm_state):
 
 
 def test_a_refusal_comes_back_as_the_hosts_sentence(api, hv1):
-    sentence = api.error("operator", "cluster.start", name="test")
-    assert sentence.startswith(f"salt.exceptions.CommandExecutionError: {hv1.id}: ")
+    line = api.error("operator", "cluster.start", name="test")
+    # The host's code comes through with its sentence, the host named first; the line is the
+    # exception's (brine.errors.Refused, a CommandExecutionError).
+    assert line.startswith("brine.errors.Refused: [already_running] ")
+    code, sentence = errors.parse(line)
+    assert code == "already_running" and sentence.startswith(f"{hv1.id}: ")
     assert "test" in sentence and "running" in sentence
-    assert "ERROR" not in sentence and "Traceback" not in sentence.split(": ", 1)[1]
+    assert "ERROR" not in sentence and "Traceback" not in sentence
 
 
 def test_operator_cannot_delete(api, vm_state, scratch_vm):
@@ -203,13 +209,11 @@ def test_admin_deletes_a_vm(api, vm_state, scratch_vm):
     ret = api.result("admin", "cluster.delete", name=scratch_vm)
     assert ret["changed"] is True and ret["state"] == "deleted"
     assert vm_state(scratch_vm) == "undefined"
-    names = [
-        vm["name"]
-        for host in api.result("viewer", "cluster.inventory")["hosts"]
-        for vm in host["vms"]
-    ]
+    names = [vm["name"] for host in api.result("viewer", "cluster.inventory")["hosts"] for vm in host["vms"]]
     assert scratch_vm not in names
-    assert api.error("viewer", "cluster.vm_info", name=scratch_vm).endswith(f"no VM named {scratch_vm} on any hypervisor host")
+    assert api.error("viewer", "cluster.vm_info", name=scratch_vm).endswith(
+        f"no VM named {scratch_vm} on any hypervisor host"
+    )
 
 
 # --------------------------------------------------------------------------
@@ -219,7 +223,7 @@ def test_admin_deletes_a_vm(api, vm_state, scratch_vm):
 
 def test_an_unknown_vm_name_is_a_sentence(api):
     assert api.error("operator", "cluster.shutdown", name="no-such-vm") == (
-        "salt.exceptions.CommandExecutionError: no VM named no-such-vm on any hypervisor host"
+        "brine.errors.Refused: [no_vm] no VM named no-such-vm on any hypervisor host"
     )
 
 
@@ -227,5 +231,5 @@ def test_an_unknown_vm_name_is_a_sentence(api):
 def test_a_bad_vm_name_is_refused_before_any_host(api, name):
     # no "<host>: " in front: the runner refused it itself
     assert api.error("operator", "cluster.start", name=name).startswith(
-        f"Passed invalid arguments: {name!r} is not a valid VM name: "
+        f"Passed invalid arguments: [invalid_argument] {name!r} is not a valid VM name: "
     )

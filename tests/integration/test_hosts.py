@@ -50,20 +50,20 @@ def test_inventory_forgets_hosts_that_are_gone(api, salt_master, hv1):
 
 def test_a_name_on_two_hosts_is_refused_naming_both(api, salt_cli, vm_state, hv1, hv2_factory):
     with hv2_factory.started():
-        ret = salt_cli.run("saltutil.sync_modules", minion_tgt=hv2_factory.id)
-        assert ret.returncode == 0, ret
+        for fun in ("saltutil.sync_utils", "saltutil.sync_modules"):
+            ret = salt_cli.run(fun, minion_tgt=hv2_factory.id)
+            assert ret.returncode == 0, ret
         # Both hosts run the test driver, so both have a VM named "test". The
         # runner's map learns that at the next inventory, as the UI runs it.
         inventory = api.result("viewer", "cluster.inventory")
         assert [
-            (host["name"], "test" in [vm["name"] for vm in host["vms"]])
-            for host in inventory["hosts"]
+            (host["name"], "test" in [vm["name"] for vm in host["vms"]]) for host in inventory["hosts"]
         ] == sorted([(hv1.id, True), (hv2_factory.id, True)])
         for role, fun in (("viewer", "cluster.vm_info"), ("operator", "cluster.shutdown")):
             sentence = api.error(role, fun, name="test")
             hosts = ", ".join(sorted([hv1.id, hv2_factory.id]))
             assert sentence == (
-                "salt.exceptions.CommandExecutionError: test is defined on more than one host "
+                "brine.errors.Refused: [ambiguous_vm] test is defined on more than one host "
                 f"({hosts}); Brine will not guess which one you mean"
             )
     assert vm_state() == "running"
@@ -78,7 +78,7 @@ def test_a_silent_host_is_unreachable_while_the_others_answer(api, hv1, hv2_fact
     assert hosts[hv2_factory.id] == {
         "name": hv2_factory.id,
         "reachable": False,
-        "error": "did not answer within 5 s",  # brine:inventory_timeout
+        "error": "did not answer within 5 s",  # brine:inventory:timeout
         "facts": None,
         "vms": [],
     }

@@ -27,10 +27,13 @@ def test_viewer_may_not_migrate(api, vm_state, fun):
 @pytest.mark.parametrize(
     "kwargs,sentence",
     [
-        ({"name": "test", "target": "hv2;reboot"}, "is not a valid host name"),
-        ({"name": "../test", "target": "somewhere"}, "is not a valid VM name"),
-        ({"name": "test", "target": "not-a-host"}, "not-a-host is not a hypervisor host Brine knows"),
-        ({"name": "no-such-vm", "target": "HV1"}, "no VM named no-such-vm"),
+        ({"name": "test", "target": "hv2;reboot"}, "[invalid_argument] target must be a host name"),
+        ({"name": "../test", "target": "somewhere"}, "[invalid_argument] '../test' is not a valid VM name"),
+        (
+            {"name": "test", "target": "not-a-host"},
+            "[no_host] not-a-host is not a hypervisor host Brine knows",
+        ),
+        ({"name": "no-such-vm", "target": "HV1"}, "[no_vm] no VM named no-such-vm"),
     ],
 )
 def test_refusals_come_back_as_sentences(api, hv1, vm_state, kwargs, sentence):
@@ -40,4 +43,6 @@ def test_refusals_come_back_as_sentences(api, hv1, vm_state, kwargs, sentence):
 
 
 def test_abort_without_a_migration_says_so(api, hv1):
-    assert "no migration of test is running" in api.error("admin", "cluster.migration_abort", name="test")
+    assert "[no_migration] no migration of test is running" in api.error(
+        "admin", "cluster.migration_abort", name="test"
+    )

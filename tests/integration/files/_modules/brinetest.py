@@ -29,7 +29,7 @@ _DOMAIN_XML = """
 def _conn():
     conn = getattr(libvirt, _HOLD, None)
     if conn is None or not conn.isAlive():
-        conn = libvirt.open(__salt__["config.get"]("virt:connection:uri"))
+        conn = libvirt.open(__salt__["config.get"]("virt:connection:uri"))  # noqa: F821  (a Salt loader module)
         setattr(libvirt, _HOLD, conn)
     return conn
 
