@@ -11,11 +11,10 @@ the runner targets them by that pillar and never by ``*``. Each host runs
 Brine's ``hypervisor`` execution module, which this runner calls; the return
 shapes are described in ``docs/api.md``.
 
-This file is the Salt face only: it checks arguments, calls Brine's library
-(``_utils/brine``: ``fanout`` reads the hosts' answers, ``hostmap`` keeps the
-VM->host map, ``tokens`` stores console tokens, ``migration_plan`` judges and
-locks migrations) and raises errors that carry a code (``brine.errors``).
-A host's refusal comes back with the host's code and the host named first.
+This file is the Salt face: it checks arguments, calls Brine's library
+(``_utils/brine``: ``fanout``, ``dispatch``, ``hostmap``, ``tokens``,
+``migration_plan``) and raises errors with a code (``brine.errors``); a host's
+refusal comes back with the host's code, the host named first.
 
 :depends: the ``hypervisor`` execution module synced to every host
     (``saltutil.sync_modules``); Brine's library ``_utils/brine`` in the
@@ -26,16 +25,12 @@ A host's refusal comes back with the host's code and the host named first.
 
         brine:
           inventory:
-            # Seconds to wait for hosts to answer an inventory or a VM lookup.
-            # A host that has not answered by then is reported unreachable.
-            timeout: 10
+            timeout: 10    # seconds to wait for hosts; then a host is unreachable
           console:
-            # Where console tokens are written; websockify's token plugin must
-            # read the same directory (--token-source).
+            # where console tokens go: websockify's --token-source, the same
             token_dir: /run/brine/console-tokens
           migration:
-            # Seconds the runner waits for a migration to finish.
-            timeout: 1800
+            timeout: 1800  # seconds to wait for a migration to finish
 
 The runner remembers which host held which VM at the last inventory in the
 master cache (bank ``brine/inventory``, see ``brine.hostmap``). That map is
