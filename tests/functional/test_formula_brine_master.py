@@ -18,6 +18,7 @@ import subprocess
 import time
 
 import pytest
+import yaml
 
 from support import hostroot
 
@@ -26,6 +27,8 @@ pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 SITE = "127.0.0.5:8445"
 CONSOLE = "127.0.0.5:6081"
 API = "127.0.0.5:8001"
+# The formula's default: brine:master:websockify:token_dir, written for websockify and the master alike.
+TOKENS = "/run/brine/console-tokens"
 
 
 def curl(*args):
@@ -78,9 +81,14 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
     for snippet in ("brine-api.conf", "brine-eauth.conf", "brine-master.conf"):
         ours = (hostroot.REPO / "master.d" / snippet).read_text()
         assert master_host.exec("cat", f"/etc/salt/master.d/{snippet}").stdout == ours
-    paths = master_host.exec("cat", "/etc/salt/master.d/brine-paths.conf").stdout
-    assert "x509.sign_remote_certificate" in paths and "/srv/brine/_runners" in paths
-    assert master_host.exec("readlink", "/srv/brine-fileroot/_modules").stdout.strip() == "/srv/brine/_modules"
+    paths = yaml.safe_load(master_host.exec("cat", "/etc/salt/master.d/brine-paths.conf").stdout)
+    assert paths["peer"] == {".*": ["x509.sign_remote_certificate"]}
+    assert paths["runner_dirs"] == ["/srv/brine/_runners"] and paths["utils_dirs"] == ["/srv/brine/_utils"]
+    # Consoles: the runner's token folder is the one the running websockify reads.
+    assert paths["brine"]["console"]["token_dir"] == TOKENS
+    for folder in ("_modules", "_utils"):
+        link = master_host.exec("readlink", f"/srv/brine-fileroot/{folder}").stdout.strip()
+        assert link == f"/srv/brine/{folder}"
     # The host shares the machine's network namespace: ask from outside, with the machine's curl.
     page = curl(f"https://{SITE}/")
     assert page.returncode == 0 and "<html" in page.stdout.lower(), page
@@ -91,6 +99,8 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
     processes = master_host.exec("ps", "-eo", "args").stdout
     assert "nginx: master process" in processes
     assert "brine_console_tokens.BrineConsoleTokens" in processes and CONSOLE in processes
+    assert f"--token-source {TOKENS} " in processes
+    assert master_host.exec("stat", "-c", "%a", TOKENS).stdout.strip() == "700"
 
 
 def test_second_apply_changes_nothing(master_host, first_apply):  # pylint: disable=unused-argument
