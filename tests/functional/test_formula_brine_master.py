@@ -32,8 +32,9 @@ TOKENS = "/run/brine/console-tokens"
 
 
 def curl(*args):
-    return subprocess.run(["curl", "-sk", "--max-time", "20", *args], capture_output=True, text=True, check=False)
-
+    return subprocess.run(
+        ["curl", "-sk", "--max-time", "20", *args], capture_output=True, text=True, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +44,60 @@ def master_host(tmp_path_factory):
     try:
         node.exec("mkdir", "-p", "/etc/brine-tls")
         cert = subprocess.run(
-            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=brine-test",
-             "-keyout", "/dev/stdout", "-out", "/dev/stdout"], capture_output=True, text=True, check=True).stdout
-        key = cert[cert.index("-----BEGIN PRIVATE KEY-----"):cert.index("-----END PRIVATE KEY-----") + 25] + "\n"
-        crt = cert[cert.index("-----BEGIN CERTIFICATE-----"):cert.index("-----END CERTIFICATE-----") + 25] + "\n"
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "2",
+                "-subj",
+                "/CN=brine-test",
+                "-keyout",
+                "/dev/stdout",
+                "-out",
+                "/dev/stdout",
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        key = (
+            cert[cert.index("-----BEGIN PRIVATE KEY-----") : cert.index("-----END PRIVATE KEY-----") + 25]
+            + "\n"
+        )
+        crt = (
+            cert[cert.index("-----BEGIN CERTIFICATE-----") : cert.index("-----END CERTIFICATE-----") + 25]
+            + "\n"
+        )
         node.write("/etc/brine-tls/brine.key", key, mode=0o600)
         node.write("/etc/brine-tls/brine.pem", crt)
-        node.write("/srv/pillar/brine.sls", json.dumps({"brine": {"master": {
-            "repo": "/srv/brine",
-            "restart_master": False,
-            "services": {"salt_api": None},
-            "nginx": {"listen": SITE, "server_name": "brine-test", "tls_cert": "/etc/brine-tls/brine.pem",
-                      "tls_key": "/etc/brine-tls/brine.key", "console_upstream": CONSOLE,
-                      # Not the lab's salt-api on 127.0.0.1:8000 (same network namespace).
-                      "api_upstream": API},
-            "websockify": {"listen": CONSOLE},
-        }}}))
+        node.write(
+            "/srv/pillar/brine.sls",
+            json.dumps(
+                {
+                    "brine": {
+                        "master": {
+                            "repo": "/srv/brine",
+                            "restart_master": False,
+                            "services": {"salt_api": None},
+                            "nginx": {
+                                "listen": SITE,
+                                "server_name": "brine-test",
+                                "tls_cert": "/etc/brine-tls/brine.pem",
+                                "tls_key": "/etc/brine-tls/brine.key",
+                                "console_upstream": CONSOLE,
+                                # Not the lab's salt-api on 127.0.0.1:8000 (same network namespace).
+                                "api_upstream": API,
+                            },
+                            "websockify": {"listen": CONSOLE},
+                        }
+                    }
+                }
+            ),
+        )
         node.salt_config(["brine"], extra="disable_modules:\n  - systemd_service")
         yield node
     finally:
