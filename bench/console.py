@@ -29,8 +29,14 @@ sys.path.insert(0, str(REPO / "lab"))
 import brinelab  # noqa: E402  pylint: disable=wrong-import-position
 
 GOAL_SECONDS = 1.5
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 ARM_CLOCK_JS = """
 () => {
@@ -58,15 +64,17 @@ def api(path, body, token=None):
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["X-Auth-Token"] = token
-    request = urllib.request.Request(brinelab.URL.rstrip("/") + "/api" + path,
-                                     data=json.dumps(body).encode(), headers=headers)
-    with urllib.request.urlopen(request, context=ssl._create_unverified_context(), timeout=120) as answer:  # noqa: S323  # pylint: disable=protected-access
+    request = urllib.request.Request(
+        brinelab.URL.rstrip("/") + "/api" + path, data=json.dumps(body).encode(), headers=headers
+    )
+    with urllib.request.urlopen(request, context=ssl._create_unverified_context(), timeout=120) as answer:  # pylint: disable=protected-access
         return json.load(answer)
 
 
 def time_runner(credentials, vm, runs):
-    login = api("/login", {"username": credentials["username"], "password": credentials["password"],
-                           "eauth": "pam"})
+    login = api(
+        "/login", {"username": credentials["username"], "password": credentials["password"], "eauth": "pam"}
+    )
     token = login["return"][0]["token"]
     times = []
     for _ in range(runs):
@@ -81,10 +89,12 @@ def time_runner(credentials, vm, runs):
 def time_clicks(credentials, vm, runs):
     times = []
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", headless=True,
-                                             args=CHROMIUM_ARGS)
-        page = browser.new_context(viewport={"width": 1280, "height": 900},
-                                   ignore_https_errors=True).new_page()
+        browser = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_context(
+            viewport={"width": 1280, "height": 900}, ignore_https_errors=True
+        ).new_page()
         page.goto(f"{brinelab.URL}#/vm/{vm}")
         page.get_by_label("Username").fill(credentials["username"])
         page.get_by_label("Password").fill(credentials["password"])
@@ -118,13 +128,16 @@ def main(argv=None):
     click_times = time_clicks(credentials, args.vm, args.runs)
     fmt = ", ".join
     print(f"console of {args.vm}, {args.runs} runs each")
-    print(f"  cluster.console via salt-api: median {statistics.median(runner_times):.3f} s "
-          f"({fmt(f'{t:.3f}' for t in runner_times)})")
+    print(
+        f"  cluster.console via salt-api: median {statistics.median(runner_times):.3f} s "
+        f"({fmt(f'{t:.3f}' for t in runner_times)})"
+    )
     median = statistics.median(click_times)
-    print(f"  click to first frame:         median {median:.3f} s "
-          f"({fmt(f'{t:.3f}' for t in click_times)})")
-    print(f"  goal {GOAL_SECONDS:.1f} s: {'met' if median < GOAL_SECONDS else 'NOT met'} "
-          f"(median/goal = {median / GOAL_SECONDS:.2f})")
+    print(f"  click to first frame:         median {median:.3f} s ({fmt(f'{t:.3f}' for t in click_times)})")
+    print(
+        f"  goal {GOAL_SECONDS:.1f} s: {'met' if median < GOAL_SECONDS else 'NOT met'} "
+        f"(median/goal = {median / GOAL_SECONDS:.2f})"
+    )
 
 
 if __name__ == "__main__":

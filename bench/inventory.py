@@ -116,16 +116,22 @@ def main():
         define(conn, args.domains)
         conn.storagePoolLookupByName("default").refresh(0)
         total = len(conn.listAllDomains())
-        print(f"defined {args.domains} domains on {args.host} in {time.perf_counter() - start:.1f} s "
-              f"({total} domains on the host)")
+        print(
+            f"defined {args.domains} domains on {args.host} in {time.perf_counter() - start:.1f} s "
+            f"({total} domains on the host)"
+        )
         client = salt.client.LocalClient(str(lab.master_conf_dir / "master"))
         ping, _, _ = timed_calls(client, args.host, "grains.items", args.runs, 30)
         ours, ours_all, inventory = timed_calls(client, args.host, "hypervisor.inventory", args.runs, 120)
         theirs, theirs_all, full_info = timed_calls(client, args.host, "virt.full_info", args.virt_runs, 600)
-        ours_cmd, _, _ = timed_calls(client, args.host, "hypervisor.inventory", args.runs, 120, blocking=False)
+        ours_cmd, _, _ = timed_calls(
+            client, args.host, "hypervisor.inventory", args.runs, 120, blocking=False
+        )
         if len(inventory["vms"]) != total or len(full_info["vm_info"]) != total:
-            raise SystemExit(f"incomplete answers: inventory {len(inventory['vms'])}, "
-                             f"full_info {len(full_info['vm_info'])}, host has {total}")
+            raise SystemExit(
+                f"incomplete answers: inventory {len(inventory['vms'])}, "
+                f"full_info {len(full_info['vm_info'])}, host has {total}"
+            )
     finally:
         clean(conn)
         conn.close()
@@ -135,10 +141,15 @@ def main():
     print(f"\nHost inventory of {total} domains on {args.host}, through Salt (median wall time):")
     print(f"  grains.items (Salt round trip) {ping:6.3f} s")
     print(f"  hypervisor.inventory (Brine)  {ours:7.3f} s   runs: {', '.join(f'{t:.3f}' for t in ours_all)}")
-    print(f"  virt.full_info (saltext-virt) {theirs:7.3f} s   runs: {', '.join(f'{t:.3f}' for t in theirs_all)}")
+    print(
+        f"  virt.full_info (saltext-virt) {theirs:7.3f} s   runs: {', '.join(f'{t:.3f}' for t in theirs_all)}"
+    )
     print(f"  ratio full_info / inventory   {theirs / ours:7.1f}x   (goal: >= 10x)")
     net_ours, net_theirs = max(ours - ping, 1e-3), max(theirs - ping, 1e-3)
-    print(f"  without the round trip        {net_ours:7.3f} s vs {net_theirs:.3f} s = {net_theirs / net_ours:.1f}x")
+    print(
+        f"  without the round trip        {net_ours:7.3f} s vs {net_theirs:.3f} s = "
+        f"{net_theirs / net_ours:.1f}x"
+    )
     print(f"  goal: inventory under 0.5 s for 300 domains: {'met' if ours < 0.5 else 'NOT met'}")
     print(f"  (hypervisor.inventory collected with LocalClient.cmd's polling instead: {ours_cmd:.3f} s)")
 

@@ -56,8 +56,7 @@ def main():
         where = lab.virsh(HOME, "domstate", VM, check=False).strip()
         if where != "running":
             raise SystemExit(f"{VM} is not running on {HOME} ({where!r}); put it back first")
-        settings = (("max_downtime=300 (QEMU's)", {"max_downtime": 300}),
-                    ("lab default (50 ms)", {}))
+        settings = (("max_downtime=300 (QEMU's)", {"max_downtime": 300}), ("lab default (50 ms)", {}))
         rows = []
         for label, options in settings:
             drop_to_done, downtimes, libvirt_times = [], [], []
@@ -69,18 +68,27 @@ def main():
                     if downtime is not None:
                         downtimes.append(downtime)
             rows.append((label, drop_to_done, libvirt_times, downtimes))
-    print(f"\nLive migration of {VM} (128 MiB, idle) between {HOME} and {AWAY}, "
-          f"{args.runs} runs each way per setting (medians):")
-    print(f"  {'setting':<28}{'drop to done':>14}{'migration':>12}{'downtime':>11}   "
-          f"vs QEMU's default max downtime")
+    print(
+        f"\nLive migration of {VM} (128 MiB, idle) between {HOME} and {AWAY}, "
+        f"{args.runs} runs each way per setting (medians):"
+    )
+    print(
+        f"  {'setting':<28}{'drop to done':>14}{'migration':>12}{'downtime':>11}   "
+        f"vs QEMU's default max downtime"
+    )
     for label, drop_to_done, libvirt_times, downtimes in rows:
         downtime = statistics.median(downtimes) if downtimes else float("nan")
-        print(f"  {label:<28}{statistics.median(drop_to_done):>12.2f} s{statistics.median(libvirt_times):>10.2f} s"
-              f"{downtime:>8.0f} ms   {QEMU_DEFAULT_MAX_DOWNTIME_MS} ms "
-              f"({downtime / QEMU_DEFAULT_MAX_DOWNTIME_MS:.2f}x); range {min(downtimes, default=0)}-"
-              f"{max(downtimes, default=0)} ms")
-    print("  drop to done: cluster.migrate called to returned (target check, migration, VM dict);"
-          " migration: libvirt's call on the source; downtime: as libvirt measured it.\n")
+        print(
+            f"  {label:<28}{statistics.median(drop_to_done):>12.2f} s"
+            f"{statistics.median(libvirt_times):>10.2f} s"
+            f"{downtime:>8.0f} ms   {QEMU_DEFAULT_MAX_DOWNTIME_MS} ms "
+            f"({downtime / QEMU_DEFAULT_MAX_DOWNTIME_MS:.2f}x); range {min(downtimes, default=0)}-"
+            f"{max(downtimes, default=0)} ms"
+        )
+    print(
+        "  drop to done: cluster.migrate called to returned (target check, migration, VM dict);"
+        " migration: libvirt's call on the source; downtime: as libvirt measured it.\n"
+    )
 
 
 if __name__ == "__main__":

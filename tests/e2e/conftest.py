@@ -9,7 +9,8 @@ from running is an error, never a skip.
 import json
 import os
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field
 from pathlib import Path
 
 import pytest
@@ -20,8 +21,15 @@ sys.path.insert(0, str(REPO / "lab"))
 import brinelab  # noqa: E402  pylint: disable=wrong-import-position
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -77,8 +85,13 @@ def lab():
     credentials = json.loads(handle.credentials.read_text())
     hosts = state["hosts"]
     vms = {name: hosts[(index - 1) % len(hosts)] for name, (index, _running) in brinelab.GUESTS.items()}
-    yield LabHandle(lab=handle, url=brinelab.URL, hosts=hosts, vms=vms,
-                    users={role: (c["username"], c["password"]) for role, c in credentials.items()})
+    yield LabHandle(
+        lab=handle,
+        url=brinelab.URL,
+        hosts=hosts,
+        vms=vms,
+        users={role: (c["username"], c["password"]) for role, c in credentials.items()},
+    )
     if started_here and not os.environ.get("BRINE_LAB_KEEP"):
         handle.down()
 

@@ -93,8 +93,9 @@ def api_post(lab, path, body, token=None):
     headers = {"Content-Type": "application/json", "Accept": "application/json"}
     if token:
         headers["X-Auth-Token"] = token
-    request = urllib.request.Request(lab.url.rstrip("/") + "/api" + path, data=json.dumps(body).encode(),
-                                     headers=headers)
+    request = urllib.request.Request(
+        lab.url.rstrip("/") + "/api" + path, data=json.dumps(body).encode(), headers=headers
+    )
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -107,7 +108,9 @@ def api_post(lab, path, body, token=None):
 
 def console_ticket(lab, token, vm):
     """cluster.console through salt-api as the SPA calls it: (HTTP status, return[0])."""
-    status, body = api_post(lab, "/", [{"client": "runner", "fun": "cluster.console", "kwarg": {"name": vm}}], token)
+    status, body = api_post(
+        lab, "/", [{"client": "runner", "fun": "cluster.console", "kwarg": {"name": vm}}], token
+    )
     return status, (body["return"][0] if status == 200 else body)
 
 
@@ -129,8 +132,19 @@ def open_vm(ui, lab, role, vm):
 
 
 # Characters typed with Shift held on a US keyboard, and the key that types them.
-SHIFTED_KEYS = {">": "Period", "<": "Comma", "$": "Digit4", "(": "Digit9", ")": "Digit0", "*": "Digit8",
-                "_": "Minus", "|": "Backslash", ":": "Semicolon", '"': "Quote", "?": "Slash"}
+SHIFTED_KEYS = {
+    ">": "Period",
+    "<": "Comma",
+    "$": "Digit4",
+    "(": "Digit9",
+    ")": "Digit0",
+    "*": "Digit8",
+    "_": "Minus",
+    "|": "Backslash",
+    ":": "Semicolon",
+    '"': "Quote",
+    "?": "Slash",
+}
 
 
 def type_like_a_person(page, text):
@@ -182,7 +196,9 @@ def test_an_operator_opens_a_console_sees_the_text_screen_types_and_closes_it(ui
 
     panel.get_by_role("button", name="Connect").click()
     expect(panel).to_have_attribute("data-console-state", "connected", timeout=CONSOLE_TIMEOUT_MS)
-    expect(panel.locator('[data-testid="console-status"]')).to_have_text(re.compile(r"Connected to lab-vm1 on hv\d"))
+    expect(panel.locator('[data-testid="console-status"]')).to_have_text(
+        re.compile(r"Connected to lab-vm1 on hv\d")
+    )
     first = wait_for_frame(page)
     # The guest's VGA text console: 80x25 characters of 9x16 pixels.
     assert (first["width"], first["height"]) == (720, 400), first
@@ -204,8 +220,11 @@ def test_an_operator_opens_a_console_sees_the_text_screen_types_and_closes_it(ui
     before = canvas_stats(page)["hash"]
     page.locator('[data-testid="console-screen"] canvas').click()
     type_like_a_person(page, f"echo {marker} > /dev/ttyS0\n")
-    wait_for(lambda: marker in serial_log(lab, "lab-vm1"), 60,
-             f"{marker} typed into the console never reached the guest's serial port")
+    wait_for(
+        lambda: marker in serial_log(lab, "lab-vm1"),
+        60,
+        f"{marker} typed into the console never reached the guest's serial port",
+    )
     wait_for_change(page, before)
 
     # The paste box types text as keystrokes (shifted characters included): $((6*7)) is 42.
@@ -214,8 +233,11 @@ def test_an_operator_opens_a_console_sees_the_text_screen_types_and_closes_it(ui
     panel.get_by_role("button", name="Paste text…").click()
     panel.locator('[data-testid="console-paste-text"]').fill(f"echo brine-$((6*7))-{tag} > /dev/ttyS0\n")
     panel.get_by_role("button", name="Type it").click()
-    wait_for(lambda: f"brine-42-{tag}" in serial_log(lab, "lab-vm1"), 60,
-             "text pasted into the console never reached the guest's shell")
+    wait_for(
+        lambda: f"brine-42-{tag}" in serial_log(lab, "lab-vm1"),
+        60,
+        "text pasted into the console never reached the guest's shell",
+    )
     wait_for_change(page, before)
     page.wait_for_timeout(1000)
     panel.screenshot(path=str(artifacts_dir / "console-typed.png"))
@@ -245,14 +267,17 @@ def test_the_pop_out_window_shows_the_console_on_its_own(ui, lab, artifacts_dir)
 def test_clear_messages_for_a_shut_off_vm_and_a_viewer(ui, lab, artifacts_dir):
     panel = open_vm(ui, lab, "operator", "lab-vm3")
     expect(panel.locator('[data-testid="console-message"]')).to_have_text(
-        "lab-vm3 is shut off: start it to open its console.")
+        "lab-vm3 is shut off: start it to open its console."
+    )
     expect(panel.locator('[data-testid="console-connect"]')).to_be_hidden()
     expect(panel.locator('[data-testid="console-connect"]')).to_be_disabled()
     panel.screenshot(path=str(artifacts_dir / "console-vm-off.png"))
 
     ui.logout()
     panel = open_vm(ui, lab, "viewer", "lab-vm1")
-    expect(panel.locator('[data-testid="console-message"]')).to_contain_text("Your role may not open consoles")
+    expect(panel.locator('[data-testid="console-message"]')).to_contain_text(
+        "Your role may not open consoles"
+    )
     expect(panel.locator('[data-testid="console-connect"]')).to_be_hidden()
     expect(panel.locator('[data-testid="console-connect"]')).to_be_disabled()
     panel.screenshot(path=str(artifacts_dir / "console-viewer.png"))
@@ -330,7 +355,9 @@ def test_a_random_or_malformed_token_is_refused(lab, token):
     assert vnc_connections(lab) == before
 
 
-@pytest.mark.parametrize("origin", ["https://evil.example", "https://127.0.0.1:8443.evil.example", "null", None])
+@pytest.mark.parametrize(
+    "origin", ["https://evil.example", "https://127.0.0.1:8443.evil.example", "null", None]
+)
 def test_a_foreign_origin_is_refused_and_does_not_spend_the_token(lab, operator_token, origin):
     _, ticket = console_ticket(lab, operator_token, "lab-vm1")
     before = vnc_connections(lab)
@@ -352,8 +379,11 @@ def test_no_token_for_a_shut_off_vm(lab, operator_token):
     status, answer = console_ticket(lab, operator_token, "lab-vm3")
     assert status == 200 and isinstance(answer, str), answer
     assert "lab-vm3 is shut off" in answer and "start it to open its console" in answer
-    assert not [p for p in lab.lab.console_tokens.iterdir() if p.suffix == ".token"
-                and json.loads(p.read_text()).get("vm") == "lab-vm3"]
+    assert not [
+        p
+        for p in lab.lab.console_tokens.iterdir()
+        if p.suffix == ".token" and json.loads(p.read_text()).get("vm") == "lab-vm3"
+    ]
 
 
 def test_guests_vnc_servers_answer_only_the_master_and_only_with_a_password(lab):
@@ -368,9 +398,13 @@ def test_guests_vnc_servers_answer_only_the_master_and_only_with_a_password(lab)
         assert list(sock.recv(count)) == [2]
     # From any other address on the lab network (another host): refused.
     other = next(h for h in lab.hosts if h != host)
-    probe = lab.lab.nsenter(other, "python3", "-c",
-                            f"import socket; socket.create_connection(('{address}', {port}), 5)",
-                            check=False)
+    probe = lab.lab.nsenter(
+        other,
+        "python3",
+        "-c",
+        f"import socket; socket.create_connection(('{address}', {port}), 5)",
+        check=False,
+    )
     assert probe.returncode != 0 and "refused" in (probe.stderr or "").lower(), probe.stderr
 
 
@@ -384,17 +418,30 @@ def _migrated_vm2(lab):
     away = next(h for h in lab.hosts if h != home)
 
     def migrate(source, target):
-        lab.lab.nsenter(source, "virsh", "-c", "qemu:///system", "migrate", "--live", "--p2p",
-                        "--persistent", "--undefinesource", "--unsafe", "lab-vm2",
-                        f"qemu+tcp://{target}/system",
-                        timeout=180)
+        lab.lab.nsenter(
+            source,
+            "virsh",
+            "-c",
+            "qemu:///system",
+            "migrate",
+            "--live",
+            "--p2p",
+            "--persistent",
+            "--undefinesource",
+            "--unsafe",
+            "lab-vm2",
+            f"qemu+tcp://{target}/system",
+            timeout=180,
+        )
 
     yield home, away, migrate
     if where_is(lab, "lab-vm2") != home:
         migrate(away, home)
 
 
-def test_after_a_migration_the_console_reaches_the_new_host_and_old_tokens_fail(lab, operator_token, migrated_vm2):
+def test_after_a_migration_the_console_reaches_the_new_host_and_old_tokens_fail(
+    lab, operator_token, migrated_vm2
+):
     home, away, migrate = migrated_vm2
     status, old = console_ticket(lab, operator_token, "lab-vm2")
     assert status == 200 and old["host"] == home, old

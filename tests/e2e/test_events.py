@@ -3,12 +3,15 @@ brine/ tags, and the engine survives its libvirtd being killed and restarted."""
 
 import pytest
 
-from support.lab import kill_libvirtd, master_bus, start_libvirtd
+from support.lab import kill_libvirtd
+from support.lab import master_bus
+from support.lab import start_libvirtd
 
 
 def vm_event(host, vm, event):
     def matches(tag, data):
         return tag == f"brine/vm/{host}/{vm}/state" and data.get("event") == event
+
     return matches
 
 
@@ -43,13 +46,18 @@ def test_engine_reconnects_after_libvirtd_is_killed_and_restarted(lab):
     try:
         with master_bus(lab) as bus:
             kill_libvirtd(lab, host)
-            _, data = bus.wait_for(lambda tag, _d: tag == f"brine/host/{host}/disconnected",
-                                   what=f"{host} disconnected")
+            _, data = bus.wait_for(
+                lambda tag, _d: tag == f"brine/host/{host}/disconnected", what=f"{host} disconnected"
+            )
             assert data["host"] == host and data["error"]
             start_libvirtd(lab, host)
-            _, data = bus.wait_for(lambda tag, d: tag == f"brine/host/{host}/resync"
-                                   and d.get("reason", "").startswith("reconnected"),
-                                   timeout=90, what=f"{host} resync")
+            _, data = bus.wait_for(
+                lambda tag, d: (
+                    tag == f"brine/host/{host}/resync" and d.get("reason", "").startswith("reconnected")
+                ),
+                timeout=90,
+                what=f"{host} resync",
+            )
             assert data["host"] == host
             # Events still flow on the new connection.
             lab.virsh(host, "suspend", vm)

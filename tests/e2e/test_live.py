@@ -15,8 +15,11 @@ import subprocess
 import time
 
 import pytest
-from support.pages import UI_TIMEOUT_MS, BrineUI, virsh_state
 from playwright.sync_api import expect
+
+from support.pages import UI_TIMEOUT_MS
+from support.pages import BrineUI
+from support.pages import virsh_state
 
 pytestmark = pytest.mark.lab
 
@@ -98,17 +101,24 @@ def drop_browser_connections(port=8443):
     """Cut this test's browser's TCP connections to the site (as a network fault would), with
     `ss -K`; other people's browsers are left alone. Returns how many were cut."""
     ours = descendants(os.getpid())
-    listing = subprocess.run(["ss", "-tnpH", "state", "established", "dst", f"127.0.0.1:{port}"],
-                             capture_output=True, text=True, check=True).stdout
+    listing = subprocess.run(
+        ["ss", "-tnpH", "state", "established", "dst", f"127.0.0.1:{port}"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     ports = set()
     for line in listing.splitlines():
         pids = {int(p) for p in re.findall(r"pid=(\d+)", line)}
-        local = re.search(r"127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:%d" % port, line)
+        local = re.search(rf"127\.0\.0\.1:(\d+)\s+127\.0\.0\.1:{port}\b", line)
         if local and pids & ours:
             ports.add(local.group(1))
     for local_port in ports:
-        subprocess.run(["ss", "-K", "-tn", "dst", f"127.0.0.1:{port}", "sport", "=", f":{local_port}"],
-                       capture_output=True, check=True)
+        subprocess.run(
+            ["ss", "-K", "-tn", "dst", f"127.0.0.1:{port}", "sport", "=", f":{local_port}"],
+            capture_output=True,
+            check=True,
+        )
     return len(ports)
 
 

@@ -17,7 +17,9 @@ import time
 
 import pytest
 
-from support.lab import kill_libvirtd, master_bus, start_libvirtd
+from support.lab import kill_libvirtd
+from support.lab import master_bus
+from support.lab import start_libvirtd
 
 VM = "lab-vm1"
 COUNTER = re.compile(rb"brine-counter (\d+)")
@@ -28,8 +30,12 @@ SLOW = "bandwidth=1"
 
 def salt_run_popen(lab, *args):
     program = brinelab_bin(lab, "salt-run")
-    return subprocess.Popen([program, "-c", str(lab.lab.master_conf_dir), "--out=json", *args],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [program, "-c", str(lab.lab.master_conf_dir), "--out=json", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def brinelab_bin(lab, name):
@@ -58,7 +64,9 @@ def state_on(lab, host, vm=VM):
 
 
 def defined_names(lab, host):
-    done = lab.lab.nsenter(host, "virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", check=False)
+    done = lab.lab.nsenter(
+        host, "virsh", "-q", "-c", "qemu:///system", "list", "--all", "--name", check=False
+    )
     assert done.returncode == 0, done.stderr
     return set(done.stdout.split())
 
@@ -110,7 +118,9 @@ class Watcher(threading.Thread):
 
 
 def migration_events(bus, migration_id):
-    return [tag.rsplit("/", 1)[1] for tag, _ in bus.seen if tag.startswith(f"brine/migration/{migration_id}/")]
+    return [
+        tag.rsplit("/", 1)[1] for tag, _ in bus.seen if tag.startswith(f"brine/migration/{migration_id}/")
+    ]
 
 
 def where_is(lab):
@@ -151,28 +161,45 @@ def test_migrate_a_running_guest_there_and_back(lab, guest_home):
             result = json.loads(out)
             assert (result["vm"], result["source"], result["target"]) == (VM, source, target), out
             assert result["vm_info"]["state"] == "running" and result["vm_info"]["host"] == target
-            _, done = bus.wait_for(lambda tag, _d, i=result["id"]: tag == f"brine/migration/{i}/done",
-                                   what="the done event")
+            _, done = bus.wait_for(
+                lambda tag, _d, i=result["id"]: tag == f"brine/migration/{i}/done", what="the done event"
+            )
             assert done["total_time"] > 0 and done["downtime"] is not None
             assert done["source"] == source and done["target"] == target
             assert migration_events(bus, result["id"])[0] == "started"
             # What the UI moves the VM between hosts with: the engines' lifecycle events on both
             # hosts, and the source's job-completed event with libvirt's statistics.
-            bus.wait_for(lambda tag, d, t=target: tag == f"brine/vm/{t}/{VM}/state"
-                         and d.get("event") in ("started", "resumed") and d.get("detail") == "migrated",
-                         what=f"{VM} started on {target}")
-            bus.wait_for(lambda tag, d, s=source: tag == f"brine/vm/{s}/{VM}/state"
-                         and (d.get("event"), d.get("detail")) == ("stopped", "migrated"),
-                         what=f"{VM} stopped on {source}")
-            _, job = bus.wait_for(lambda tag, d, s=source: tag == f"brine/vm/{s}/{VM}/job"
-                                  and d.get("event") == "job_completed", what="the job completed event")
+            bus.wait_for(
+                lambda tag, d, t=target: (
+                    tag == f"brine/vm/{t}/{VM}/state"
+                    and d.get("event") in ("started", "resumed")
+                    and d.get("detail") == "migrated"
+                ),
+                what=f"{VM} started on {target}",
+            )
+            bus.wait_for(
+                lambda tag, d, s=source: (
+                    tag == f"brine/vm/{s}/{VM}/state"
+                    and (d.get("event"), d.get("detail")) == ("stopped", "migrated")
+                ),
+                what=f"{VM} stopped on {source}",
+            )
+            _, job = bus.wait_for(
+                lambda tag, d, s=source: (
+                    tag == f"brine/vm/{s}/{VM}/job" and d.get("event") == "job_completed"
+                ),
+                what="the job completed event",
+            )
             assert "time_elapsed" in job["stats"]
         watcher.assert_one_host_at_every_check()
         assert state_on(lab, target) == "running"
         assert state_on(lab, source) == "absent"  # undefined on the source after success
         # The guest kept counting on the target: no reboot, no gap back to zero.
-        wait_until(lambda t=target, b=before: (last_counter(lab, t) or 0) > b + 1, 60,
-                   f"the counter on {target} going past {before}")
+        wait_until(
+            lambda t=target, b=before: (last_counter(lab, t) or 0) > b + 1,
+            60,
+            f"the counter on {target} going past {before}",
+        )
 
 
 def test_killing_the_target_libvirtd_mid_migration_leaves_the_vm_on_the_source(lab, guest_home):
@@ -180,9 +207,13 @@ def test_killing_the_target_libvirtd_mid_migration_leaves_the_vm_on_the_source(l
     with master_bus(lab) as bus:
         proc = salt_run_popen(lab, "cluster.migrate", VM, target, SLOW)
         try:
-            _, progress = bus.wait_for(lambda tag, d: tag.startswith("brine/migration/")
-                                       and tag.endswith("/progress") and d.get("vm") == VM,
-                                       timeout=120, what="a progress event")
+            _, progress = bus.wait_for(
+                lambda tag, d: (
+                    tag.startswith("brine/migration/") and tag.endswith("/progress") and d.get("vm") == VM
+                ),
+                timeout=120,
+                what="a progress event",
+            )
             assert progress["data_total"] > 0 and 0 <= progress["percent"] <= 100
             kill_libvirtd(lab, target)
             code, out, err = finish(proc)
@@ -194,8 +225,9 @@ def test_killing_the_target_libvirtd_mid_migration_leaves_the_vm_on_the_source(l
         error = out + err
         print("runner error:", runner_sentence(out))
         assert f"migration of {VM} to {target}" in error and f"{VM} is running on {source}" in error, error
-        _, failed = bus.wait_for(lambda tag, _d, i=progress["id"]: tag == f"brine/migration/{i}/failed",
-                                 what="the failed event")
+        _, failed = bus.wait_for(
+            lambda tag, _d, i=progress["id"]: tag == f"brine/migration/{i}/failed", what="the failed event"
+        )
         assert failed["aborted"] is False and failed["error"]
     assert state_on(lab, source) == "running"
     # After its restart the target's libvirtd drops the half-arrived domain: nothing stays.
@@ -208,21 +240,30 @@ def test_abort_mid_way_leaves_the_vm_on_the_source(lab, guest_home):
     with master_bus(lab) as bus:
         proc = salt_run_popen(lab, "cluster.migrate", VM, target, SLOW)
         try:
-            _, progress = bus.wait_for(lambda tag, d: tag.endswith("/progress") and d.get("vm") == VM,
-                                       timeout=120, what="a progress event")
+            _, progress = bus.wait_for(
+                lambda tag, d: tag.endswith("/progress") and d.get("vm") == VM,
+                timeout=120,
+                what="a progress event",
+            )
             # A second migration of the same VM is refused while this one runs, not queued.
             second = lab.salt_run("cluster.migrate", VM, target)
             assert "already being migrated" in second.stdout + second.stderr
             aborted = lab.salt_run("--out=json", "cluster.migration_abort", VM)
-            assert json.loads(aborted.stdout) == {"id": progress["id"], "vm": VM, "source": source,
-                                                  "target": target, "aborted": True}
+            assert json.loads(aborted.stdout) == {
+                "id": progress["id"],
+                "vm": VM,
+                "source": source,
+                "target": target,
+                "aborted": True,
+            }
             code, out, err = finish(proc)
         finally:
             if proc.poll() is None:
                 proc.kill()
         assert code != 0 and f"the migration of {VM} to {target} was aborted" in out + err
-        _, failed = bus.wait_for(lambda tag, _d, i=progress["id"]: tag == f"brine/migration/{i}/failed",
-                                 what="the failed event")
+        _, failed = bus.wait_for(
+            lambda tag, _d, i=progress["id"]: tag == f"brine/migration/{i}/failed", what="the failed event"
+        )
         assert failed["aborted"] is True
     assert state_on(lab, source) == "running"
     assert VM not in defined_names(lab, target)
@@ -265,14 +306,20 @@ def test_a_target_without_capacity_is_refused(lab, guest_home):
         # A dict grain goes only with force=True.
         lab.salt(target, "grains.delkey", "brine", "force=True")
         assert "reserved_memory" not in lab.salt(target, "grains.get", "brine").stdout
-    assert json.loads(lab.salt_run("--out=json", "cluster.migration_check", VM, target).stdout)[target]["eligible"]
+    assert json.loads(lab.salt_run("--out=json", "cluster.migration_check", VM, target).stdout)[target][
+        "eligible"
+    ]
     assert state_on(lab, guest_home) == "running" and VM not in defined_names(lab, target)
 
 
 def test_targets_for_a_drag(lab, guest_home):
     targets = json.loads(lab.salt_run("--out=json", "cluster.migration_targets", VM).stdout)
     assert set(targets) == set(lab.hosts)
-    assert targets[guest_home] == {"eligible": False, "reasons": [f"{VM} is already on {guest_home}"], "offers": []}
+    assert targets[guest_home] == {
+        "eligible": False,
+        "reasons": [f"{VM} is already on {guest_home}"],
+        "offers": [],
+    }
     assert all(targets[h]["eligible"] for h in lab.hosts if h != guest_home), targets
     stopped = json.loads(lab.salt_run("--out=json", "cluster.migration_targets", "lab-vm3").stdout)
     away = other_host(lab, lab.vms["lab-vm3"])

@@ -17,8 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from support.pages import UI_TIMEOUT_MS, BrineUI
 from playwright.sync_api import expect
+
+from support.pages import UI_TIMEOUT_MS
+from support.pages import BrineUI
 
 pytestmark = pytest.mark.lab
 
@@ -105,7 +107,7 @@ def assert_on_one_host(samples):
     # Neither host running it happens only at the switch-over (both paused) and only briefly.
     gaps = [i for i, sample in enumerate(samples) if not running_hosts(sample)]
     longest, run = 0, 0
-    for i, sample in enumerate(samples):
+    for i in range(len(samples)):
         run = run + 1 if i in gaps else 0
         longest = max(longest, run)
     assert longest <= 3, f"{VM} was running nowhere for {longest} samples in a row: {samples}"
@@ -143,9 +145,11 @@ def ui(lab, browser_page):
     browser_page.on("pageerror", lambda err: problems.append(f"uncaught: {err}"))
     browser_page.on(
         "console",
-        lambda msg: problems.append(msg.text)
-        if msg.type == "error" and "Content Security Policy" in msg.text
-        else None,
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
     )
     yield BrineUI(browser_page, lab.url)
     assert problems == [], "the page broke its CSP or threw"
@@ -180,7 +184,9 @@ def confirm(ui, artifacts_dir=None, *, bandwidth=None):
     if bandwidth is not None:
         dialog.locator("summary", has_text="Advanced").click()
         expect(dialog.get_by_label("Live (the VM keeps running while it moves)")).to_be_checked()
-        expect(dialog.get_by_label("Offline (move the definition of a VM that is not running)")).to_be_disabled()
+        expect(
+            dialog.get_by_label("Offline (move the definition of a VM that is not running)")
+        ).to_be_disabled()
         dialog.get_by_label("Bandwidth limit (MiB/s)").fill(str(bandwidth))
     if artifacts_dir is not None:
         ui.page.screenshot(path=str(artifacts_dir / "migration-2-confirm.png"))
@@ -219,7 +225,8 @@ def test_drag_to_hv2_and_back(lab, ui, vm_home, artifacts_dir):
             expect(panel(ui).locator("progress")).to_be_visible(timeout=10_000)
             expect(panel(ui)).to_have_attribute("data-phase", "running", timeout=MIGRATION_TIMEOUT_MS)
             expect(panel(ui).locator('[data-testid="migration-detail"]')).to_have_text(
-                re.compile(r"^[1-9]\d*% · .+ left"), timeout=30_000)
+                re.compile(r"^[1-9]\d*% · .+ left"), timeout=30_000
+            )
             ui.page.screenshot(path=str(artifacts_dir / "migration-3-progress.png"))
         except AssertionError:
             pass  # a fast machine may finish before the first progress event: the result still shows
@@ -338,7 +345,9 @@ def test_drag_from_the_vm_page_and_abort(lab, ui, vm_home, artifacts_dir):
     ui.page.mouse.move(target["x"] + 20, target["y"] + 10, steps=5)
     ui.page.mouse.move(target["x"] + 24, target["y"] + 12, steps=2)
     expect(tile).to_have_attribute("data-drop", "eligible", timeout=UI_TIMEOUT_MS)
-    expect(ui.page.locator(f'.migrate-target[data-host="{HOME}"]')).to_have_attribute("data-drop", "ineligible")
+    expect(ui.page.locator(f'.migrate-target[data-host="{HOME}"]')).to_have_attribute(
+        "data-drop", "ineligible"
+    )
     target = tile.bounding_box()  # where it is now that the marks are in
     ui.page.mouse.move(target["x"] + 20, target["y"] + 10, steps=2)
     ui.page.screenshot(path=str(artifacts_dir / "migration-7-vm-page-drag.png"))

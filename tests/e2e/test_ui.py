@@ -12,8 +12,12 @@ import time
 from xml.etree import ElementTree
 
 import pytest
-from support.pages import ACTION_TIMEOUT_MS, UI_TIMEOUT_MS, BrineUI, virsh_state
 from playwright.sync_api import expect
+
+from support.pages import ACTION_TIMEOUT_MS
+from support.pages import UI_TIMEOUT_MS
+from support.pages import BrineUI
+from support.pages import virsh_state
 
 pytestmark = pytest.mark.lab
 
@@ -24,9 +28,11 @@ def ui(lab, browser_page):
     problems = []
     browser_page.on(
         "console",
-        lambda msg: problems.append(msg.text)
-        if msg.type == "error" and "Content Security Policy" in msg.text
-        else None,
+        lambda msg: (
+            problems.append(msg.text)
+            if msg.type == "error" and "Content Security Policy" in msg.text
+            else None
+        ),
     )
     browser_page.on("pageerror", lambda err: problems.append(f"uncaught: {err}"))
     yield BrineUI(browser_page, lab.url)
@@ -73,9 +79,7 @@ def test_operator_sees_both_hosts_and_all_guests(lab, ui, artifacts_dir):
         # Capacity bars for memory and vCPUs, with figures.
         expect(card.locator('[role="meter"]')).to_have_count(2)
         expect(card).to_contain_text("libvirt")
-    expect(ui.page.locator('[data-testid="totals"]')).to_contain_text(
-        f"{len(lab.hosts)} of {len(lab.hosts)}"
-    )
+    expect(ui.page.locator('[data-testid="totals"]')).to_contain_text(f"{len(lab.hosts)} of {len(lab.hosts)}")
 
     for vm, host in lab.vms.items():
         row = ui.vm_row(vm)

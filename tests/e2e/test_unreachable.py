@@ -5,8 +5,10 @@ import re
 import signal
 
 import pytest
-from support.pages import UI_TIMEOUT_MS, BrineUI
 from playwright.sync_api import expect
+
+from support.pages import UI_TIMEOUT_MS
+from support.pages import BrineUI
 
 pytestmark = pytest.mark.lab
 
@@ -21,8 +23,11 @@ def silent_host(lab):
     lab.lab.wait(lambda: lab.lab.processes(state)[f"{host}/salt-minion"] is None, 30, "minion did not stop")
     yield host
     lab.lab.start_minion(host)
-    lab.lab.wait(lambda: host in lab.salt("--out=json", "--static", "-t", "5", host, "test.ping").stdout,
-                 90, f"{host}'s minion did not come back")
+    lab.lab.wait(
+        lambda: host in lab.salt("--out=json", "--static", "-t", "5", host, "test.ping").stdout,
+        90,
+        f"{host}'s minion did not come back",
+    )
 
 
 def test_silent_host_is_unreachable_and_others_still_show(lab, browser_page, silent_host, artifacts_dir):

@@ -37,20 +37,21 @@ FORWARD = ["FORWARD", "-i", BRIDGE, "-o", BRIDGE, "-j", "ACCEPT"]
 
 
 def pillar(authkey, refresh=False):
-    return {"cluster": {
-        "name": "brinetest",
-        "nodes": NODES,
-        "corosync": {"authkey": authkey, "token": 1000},
-        "pkg_refresh": refresh,
-        "lvm": {"enabled": False},
-        "fencing": {"enabled": False},
-        "pacemaker": {"enabled": False},
-    }}
+    return {
+        "cluster": {
+            "name": "brinetest",
+            "nodes": NODES,
+            "corosync": {"authkey": authkey, "token": 1000},
+            "pkg_refresh": refresh,
+            "lvm": {"enabled": False},
+            "fencing": {"enabled": False},
+            "pacemaker": {"enabled": False},
+        }
+    }
 
 
 def ip(*args, check=True):
     return subprocess.run(["ip", *args], check=check, capture_output=True, text=True)
-
 
 
 def quorum(node):
@@ -58,7 +59,6 @@ def quorum(node):
     out = node.exec("corosync-quorumtool", "-s", check=False).stdout
     info = dict(re.findall(r"^([A-Za-z][A-Za-z ]+?):\s+(.+)$", out, re.M))
     return {k.strip(): v.strip() for k, v in info.items()}
-
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +134,9 @@ def applied(nodes):
 def test_three_nodes_form_a_quorate_membership(nodes, applied):
     assert applied["cn1"]["cluster-service-running-corosync-service-running"]["changes"]
     node = nodes["cn1"]
-    hostroot.wait_for(lambda: quorum(node).get("Total votes") == "3", 90, f"no membership of 3: {quorum(node)}")
+    hostroot.wait_for(
+        lambda: quorum(node).get("Total votes") == "3", 90, f"no membership of 3: {quorum(node)}"
+    )
     info = quorum(node)
     assert info["Quorate"] == "Yes" and info["Expected votes"] == "3", info
     # Node ids are the pillar's.
@@ -156,7 +158,9 @@ def test_second_apply_changes_nothing(nodes, applied):  # pylint: disable=unused
 def test_losing_one_node_of_three_keeps_quorum(nodes, applied):  # pylint: disable=unused-argument
     nodes["cn3"].exec("/etc/init.d/corosync", "stop")
     node = nodes["cn1"]
-    hostroot.wait_for(lambda: quorum(node).get("Total votes") == "2", 90, f"cn3 did not leave: {quorum(node)}")
+    hostroot.wait_for(
+        lambda: quorum(node).get("Total votes") == "2", 90, f"cn3 did not leave: {quorum(node)}"
+    )
     assert quorum(node)["Quorate"] == "Yes"
 
 

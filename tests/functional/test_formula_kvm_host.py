@@ -35,27 +35,34 @@ def machine_sysctl(key):
 
 
 def pillar():
-    keys = ["vm.swappiness", "net.bridge.bridge-nf-call-iptables",
-            "net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables"]
+    keys = [
+        "vm.swappiness",
+        "net.bridge.bridge-nf-call-iptables",
+        "net.bridge.bridge-nf-call-ip6tables",
+        "net.bridge.bridge-nf-call-arptables",
+    ]
     values = {k: machine_sysctl(k) for k in keys if os.path.exists("/proc/sys/" + k.replace(".", "/"))}
-    return {"kvm": {
-        "tls": {"enabled": False},
-        "qemu": {"vnc_listen": VNC_ADDRESS},
-        "sysctl": {"values": values},
-        "hugepages": {"enabled": True},
-        # No bootloader in this root: the drop-in is written, update-grub is skipped, a notice
-        # says a reboot is due.
-        "kernel": {"cmdline": ["brine.test=1"]},
-    }}
-
+    return {
+        "kvm": {
+            "tls": {"enabled": False},
+            "qemu": {"vnc_listen": VNC_ADDRESS},
+            "sysctl": {"values": values},
+            "hugepages": {"enabled": True},
+            # No bootloader in this root: the drop-in is written, update-grub is skipped, a notice
+            # says a reboot is due.
+            "kernel": {"cmdline": ["brine.test=1"]},
+        }
+    }
 
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
     hostroot.require()
-    machine_before = {k: machine_sysctl(k) for k in ("net.bridge.bridge-nf-call-iptables",
-                                                     "net.bridge.bridge-nf-call-arptables")
-                      if os.path.exists("/proc/sys/" + k.replace(".", "/"))}
+    machine_before = {
+        k: machine_sysctl(k)
+        for k in ("net.bridge.bridge-nf-call-iptables", "net.bridge.bridge-nf-call-arptables")
+        if os.path.exists("/proc/sys/" + k.replace(".", "/"))
+    }
     node = hostroot.Host("brinehost1", tmp_path_factory.mktemp("hostroot")).start()
     try:
         node.write("/srv/pillar/kvm.sls", json.dumps(pillar()))
@@ -81,9 +88,14 @@ def first_apply(host):
 def test_first_apply_installs_configures_and_starts(host, first_apply):
     assert first_apply["kvm-package-install-pkg-installed"]["changes"]
     assert "libvirt-daemon-system-sysv" in first_apply["kvm-package-install-pkg-installed"]["changes"]
-    for state_id in ("kvm-config-file-libvirtd-conf-file-managed", "kvm-config-file-qemu-conf-file-managed",
-                     "kvm-service-running-libvirtd-service-running", "kvm-hugepages-mount-mounted",
-                     "kvm-minion-snippet-file-managed", "kvm-minion-saltutil-sync_all"):
+    for state_id in (
+        "kvm-config-file-libvirtd-conf-file-managed",
+        "kvm-config-file-qemu-conf-file-managed",
+        "kvm-service-running-libvirtd-service-running",
+        "kvm-hugepages-mount-mounted",
+        "kvm-minion-snippet-file-managed",
+        "kvm-minion-saltutil-sync_all",
+    ):
         assert first_apply[state_id]["changes"], state_id
     processes = host.exec("ps", "-eo", "args").stdout
     assert "/usr/sbin/libvirtd" in processes and "/usr/sbin/virtlogd" in processes
@@ -107,8 +119,11 @@ def test_guest_starts_with_the_formulas_qemu_conf(host, first_apply):  # pylint:
         assert host.exec(*virsh, "domstate", GUEST).stdout.strip() == "running"
         live = host.exec(*virsh, "dumpxml", GUEST).stdout
         assert f"listen='{VNC_ADDRESS}'" in live, live
-        qemu = [line for line in host.exec("ps", "-eo", "user:20,args").stdout.splitlines()
-                if "qemu-system-x86_64" in line and GUEST in line]
+        qemu = [
+            line
+            for line in host.exec("ps", "-eo", "user:20,args").stdout.splitlines()
+            if "qemu-system-x86_64" in line and GUEST in line
+        ]
         assert qemu and qemu[0].split()[0] == "libvirt-qemu", qemu
     finally:
         host.exec(*virsh, "destroy", GUEST, check=False)
@@ -135,7 +150,13 @@ def test_clean_undoes_the_formula(host, first_apply):  # pylint: disable=unused-
     assert not failed, failed
     processes = host.exec("ps", "-eo", "args").stdout
     assert "/usr/sbin/libvirtd" not in processes and "/usr/sbin/virtlogd" not in processes
-    for path in ("/etc/libvirt/qemu.conf", "/etc/sysctl.d/60-brine-kvm.conf", "/etc/salt/minion.d/brine-kvm.conf"):
+    for path in (
+        "/etc/libvirt/qemu.conf",
+        "/etc/sysctl.d/60-brine-kvm.conf",
+        "/etc/salt/minion.d/brine-kvm.conf",
+    ):
         assert not host.path(path).exists(), path
-    assert host.exec("dpkg-query", "-W", "-f", "${Status}", "libvirt-daemon-system", check=False).stdout \
-        in ("", "deinstall ok config-files")
+    assert host.exec("dpkg-query", "-W", "-f", "${Status}", "libvirt-daemon-system", check=False).stdout in (
+        "",
+        "deinstall ok config-files",
+    )

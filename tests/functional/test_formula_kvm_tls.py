@@ -53,15 +53,18 @@ def free_port():
 
 
 def machine_sysctls():
-    keys = ["vm.swappiness", "net.bridge.bridge-nf-call-iptables",
-            "net.bridge.bridge-nf-call-ip6tables", "net.bridge.bridge-nf-call-arptables"]
+    keys = [
+        "vm.swappiness",
+        "net.bridge.bridge-nf-call-iptables",
+        "net.bridge.bridge-nf-call-ip6tables",
+        "net.bridge.bridge-nf-call-arptables",
+    ]
     values = {}
     for key in keys:
         path = Path("/proc/sys/" + key.replace(".", "/"))
         if path.exists():
             values[key] = int(path.read_text().split()[0])
     return values
-
 
 
 class Master:
@@ -83,34 +86,54 @@ class Master:
         for name, text in pillar_files.items():
             (pillar / name).write_text(text)
         self.conf.mkdir()
-        (self.conf / "master").write_text(json.dumps({
-            "root_dir": str(self.root / "master-root"),
-            "interface": "127.0.0.1",
-            **self.ports,
-            "auto_accept": True,
-            "file_roots": {"base": [str(hostroot.REPO / "states"), str(fileroot)]},
-            "pillar_roots": {"base": [str(pillar)]},
-            # What the brine formula's brine-paths.conf grants: hosts may ask the CA to sign.
-            "peer": {".*": ["x509.sign_remote_certificate"]},
-            "log_level_logfile": "info",
-        }))
-        self.procs.append(subprocess.Popen(  # pylint: disable=consider-using-with
-            [VENV_BIN / "salt-master", "-c", self.conf], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        (self.conf / "master").write_text(
+            json.dumps(
+                {
+                    "root_dir": str(self.root / "master-root"),
+                    "interface": "127.0.0.1",
+                    **self.ports,
+                    "auto_accept": True,
+                    "file_roots": {"base": [str(hostroot.REPO / "states"), str(fileroot)]},
+                    "pillar_roots": {"base": [str(pillar)]},
+                    # What the brine formula's brine-paths.conf grants: hosts may ask the CA to sign.
+                    "peer": {".*": ["x509.sign_remote_certificate"]},
+                    "log_level_logfile": "info",
+                }
+            )
+        )
+        self.procs.append(
+            subprocess.Popen(  # pylint: disable=consider-using-with
+                [VENV_BIN / "salt-master", "-c", self.conf],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+        )
         self.start_ca()
 
     def ca_minion_config(self):
         ca_root = self.root / "ca-root"
         (self.root / "ca-etc" / "minion.d").mkdir(parents=True, exist_ok=True)
-        (self.root / "ca-etc" / "minion").write_text(json.dumps({
-            "id": "brine-ca", "master": "127.0.0.1", "master_port": self.ports["ret_port"],
-            "publish_port": self.ports["publish_port"], "root_dir": str(ca_root),
-            "default_include": "minion.d/*.conf", "log_level_logfile": "info",
-        }))
+        (self.root / "ca-etc" / "minion").write_text(
+            json.dumps(
+                {
+                    "id": "brine-ca",
+                    "master": "127.0.0.1",
+                    "master_port": self.ports["ret_port"],
+                    "publish_port": self.ports["publish_port"],
+                    "root_dir": str(ca_root),
+                    "default_include": "minion.d/*.conf",
+                    "log_level_logfile": "info",
+                }
+            )
+        )
 
     def start_ca(self):
         self.ca_minion_config()
         proc = subprocess.Popen(  # pylint: disable=consider-using-with
-            [VENV_BIN / "salt-minion", "-c", self.root / "ca-etc"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [VENV_BIN / "salt-minion", "-c", self.root / "ca-etc"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         self.procs.append(proc)
         return proc
 
@@ -121,9 +144,13 @@ class Master:
         self.start_ca()
 
     def salt(self, target, *args, timeout=900):
-        result = subprocess.run([VENV_BIN / "salt", "-c", self.conf, "--out=json", "--static",
-                                 "-t", str(timeout), target, *args],
-                                capture_output=True, text=True, timeout=timeout + 60, check=False)
+        result = subprocess.run(
+            [VENV_BIN / "salt", "-c", self.conf, "--out=json", "--static", "-t", str(timeout), target, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout + 60,
+            check=False,
+        )
         try:
             return json.loads(result.stdout)
         except ValueError as err:
@@ -165,28 +192,56 @@ def minion_states(ret, minion):
 def rogue_client_pair(host):
     """A client key and certificate for `host`, and the CA that signed them: one the site never
     heard of."""
-    now = datetime.datetime.now(datetime.timezone.utc)
+    now = datetime.datetime.now(datetime.UTC)
     ca_key = ec.generate_private_key(ec.SECP256R1())
     ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Rogue CA")])
     key = ec.generate_private_key(ec.SECP256R1())
-    cert = (x509.CertificateBuilder()
-            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
-            .issuer_name(ca_name).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-            .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
-            .sign(ca_key, hashes.SHA256()))
-    key_pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption()).decode()
-    ca_cert = (x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name)
-               .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-               .not_valid_before(now - datetime.timedelta(minutes=5)).not_valid_after(now + datetime.timedelta(days=1))
-               .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-               .add_extension(x509.KeyUsage(digital_signature=False, content_commitment=False, key_encipherment=False,
-                                            data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                            crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-               .sign(ca_key, hashes.SHA256()))
-    return (key_pem, cert.public_bytes(serialization.Encoding.PEM).decode(),
-            ca_cert.public_bytes(serialization.Encoding.PEM).decode())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH]), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    ).decode()
+    ca_cert = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .add_extension(
+            x509.KeyUsage(
+                digital_signature=False,
+                content_commitment=False,
+                key_encipherment=False,
+                data_encipherment=False,
+                key_agreement=False,
+                key_cert_sign=True,
+                crl_sign=True,
+                encipher_only=False,
+                decipher_only=False,
+            ),
+            critical=True,
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    return (
+        key_pem,
+        cert.public_bytes(serialization.Encoding.PEM).decode(),
+        ca_cert.public_bytes(serialization.Encoding.PEM).decode(),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -197,20 +252,36 @@ def site(tmp_path_factory):
     sysctls = machine_sysctls()
     pillar = {
         "top.sls": "base:\n  'brine-ca':\n    - ca\n  'host*':\n    - host\n",
-        "ca.sls": json.dumps({"kvm": {
-            "tls": {"enabled": False},
-            "ca": {"key": str(root / "ca" / "ca.key"), "cert": str(root / "ca" / "ca.crt"),
-                   "issued_copypath": str(root / "ca" / "issued")},
-            "minion": {"config_dir": str(root / "ca-etc" / "minion.d"), "restart": False},
-        }}),
+        "ca.sls": json.dumps(
+            {
+                "kvm": {
+                    "tls": {"enabled": False},
+                    "ca": {
+                        "key": str(root / "ca" / "ca.key"),
+                        "cert": str(root / "ca" / "ca.crt"),
+                        "issued_copypath": str(root / "ca" / "issued"),
+                    },
+                    "minion": {"config_dir": str(root / "ca-etc" / "minion.d"), "restart": False},
+                }
+            }
+        ),
         "host.sls": (
             "{% set address = {'hostA': '127.0.0.2', 'hostB': '127.0.0.3'}[grains.id] %}\n"
-            + json.dumps({"kvm": {
-                "tls": {"ca_server": "brine-ca", "ca_cert_source": str(root / "ca" / "ca.crt"),
-                        "subject_alt_names": ["__ADDRESS__"], "key_algo": "ec"},
-                "libvirtd": {"listen_addr": "__ADDRESS__"},
-                "sysctl": {"values": sysctls},
-            }}).replace("__ADDRESS__", "{{ address }}")),
+            + json.dumps(
+                {
+                    "kvm": {
+                        "tls": {
+                            "ca_server": "brine-ca",
+                            "ca_cert_source": str(root / "ca" / "ca.crt"),
+                            "subject_alt_names": ["__ADDRESS__"],
+                            "key_algo": "ec",
+                        },
+                        "libvirtd": {"listen_addr": "__ADDRESS__"},
+                        "sysctl": {"values": sysctls},
+                    }
+                }
+            ).replace("__ADDRESS__", "{{ address }}")
+        ),
     }
     hosts = {}
     try:
@@ -225,15 +296,25 @@ def site(tmp_path_factory):
         for name in HOSTS:
             host = hostroot.Host(name, root, hosts_entries=HOSTS).start()
             hosts[name] = host
-            host.write("/etc/salt/minion", json.dumps({
-                "id": name, "master": "127.0.0.1", "master_port": master.ports["ret_port"],
-                "publish_port": master.ports["publish_port"], "log_level_logfile": "info",
-                # As an installer would for a host where systemd is not PID 1 (kvm/map.jinja).
-                "disable_modules": ["systemd_service"],
-            }))
+            host.write(
+                "/etc/salt/minion",
+                json.dumps(
+                    {
+                        "id": name,
+                        "master": "127.0.0.1",
+                        "master_port": master.ports["ret_port"],
+                        "publish_port": master.ports["publish_port"],
+                        "log_level_logfile": "info",
+                        # As an installer would for a host where systemd is not PID 1 (kvm/map.jinja).
+                        "disable_modules": ["systemd_service"],
+                    }
+                ),
+            )
             host.exec("sh", "-c", f"{VENV_BIN}/salt-minion -d")
         for name in HOSTS:
-            hostroot.wait_for(lambda name=name: master.ping(name), 180, f"{name}'s minion did not answer the master")
+            hostroot.wait_for(
+                lambda name=name: master.ping(name), 180, f"{name}'s minion did not answer the master"
+            )
         yield master, hosts
     finally:
         for host in hosts.values():
@@ -262,7 +343,8 @@ def test_each_host_has_its_own_key_and_a_certificate_from_the_site_ca(site, appl
         for role in ("server", "client"):
             cert = x509.load_pem_x509_certificate(host.path(f"/etc/pki/libvirt/{role}cert.pem").read_bytes())
             key = serialization.load_pem_private_key(
-                host.path(f"/etc/pki/libvirt/private/{role}key.pem").read_bytes(), None)
+                host.path(f"/etc/pki/libvirt/private/{role}key.pem").read_bytes(), None
+            )
             assert cert.issuer == ca_cert.subject
             cert.verify_directly_issued_by(ca_cert)
             assert cert.public_key().public_numbers() == key.public_key().public_numbers()
@@ -285,8 +367,18 @@ def test_live_migration_over_tls_then_refused_with_another_cas_certificate(site,
     try:
         source.exec(*VIRSH, "start", GUEST)
         started = time.monotonic()
-        source.exec(*VIRSH, "migrate", "--live", "--p2p", "--tunnelled", "--persistent", "--undefinesource",
-                    GUEST, "qemu+tls://hostB/system", timeout=300)
+        source.exec(
+            *VIRSH,
+            "migrate",
+            "--live",
+            "--p2p",
+            "--tunnelled",
+            "--persistent",
+            "--undefinesource",
+            GUEST,
+            "qemu+tls://hostB/system",
+            timeout=300,
+        )
         print(f"live migration over TLS: {time.monotonic() - started:.1f} s")
         assert target.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
         assert GUEST not in source.exec(*VIRSH, "list", "--all", "--name").stdout
@@ -302,8 +394,19 @@ def test_live_migration_over_tls_then_refused_with_another_cas_certificate(site,
         target.write(cert_path, rogue_cert)
         target.write(ca_path, saved[ca_path] + rogue_ca)
         try:
-            refused = target.exec(*VIRSH, "migrate", "--live", "--p2p", "--tunnelled", "--persistent",
-                                  "--undefinesource", GUEST, "qemu+tls://hostA/system", check=False, timeout=300)
+            refused = target.exec(
+                *VIRSH,
+                "migrate",
+                "--live",
+                "--p2p",
+                "--tunnelled",
+                "--persistent",
+                "--undefinesource",
+                GUEST,
+                "qemu+tls://hostA/system",
+                check=False,
+                timeout=300,
+            )
             assert refused.returncode != 0, refused.stdout
             print(f"refused: {refused.stderr.strip()}")
             assert "Our own certificate" not in refused.stderr, refused.stderr
@@ -313,8 +416,18 @@ def test_live_migration_over_tls_then_refused_with_another_cas_certificate(site,
             for path, text in saved.items():
                 target.write(path, text, mode=0o600 if path == key_path else 0o644)
         # With its own certificate back, the way home is open again.
-        target.exec(*VIRSH, "migrate", "--live", "--p2p", "--tunnelled", "--persistent", "--undefinesource",
-                    GUEST, "qemu+tls://hostA/system", timeout=300)
+        target.exec(
+            *VIRSH,
+            "migrate",
+            "--live",
+            "--p2p",
+            "--tunnelled",
+            "--persistent",
+            "--undefinesource",
+            GUEST,
+            "qemu+tls://hostA/system",
+            timeout=300,
+        )
         assert source.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
     finally:
         for host in hosts.values():
@@ -330,12 +443,17 @@ def test_events_engine_the_formula_enabled_reports_a_guest(site, applied):  # py
     assert "brine_events" in host.exec("cat", "/etc/salt/minion.d/brine-kvm.conf").stdout
     pid = host.exec("cat", "/var/run/salt-minion.pid").stdout.strip()
     host.exec("kill", pid)
-    hostroot.wait_for(lambda: host.exec("kill", "-0", pid, check=False).returncode != 0, 60, "hostA's minion did not stop")
+    hostroot.wait_for(
+        lambda: host.exec("kill", "-0", pid, check=False).returncode != 0, 60, "hostA's minion did not stop"
+    )
     host.exec("sh", "-c", f"{VENV_BIN}/salt-minion -d")
     hostroot.wait_for(lambda: master.ping("hostA"), 120, "hostA's minion did not come back")
     listener = subprocess.Popen(  # pylint: disable=consider-using-with
         [VENV_BIN / "salt-run", "-c", master.conf, "state.event", "brine/vm/hostA/*/state", "count=2"],
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
     try:
         time.sleep(5)
         host.write("/root/guest.xml", GUEST_XML)

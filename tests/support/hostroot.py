@@ -30,25 +30,28 @@ MIRROR = "http://deb.debian.org/debian"
 # Libraries the bind-mounted interpreter and its extension modules load, what Salt's service
 # module needs to drive init scripts without systemd as PID 1 (`runlevel`, `update-rc.d`), and
 # the init package a Debian 12 installation has (systemd-sysv).
-INCLUDE = ("libssl3,libffi8,libsqlite3-0,iproute2,procps,sysvinit-utils,init-system-helpers,"
-           "mount,ca-certificates,libreadline8,libncursesw6,libuuid1,systemd-sysv")
+INCLUDE = (
+    "libssl3,libffi8,libsqlite3-0,iproute2,procps,sysvinit-utils,init-system-helpers,"
+    "mount,ca-certificates,libreadline8,libncursesw6,libuuid1,systemd-sysv"
+)
 STAMP = f"debootstrap --variant=minbase --include={INCLUDE} bookworm {MIRROR}\n"
 VENV = REPO / ".venv"
 PYTHON_HOME = Path(os.path.realpath(VENV / "bin" / "python3")).parents[1]
 
 
 # The host's PID 1: say ready, then reap every child until killed.
-INIT = ("import os, time; print(\"ready\", flush=True)\n"
-        "while True:\n"
-        "    try:\n"
-        "        os.wait()\n"
-        "    except ChildProcessError:\n"
-        "        time.sleep(0.5)\n")
+INIT = (
+    'import os, time; print("ready", flush=True)\n'
+    "while True:\n"
+    "    try:\n"
+    "        os.wait()\n"
+    "    except ChildProcessError:\n"
+    "        time.sleep(0.5)\n"
+)
 
 
 class HostRootError(Exception):
     """A sentence for whoever runs the tests."""
-
 
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -96,6 +99,7 @@ def guest_xml(name):
 </domain>
 """
 
+
 def run(args, check=True, **kwargs):
     return subprocess.run([str(a) for a in args], check=check, **kwargs)
 
@@ -119,8 +123,11 @@ def ensure_base():
     CACHE.mkdir(parents=True, exist_ok=True)
     building = CACHE / "bookworm.building"
     shutil.rmtree(building, ignore_errors=True)
-    run(["debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", building, MIRROR],
-        capture_output=True, timeout=1200)
+    run(
+        ["debootstrap", "--variant=minbase", f"--include={INCLUDE}", "bookworm", building, MIRROR],
+        capture_output=True,
+        timeout=1200,
+    )
     # As in container images: packages do not start services while they install; the formulas
     # start what they manage. (A real host's package scripts would start them, then the states
     # restart them with their configuration.)
@@ -173,7 +180,8 @@ class Host:
         self._link_debs(APT_ARCHIVES, archives)
         self._file_root()
         (self.dir / "hosts").write_text(
-            "127.0.0.1 localhost\n" + "".join(f"{ip} {n}\n" for n, ip in self.hosts_entries.items()))
+            "127.0.0.1 localhost\n" + "".join(f"{ip} {n}\n" for n, ip in self.hosts_entries.items())
+        )
         root = self.root
         binds = {
             archives: "/var/cache/apt/archives",
@@ -189,7 +197,8 @@ class Host:
         script = [
             "set -e",
             f"hostname {self.name}",
-            f"mount -t overlay overlay -o lowerdir={':'.join(self.lowers + [str(BASE)])},upperdir={self.dir}/upper,workdir={self.dir}/work {root}",
+            f"mount -t overlay overlay -o lowerdir={':'.join([*self.lowers, str(BASE)])},"
+            f"upperdir={self.dir}/upper,workdir={self.dir}/work {root}",
             f"mount -t proc proc {root}/proc",
             f"mount --rbind /sys {root}/sys",
             f"mount --rbind /dev {root}/dev",
@@ -198,8 +207,8 @@ class Host:
             f"mount -t tmpfs -o mode=0755 tmpfs {root}/run",
             f"mount -t tmpfs -o mode=1777 tmpfs {root}/tmp",
         ]
-        for source, target in binds.items():
-            target = f"{root}{target}"
+        for source, inside in binds.items():
+            target = f"{root}{inside}"
             if Path(source).is_dir():
                 script.append(f"mkdir -p '{target}'")
             else:
@@ -212,10 +221,25 @@ class Host:
         script.append(f"exec chroot {root} {PYTHON_HOME}/bin/python3 -c '{INIT}'")
         # The script holds only our own paths and the host name the test chose.
         self._unshare = subprocess.Popen(  # pylint: disable=consider-using-with
-            [*(["ip", "netns", "exec", self.netns] if self.netns else []),
-             "unshare", "--mount", "--uts", "--pid", "--fork", "--propagation", "private", "--",
-             "/bin/sh", "-c", "\n".join(script)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+            [
+                *(["ip", "netns", "exec", self.netns] if self.netns else []),
+                "unshare",
+                "--mount",
+                "--uts",
+                "--pid",
+                "--fork",
+                "--propagation",
+                "private",
+                "--",
+                "/bin/sh",
+                "-c",
+                "\n".join(script),
+            ],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
         line = self._unshare.stdout.readline()
         if line.strip() != "ready":
             self._unshare.kill()
@@ -230,15 +254,41 @@ class Host:
 
     def exec(self, *args, check=True, timeout=600, env=None, input=None):  # pylint: disable=redefined-builtin
         """Run a command inside the host (its namespaces and root), capture its output."""
-        environment = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                       "LANG": "C.UTF-8", "HOME": "/root", "DEBIAN_FRONTEND": "noninteractive"}
+        environment = {
+            "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+            "LANG": "C.UTF-8",
+            "HOME": "/root",
+            "DEBIAN_FRONTEND": "noninteractive",
+        }
         environment.update(env or {})
-        result = run(["nsenter", "-t", self.pid, "-m", "-u", "-p", "-n", "-r", "-w", "--",
-                      "/usr/bin/env", "-i", *[f"{k}={v}" for k, v in environment.items()], *args],
-                     check=False, capture_output=True, text=True, timeout=timeout, input=input)
+        result = run(
+            [
+                "nsenter",
+                "-t",
+                self.pid,
+                "-m",
+                "-u",
+                "-p",
+                "-n",
+                "-r",
+                "-w",
+                "--",
+                "/usr/bin/env",
+                "-i",
+                *[f"{k}={v}" for k, v in environment.items()],
+                *args,
+            ],
+            check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            input=input,
+        )
         if check and result.returncode != 0:
-            raise HostRootError(f"{' '.join(map(str, args))} on {self.name} failed "
-                                f"({result.returncode}): {result.stderr.strip()[-2000:]}")
+            raise HostRootError(
+                f"{' '.join(map(str, args))} on {self.name} failed "
+                f"({result.returncode}): {result.stderr.strip()[-2000:]}"
+            )
         return result
 
     def path(self, path):
@@ -254,23 +304,36 @@ class Host:
     def salt_config(self, pillar, extra=""):
         """A masterless minion config (file_client: local) and this host's pillar."""
         self.write("/srv/pillar/top.sls", "base:\n  '*':\n" + "".join(f"    - {p}\n" for p in pillar))
-        self.write("/etc/salt/minion", "\n".join([
-            f"id: {self.name}",
-            "file_client: local",
-            "file_roots:",
-            "  base:",
-            "    - /srv/brine/states",
-            "    - /srv/brine-fileroot",
-            "pillar_roots:",
-            "  base:",
-            "    - /srv/pillar",
-            "log_level_logfile: info",
-            extra,
-        ]) + "\n")
+        self.write(
+            "/etc/salt/minion",
+            "\n".join(
+                [
+                    f"id: {self.name}",
+                    "file_client: local",
+                    "file_roots:",
+                    "  base:",
+                    "    - /srv/brine/states",
+                    "    - /srv/brine-fileroot",
+                    "pillar_roots:",
+                    "  base:",
+                    "    - /srv/pillar",
+                    "log_level_logfile: info",
+                    extra,
+                ]
+            )
+            + "\n",
+        )
 
     def salt_call(self, *args, timeout=900):
-        return self.exec(VENV / "bin" / "salt-call", "--local", "--out=json", "--retcode-passthrough",
-                         *args, check=False, timeout=timeout)
+        return self.exec(
+            VENV / "bin" / "salt-call",
+            "--local",
+            "--out=json",
+            "--retcode-passthrough",
+            *args,
+            check=False,
+            timeout=timeout,
+        )
 
     @staticmethod
     def _link_debs(source, target):

@@ -16,7 +16,7 @@ from support.paths import REPO
 if str(REPO / "lab") not in sys.path:
     sys.path.insert(0, str(REPO / "lab"))
 
-import brinelab  # noqa: E402
+import brinelab
 
 
 @contextlib.contextmanager
@@ -49,8 +49,9 @@ class EventLog:
                 return tag, data
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            event = self.bus.get_event(wait=min(1, deadline - time.monotonic()), full=True,
-                                       auto_reconnect=True)
+            event = self.bus.get_event(
+                wait=min(1, deadline - time.monotonic()), full=True, auto_reconnect=True
+            )
             if not event or not str(event.get("tag", "")).startswith("brine/"):
                 continue
             item = (event["tag"], payload(event.get("data")))
@@ -81,8 +82,25 @@ def start_libvirtd(lab, host):
     run_dir = lab.lab.host_dir(host) / "run" / "libvirt"
     anchor = brinelab.read_pid(run_dir / "virtlogd.pid")
     assert anchor, f"virtlogd of {host} is not running either: the lab is broken"
-    subprocess.run(["nsenter", "-t", str(anchor), "-m", "-u", "-n", "--", "libvirtd", "-d", "--listen",
-                    "-p", "/run/libvirt/libvirtd.pid"], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "nsenter",
+            "-t",
+            str(anchor),
+            "-m",
+            "-u",
+            "-n",
+            "--",
+            "libvirtd",
+            "-d",
+            "--listen",
+            "-p",
+            "/run/libvirt/libvirtd.pid",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if lab.lab.libvirtd_pid(host):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Locator
+from playwright.sync_api import Page
+from playwright.sync_api import expect
 
 #: How long page content may take to appear (a login plus a cluster.inventory round trip).
 UI_TIMEOUT_MS = 30_000

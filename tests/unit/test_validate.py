@@ -18,7 +18,9 @@ def test_vm_names_brine_refuses_with_the_invalid_argument_code(name):
     assert caught.value.code == "invalid_argument"
 
 
-@pytest.mark.parametrize("value,expected", [(True, True), ("no", False), ("ON", True), (0, False), ("1", True)])
+@pytest.mark.parametrize(
+    "value,expected", [(True, True), ("no", False), ("ON", True), (0, False), ("1", True)]
+)
 def test_flags_accept_every_spelling_salt_passes(value, expected):
     assert validate.flag(value, "force") is expected
 
