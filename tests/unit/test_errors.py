@@ -1,6 +1,7 @@
 """Error codes: raised with a code, read back out of whatever Salt wraps around them."""
 
 import json
+import re
 import subprocess
 
 import pytest
@@ -8,6 +9,7 @@ from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 
 from brine import errors
+from support.paths import REPO
 from support.paths import WEB
 
 
@@ -69,3 +71,10 @@ def test_the_web_app_knows_exactly_the_codes_python_sends():
         ["node", "--input-type=module", "-e", script], cwd=WEB, capture_output=True, text=True, check=True
     ).stdout
     assert sorted(json.loads(out)) == sorted(errors.CODES)
+
+
+def test_docs_api_lists_exactly_the_codes():
+    text = (REPO / "docs" / "api.md").read_text()
+    section = text[text.index("## Errors") : text.index("## Names")]
+    listed = re.findall(r"^\| `([a-z_]+)` \| (.+) \|$", section, re.MULTILINE)
+    assert dict(listed) == errors.CODES
