@@ -43,6 +43,46 @@ def _recipe_digest():
     return digest.hexdigest()[:16]
 
 
+def _initramfs(unpacked, version, root):
+    """The guest's initramfs, filled in ``root`` from the unpacked packages: a cpio archive."""
+    for folder in (
+        "bin",
+        "sbin",
+        "etc",
+        "proc",
+        "sys",
+        "dev",
+        "tmp",
+        "run",
+        "root",
+        "usr/bin",
+        "usr/sbin",
+        f"lib/modules/{version}",
+    ):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    shutil.copy2(unpacked / "bin" / "busybox", root / "bin" / "busybox")
+    shutil.copy2(HERE / "guest" / "init", root / "init")
+    shutil.copy2(HERE / "guest" / "udhcpc.script", root / "etc" / "udhcpc.script")
+    os.chmod(root / "init", 0o755)
+    os.chmod(root / "etc" / "udhcpc.script", 0o755)
+    (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
+    (root / "etc" / "profile").write_text('export PS1="$(hostname) # "\n')
+    src_modules = unpacked / "lib" / "modules" / version
+    for module in GUEST_MODULES:
+        target = root / "lib" / "modules" / version / module
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(src_modules / module, target)
+    for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
+        if (src_modules / name).exists():
+            shutil.copy2(src_modules / name, root / "lib" / "modules" / version / name)
+    _run(["depmod", "-b", str(root), version])
+    cpio_list = _run(["find", "."], cwd=root, capture_output=True).stdout
+    archive = _run(
+        ["cpio", "--quiet", "-o", "-H", "newc"], cwd=root, input=cpio_list, capture_output=True
+    ).stdout
+    return archive
+
+
 def build(cache_dir):
     """Return (kernel_path, initrd_path), building them under cache_dir when missing or stale."""
     image_dir = Path(cache_dir) / "image"
@@ -50,15 +90,18 @@ def build(cache_dir):
     if kernel.exists() and initrd.exists() and stamp.exists() and stamp.read_text() == _recipe_digest():
         return kernel, initrd
     image_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="brine-guest-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="brine-guest-") as tmp_name:
+        tmp = Path(tmp_name)
         os.chmod(tmp, 0o755)
         debs = tmp / "debs"
         debs.mkdir()
         # apt-get download runs as _apt when it can; a world-writable folder keeps it quiet.
         os.chmod(debs, 0o777)
-        _run(["apt-get", "download", "-q", KERNEL_PACKAGE, BUSYBOX_PACKAGE], cwd=debs,
-             stdout=subprocess.DEVNULL)
+        _run(
+            ["apt-get", "download", "-q", KERNEL_PACKAGE, BUSYBOX_PACKAGE],
+            cwd=debs,
+            stdout=subprocess.DEVNULL,
+        )
         meta = next(debs.glob(f"{KERNEL_PACKAGE}_*.deb"))
         depends = _run(["dpkg-deb", "-f", str(meta), "Depends"], capture_output=True, text=True)
         real_kernel = depends.stdout.split("(")[0].strip()
@@ -67,30 +110,8 @@ def build(cache_dir):
         for deb in debs.glob("*.deb"):
             _run(["dpkg-deb", "-x", str(deb), str(unpacked)])
         vmlinuz = next((unpacked / "boot").glob("vmlinuz-*"))
-        version = vmlinuz.name[len("vmlinuz-"):]
-        root = tmp / "initramfs"
-        for folder in ("bin", "sbin", "etc", "proc", "sys", "dev", "tmp", "run", "root",
-                       "usr/bin", "usr/sbin", f"lib/modules/{version}"):
-            (root / folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(unpacked / "bin" / "busybox", root / "bin" / "busybox")
-        shutil.copy2(HERE / "guest" / "init", root / "init")
-        shutil.copy2(HERE / "guest" / "udhcpc.script", root / "etc" / "udhcpc.script")
-        os.chmod(root / "init", 0o755)
-        os.chmod(root / "etc" / "udhcpc.script", 0o755)
-        (root / "etc" / "passwd").write_text("root:x:0:0:root:/root:/bin/sh\n")
-        (root / "etc" / "profile").write_text('export PS1="$(hostname) # "\n')
-        src_modules = unpacked / "lib" / "modules" / version
-        for module in GUEST_MODULES:
-            target = root / "lib" / "modules" / version / module
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(src_modules / module, target)
-        for name in ("modules.order", "modules.builtin", "modules.builtin.modinfo"):
-            if (src_modules / name).exists():
-                shutil.copy2(src_modules / name, root / "lib" / "modules" / version / name)
-        _run(["depmod", "-b", str(root), version])
-        cpio_list = _run(["find", "."], cwd=root, capture_output=True).stdout
-        archive = _run(["cpio", "--quiet", "-o", "-H", "newc"], cwd=root, input=cpio_list,
-                       capture_output=True).stdout
+        version = vmlinuz.name[len("vmlinuz-") :]
+        archive = _initramfs(unpacked, version, tmp / "initramfs")
         with gzip.open(image_dir / "initrd.gz.new", "wb", compresslevel=6) as out:
             out.write(archive)
         shutil.copy2(vmlinuz, image_dir / "vmlinuz.new")
