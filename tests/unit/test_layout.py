@@ -60,3 +60,9 @@ def test_no_test_module_imports_another():
         if pattern.search(path.read_text())
     ]
     assert not offenders
+
+
+def test_test_file_names_are_unique_across_tiers():
+    # pytest's default import mode imports test files by basename: two of one name break the run.
+    names = [path.name for path in (REPO / "tests").rglob("test_*.py")]
+    assert sorted({name for name in names if names.count(name) > 1}) == []
