@@ -36,7 +36,10 @@ def vm_name(name):
 def host_id(host, argument="target"):
     """``host`` as a string if it can be a hypervisor host's minion id."""
     if not isinstance(host, str) or not HOST_ID_RE.fullmatch(host):
-        raise Invalid(f"{argument} must be a host name, not {host!r}")
+        raise Invalid(
+            f"{host!r} is not a valid host name for {argument}: use letters, digits, '_', '.' or '-', "
+            "starting with a letter or digit"
+        )
     return host
 
 

@@ -79,7 +79,7 @@ class Master:
     def start(self, pillar_files):
         fileroot = self.root / "fileroot"
         fileroot.mkdir(parents=True)
-        for folder in ("_modules", "_engines", "_states"):
+        for folder in ("_modules", "_engines", "_states", "_utils"):
             (fileroot / folder).symlink_to(hostroot.REPO / folder)
         pillar = self.root / "pillar"
         pillar.mkdir()

@@ -59,5 +59,5 @@ def test_host_ids(host):
 
 @pytest.mark.parametrize("host", ["", "-hv", "hv/1", "a" * 254, 7, None])
 def test_bad_host_ids(host):
-    with pytest.raises(Invalid, match="target must be a host name"):
+    with pytest.raises(Invalid, match="is not a valid host name for target"):
         validate.host_id(host)
