@@ -27,7 +27,10 @@ def test_viewer_may_not_migrate(api, vm_state, fun):
 @pytest.mark.parametrize(
     "kwargs,sentence",
     [
-        ({"name": "test", "target": "hv2;reboot"}, "[invalid_argument] 'hv2;reboot' is not a valid host name for target"),
+        (
+            {"name": "test", "target": "hv2;reboot"},
+            "[invalid_argument] 'hv2;reboot' is not a valid host name for target",
+        ),
         ({"name": "../test", "target": "somewhere"}, "[invalid_argument] '../test' is not a valid VM name"),
         (
             {"name": "test", "target": "not-a-host"},
