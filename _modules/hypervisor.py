@@ -45,6 +45,7 @@ from brine import libvirt_host
 from brine import lifecycle
 from brine import migration
 from brine import migration_check
+from brine import migration_plan
 from brine import validate
 from brine import vnc
 from brine.errors import Invalid
@@ -453,19 +454,10 @@ def migration_target_check(needs):
 
 def _migration_options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline):
     """The checked options of ``migrate``, with ``brine:migration:max_downtime`` as the default."""
-    options = {
-        "live": validate.flag(live, "live"),
-        "max_downtime": validate.positive_int(max_downtime, "max_downtime", "milliseconds"),
-        "bandwidth": validate.positive_int(bandwidth, "bandwidth", "MiB/s"),
-        "copy_storage": validate.flag(copy_storage, "copy_storage"),
-        "autoconverge": validate.flag(autoconverge, "autoconverge"),
-        "offline": validate.flag(offline, "offline"),
-    }
+    options = migration_plan.options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline)
     if options["max_downtime"] is None:
         configured = migration_check.configured_number("migration:max_downtime", __salt__["config.get"])
         options["max_downtime"] = int(configured) if configured else None
-    if options["offline"] and options["copy_storage"]:
-        raise Invalid("an offline migration moves the definition only; it cannot copy storage")
     return options
 
 

@@ -137,19 +137,7 @@ class Renderer:
             result = caller.cmd("state.show_sls", sls)
         if isinstance(result, list):
             return result
-        states = {}
-        for state_id, body in result.items():
-            for module, items in body.items():
-                if module.startswith("__"):
-                    continue
-                args, fun = {}, None
-                for item in items:
-                    if isinstance(item, dict):
-                        args.update(item)
-                    elif isinstance(item, str) and fun is None:
-                        fun = f"{module}.{item}"
-                states[state_id] = {"fun": fun, "args": args}
-        return states
+        return lab_module().show_sls_states(result)
 
 
 @pytest.fixture(scope="module")
