@@ -11,6 +11,9 @@ for folder in (HERE.parent / "_utils", HERE):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
+# The lab and browser fixtures of the tiers that run on the lab (e2e, security).
+pytest_plugins = ["support.labfixtures"]
+
 
 def pytest_unconfigure(config):
     # Salt's log handlers outlive pytest's captured streams and print "--- Logging error ---"

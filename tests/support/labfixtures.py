@@ -1,5 +1,6 @@
-"""End-to-end fixtures: the built-in lab cluster (real QEMU guests, Salt, salt-api, nginx) and a
-real browser (Playwright driving Debian's Chromium).
+"""Fixtures of the tiers that run on the lab (``tests/e2e``, ``tests/security``): the built-in lab
+cluster (real QEMU guests, Salt, salt-api, nginx) and a real browser (Playwright driving Debian's
+Chromium). A pytest plugin, loaded by ``tests/conftest.py``, so both tiers share one lab.
 
 The lab is used as it is when it is already up; otherwise it is brought up for the session and
 taken down afterwards. Under CI (``CI=true``) these tests must run: anything that keeps them
@@ -8,17 +9,14 @@ from running is an error, never a skip.
 
 import json
 import os
-import sys
 from dataclasses import dataclass
 from dataclasses import field
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "lab"))
-
-import brinelab  # noqa: E402  pylint: disable=wrong-import-position
+from support.lab import brinelab
+from support.paths import REPO
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
