@@ -1,9 +1,10 @@
-"""
+r"""
 The eauth table in master.d/brine-eauth.conf, checked with Salt's own ACL code
 against every public function of the ``cluster`` runner.
 
 Salt matches ACL entries with ``re.match`` (anchored at the start only), so an
-operator entry ``cluster.start`` would also allow a new ``cluster.start_all``.
+operator entry ``cluster.start`` would also allow a new ``cluster.start_all``
+(and its ``.`` any character): every pattern is anchored (``cluster\.start\Z``).
 ``ROLES`` below is the table from docs/api.md; adding a runner function makes
 these tests fail until someone decides who may call it.
 """
@@ -19,11 +20,13 @@ import salt.utils.yaml
 from support import loading
 from support.paths import REPO
 
-VIEWER = {"inventory", "vm_info"}
+VIEWER = {"inventory", "vm_info", "session"}
 OPERATOR = VIEWER | {"start", "shutdown", "force_off", "reboot", "pause", "resume", "console"}
 OPERATOR |= {"migration_targets", "migration_check", "migrate", "migration_abort"}
 ADMIN = OPERATOR | {"delete"}
 ROLES = {"brine-viewer": VIEWER, "brine-operator": OPERATOR, "brine-admin": ADMIN}
+# Names that only look like a role's functions: a suffix, another separator, a trailing newline.
+LOOKALIKES = ["{}X", "{}_all", "{}\n", "{}.x"]
 
 
 def _public_runner_functions():
@@ -60,14 +63,56 @@ def allowed(ckminions, pam_acl, groups, fun):
     return ckminions.runner_check(auth_list, fun, {}) is True
 
 
+def _session():
+    # cluster.session (Brine's event stream asks it who a token belongs to) is every role's, once
+    # the runner has it.
+    return {"session"} & _public_runner_functions()
+
+
+def _roles():
+    return {group: funs | _session() for group, funs in ROLES.items()}
+
+
 def test_every_runner_function_has_a_role():
-    assert _public_runner_functions() == ADMIN
+    assert _public_runner_functions() == ADMIN | _session()
+
+
+def _patterns(pam_acl):
+    for group, entries in pam_acl.items():
+        for entry in entries:
+            for pattern in entry["@runner"]:
+                yield group, pattern
+
+
+def test_every_pattern_is_anchored(pam_acl):
+    for group, pattern in _patterns(pam_acl):
+        assert pattern.startswith("cluster\\.") and pattern.endswith("\\Z"), (group, pattern)
+
+
+@pytest.mark.parametrize("group", sorted(ROLES))
+def test_names_that_only_look_like_a_roles_functions_are_refused(ckminions, pam_acl, group):
+    for fun in sorted(_roles()[group]):
+        assert allowed(ckminions, pam_acl, [group], f"cluster.{fun}")
+        for lookalike in LOOKALIKES:
+            if group == "brine-admin" and lookalike == "{}_all":
+                continue  # an admin may call every cluster function, a future cluster.x_all too
+            assert not allowed(ckminions, pam_acl, [group], lookalike.format(f"cluster.{fun}"))
+        # Salt refuses a name without a dot before it matches; the patterns refuse it as well.
+        for _group, pattern in _patterns(pam_acl):
+            assert not ckminions.match_check(pattern, f"clusterX{fun}")
+            assert not ckminions.match_check(pattern, f"cluster.{fun}\n")
+
+
+def test_a_viewer_is_refused_inventory_lookalikes(ckminions, pam_acl):
+    assert allowed(ckminions, pam_acl, ["brine-viewer"], "cluster.inventory")
+    for fun in ("cluster.inventoryX", "clusterXinventory", "cluster.inventory\n", "cluster.inventory_all"):
+        assert not allowed(ckminions, pam_acl, ["brine-viewer"], fun), fun
 
 
 @pytest.mark.parametrize("group", sorted(ROLES))
 @pytest.mark.parametrize("fun", sorted(ADMIN))
 def test_each_role_may_call_exactly_its_functions(ckminions, pam_acl, group, fun):
-    assert allowed(ckminions, pam_acl, [group], f"cluster.{fun}") is (fun in ROLES[group])
+    assert allowed(ckminions, pam_acl, [group], f"cluster.{fun}") is (fun in _roles()[group])
 
 
 @pytest.mark.parametrize(
