@@ -41,6 +41,7 @@ its default is in ``pillar/pillar.example``.
 import time
 
 from brine import config
+from brine import console_crypto
 from brine import libvirt_host
 from brine import lifecycle
 from brine import migration
@@ -339,14 +340,17 @@ def _console_address(graphics, name, host):
     return vnc.address(graphics, name, host, _config("console:address"))
 
 
-def console(name, ttl=vnc.TTL_DEFAULT):
+def console(name, ttl=vnc.TTL_DEFAULT, public_key=None):
     """
     Open VM ``name``'s screen for one console session: give its VNC server a fresh random
     password that lets new VNC clients in for ``ttl`` seconds only, and return where the
-    master's console proxy (websockify) reaches it. Sessions already connected stay connected.
+    master's console proxy (websockify) reaches it, with the password encrypted to the
+    browser's ``public_key`` (RSA-OAEP, SHA-256): no return carries the password itself.
+    Sessions already connected stay connected.
 
-    Returns ``{"name", "host", "protocol": "vnc", "address", "port", "password", "valid_to"}``
-    (``valid_to`` in Unix time). Refused when the VM is not running or has no VNC graphics.
+    Returns ``{"name", "host", "protocol": "vnc", "address", "port", "password_encrypted",
+    "valid_to"}`` (``valid_to`` in Unix time). Refused when the VM is not running or has no
+    VNC graphics.
 
     name
         The VM's name.
@@ -354,14 +358,18 @@ def console(name, ttl=vnc.TTL_DEFAULT):
     ttl
         Seconds the password lets a client in (1 to 300, default 30).
 
+    public_key
+        The browser's RSA public key (2048 to 4096 bits), SPKI DER in base64.
+
     CLI Example:
 
     .. code-block:: bash
 
-        salt hv1 hypervisor.console lab-vm1
+        salt hv1 hypervisor.console lab-vm1 public_key=<base64 SPKI>
     """
     name = validate.vm_name(name)
     ttl = vnc.ttl(ttl)
+    key = console_crypto.public_key(public_key)[1]
     with _connection(f"Could not open the console of {name}") as conn:
         host = _host_id(conn)
         dom = libvirt_host.lookup(conn, name, host)
@@ -377,7 +385,7 @@ def console(name, ttl=vnc.TTL_DEFAULT):
             "protocol": "vnc",
             "address": address,
             "port": int(graphics.get("port")),
-            "password": password,
+            "password_encrypted": console_crypto.encrypt(key, password),
             "valid_to": valid_to,
         }
 

@@ -47,6 +47,8 @@ import salt.utils.event
 import salt.utils.minions
 
 from brine import config
+from brine import console_crypto
+from brine import consoles
 from brine import dispatch
 from brine import errors
 from brine import fanout
@@ -58,7 +60,6 @@ from brine import validate
 __virtualname__ = "cluster"
 
 CONSOLE_TTL = tokens.DEFAULT_TTL
-CONSOLE_PATH = "/console/"
 
 
 def __virtual__():
@@ -344,47 +345,43 @@ def delete(name, remove_disks=False, test=False):
 # --------------------------------------------------------------------------
 
 
-def console(name):
+def console(name, binding=None, public_key=None):
     """
-    A single-use token that opens VM ``name``'s screen through the site's websockify.
+    A single-use token that opens VM ``name``'s screen through the site's websockify, for the
+    browser session that asked only (docs/api.md, Consoles). The host sets a VNC password valid
+    for 30 s and returns it encrypted to ``public_key``; the token maps to the host's known
+    management address and a console port, and websockify wants the secret behind ``binding``.
 
-    The host holding the VM gives its VNC server a fresh password valid for 30 s
-    (``hypervisor.console``); the token maps to exactly that host's VNC address and port,
-    works once, and expires when unused after 30 s. The browser opens
-    ``wss://<site>/console/?token=<token>`` and answers VNC's password prompt with
-    ``password``. Refused when the VM is not running or has no VNC graphics.
-
-    Returns ``{"name", "host", "protocol", "token", "path", "password", "expires", "ttl"}``.
+    Returns ``{"name", "host", "protocol", "token", "path", "password_encrypted", "expires",
+    "ttl"}``.
 
     name
         The VM's name.
+
+    binding
+        The SHA-256 (hex) of the browser's secret.
+
+    public_key
+        The browser's RSA-OAEP public key, SPKI DER in base64.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt-run cluster.console lab-vm1
+        salt-run cluster.console lab-vm1 binding=<sha256 hex> public_key=<base64 SPKI>
     """
     name = validate.vm_name(name)
-    host, ret = _run_on_vm(name, "hypervisor.console", {"name": name, "ttl": CONSOLE_TTL})
-    address, port = ret.get("address"), ret.get("port")
-    if not isinstance(address, str) or not address or not isinstance(port, int) or not 0 < port < 65536:
-        raise errors.Refused("host_error", f"{host} did not say where the console of {name} is")
-    target = {"vm": name, "host": host, "address": address, "port": port}
-    try:
-        token, expires = tokens.issue(config.get("console:token_dir", _lookup()), target, CONSOLE_TTL)
-    except (tokens.TokenError, OSError) as exc:
-        raise errors.Refused("internal", f"could not store a console token: {exc}") from exc
-    return {
-        "name": name,
-        "host": host,
-        "protocol": ret.get("protocol", "vnc"),
-        "token": token,
-        "path": f"{CONSOLE_PATH}?token={token}",
-        "password": ret.get("password"),
-        "expires": expires,
-        "ttl": CONSOLE_TTL,
-    }
+    binding = console_crypto.binding(binding)
+    key_text = console_crypto.public_key(public_key)[0]
+    kwarg = {"name": name, "ttl": CONSOLE_TTL, "public_key": key_text}
+    host, ret = _run_on_vm(name, "hypervisor.console", kwarg)
+    lookup = _lookup()
+    known = consoles.known_addresses(host, (_cache().fetch(f"minions/{host}", "data") or {}).get("pillar"))
+    target = consoles.check_target(name, host, ret, known, config.get("console:ports", lookup))
+    token_dir, record = config.get("console:token_dir", lookup), config.get("console:record", lookup)
+    user = globals().get("__user__") or "UNKNOWN"
+    token, expires = consoles.issue(token_dir, record, target, binding, CONSOLE_TTL, user)
+    return consoles.ticket(target, ret, token, expires, CONSOLE_TTL)
 
 
 # --------------------------------------------------------------------------

@@ -14,6 +14,8 @@ KEYS = {
     "inventory:timeout": (10, "master"),
     "console:token_dir": ("/run/brine/console-tokens", "master"),
     "console:address": (None, "host"),
+    "console:ports": ([5900, 5999], "master"),
+    "console:record": ("/var/log/brine/consoles.log", "master"),
     "migration:timeout": (1800, "master"),
     "migration:uri": ("qemu+tls://{host}/system", "host"),
     "migration:max_downtime": (None, "host"),

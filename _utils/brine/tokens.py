@@ -3,7 +3,10 @@ Brine's one store of one-time console tokens: the ``cluster.console`` runner iss
 salt-master, websockify's plugin (``console/brine_console_tokens.py``) redeems them.
 
 A token opens exactly the VNC server written when it was issued; the browser only ever sends
-the token, never a host or a port.
+the token, never a host or a port. A token is bound to the browser session that asked for it:
+the browser keeps a random secret and sent only its SHA-256 (``binding``, hex) with the request;
+the record keeps that hash, and redeeming needs the secret itself (``<token>.<secret>``), so a
+token read anywhere else (an event, a job return, a log) opens nothing.
 
 Storage: one small JSON file per token in a directory only its owner (root) may read or enter
 (0700), named by the SHA-256 of the token so the directory's listing does not reveal usable
@@ -12,7 +15,9 @@ as and let nobody else in.
 
 * issue:   write ``.<name>.<random>.tmp`` (O_EXCL, 0600), then ``rename`` it to ``<name>.token``:
            a reader never sees half a file.
-* redeem:  ``rename`` ``<name>.token`` to a private name first. Only one ``rename`` of a file can
+* redeem:  read ``<name>.token`` and compare the secret's hash with its binding (constant
+           time); a wrong or missing secret is refused and leaves the token to its owner.
+           Then ``rename`` ``<name>.token`` to a private name. Only one ``rename`` of a file can
            succeed, so of two connections racing with the same token exactly one gets it; the
            loser finds no file. The claimed file is then read and unlinked. A token past its
            ``expires`` time is refused (and removed) even if it was never used.
@@ -28,6 +33,7 @@ Standard library only (no Salt): websockify imports this module with ``_utils`` 
 
 import contextlib
 import hashlib
+import hmac
 import json
 import os
 import re
@@ -40,6 +46,12 @@ DEFAULT_TTL = 30
 # secrets.token_urlsafe(32): 43 characters of [A-Za-z0-9_-]; anything else is refused before
 # the file system is touched.
 TOKEN_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")
+# The browser's secret: 32 random bytes, base64url without padding (43 characters).
+SECRET_RE = TOKEN_RE
+# What the record keeps of the secret: its SHA-256 in lower-case hex.
+BINDING_RE = re.compile(r"^[0-9a-f]{64}$")
+# What the browser sends websockify as its ``token`` parameter.
+SEPARATOR = "."
 # .tmp and .claimed files live for microseconds; anything older was abandoned.
 ABANDONED_AFTER = 60
 
@@ -50,6 +62,30 @@ class TokenError(Exception):
 
 def _name(token):
     return hashlib.sha256(token.encode("ascii")).hexdigest()
+
+
+def fingerprint(token):
+    """What the console record names a token by: the start of its SHA-256, not the token."""
+    return _name(token)[:12]
+
+
+def binding_of(secret):
+    """The SHA-256 (hex) of the browser's secret as the browser computes it (of its ASCII text)."""
+    return hashlib.sha256(secret.encode("ascii")).hexdigest()
+
+
+def split(combined):
+    """``(token, secret)`` from what the browser sends, ``<token>.<secret>``; TokenError if not."""
+    if not isinstance(combined, str):
+        raise TokenError("malformed console token")
+    token, _, secret = combined.partition(SEPARATOR)
+    if not TOKEN_RE.match(token):
+        raise TokenError("malformed console token")
+    if not secret:
+        raise TokenError("console token without the secret of the browser session that asked for it")
+    if not SECRET_RE.match(secret):
+        raise TokenError("malformed console token secret")
+    return token, secret
 
 
 def _private(info):
@@ -89,12 +125,15 @@ def check_dir(directory):
 
 def issue(directory, target, ttl=DEFAULT_TTL, now=None):
     """
-    Store a new token for ``target`` (a dict with at least ``address`` and ``port``; the rest,
-    such as ``vm`` and ``host``, is kept in the record). Returns ``(token, expires)``.
+    Store a new token for ``target`` (a dict with at least ``address``, ``port`` and ``binding``,
+    the SHA-256 hex of the browser's secret; the rest, such as ``vm`` and ``host``, is kept in
+    the record). Returns ``(token, expires)``.
     """
     address, port = target.get("address"), target.get("port")
     if not isinstance(address, str) or not address or not isinstance(port, int) or not 0 < port < 65536:
         raise ValueError(f"a console target needs an address and a port, got {address!r}:{port!r}")
+    if not isinstance(target.get("binding"), str) or not BINDING_RE.match(target["binding"]):
+        raise ValueError("a console token needs the binding of a browser session (64 hex digits)")
     ensure_dir(directory)
     now = time.time() if now is None else now
     sweep(directory, now)
@@ -135,15 +174,50 @@ def claim(directory, token):
             os.unlink(claimed)
 
 
-def redeem(directory, token, now=None):
-    """Consume ``token`` once and return its record; raise TokenError saying why not."""
+def _peek(directory, token):
+    try:
+        with open(os.path.join(directory, _name(token) + ".token"), encoding="utf-8") as handle:
+            record = json.load(handle)
+    except FileNotFoundError:
+        raise TokenError("unknown or already used console token") from None
+    except (OSError, ValueError) as exc:
+        raise TokenError(f"unreadable console token ({exc})") from None
+    return record if isinstance(record, dict) else {}
+
+
+def _expires(record):
+    try:
+        return float(record.get("expires", 0))
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _check_binding(record, secret):
+    binding = record.get("binding")
+    if not isinstance(binding, str) or not BINDING_RE.match(binding):
+        raise TokenError("console token without a browser session binding")
+    if not hmac.compare_digest(binding_of(secret).encode("ascii"), binding.encode("ascii")):
+        raise TokenError("console token of another browser session (its secret does not match)")
+
+
+def redeem(directory, token, secret=None, now=None):
+    """
+    Consume ``token`` once for the browser session holding ``secret`` and return its record;
+    raise TokenError saying why not. A missing or wrong secret leaves the token in the store.
+    """
     if not isinstance(token, str) or not TOKEN_RE.match(token):
         raise TokenError("malformed console token")
+    if not isinstance(secret, str) or not SECRET_RE.match(secret):
+        raise TokenError("console token without the secret of the browser session that asked for it")
     check_dir(directory)
-    record = claim(directory, token)
     now = time.time() if now is None else now
-    if not isinstance(record, dict) or now > float(record.get("expires", 0)):
+    peeked = _peek(directory, token)
+    if now <= _expires(peeked):
+        _check_binding(peeked, secret)
+    record = claim(directory, token)
+    if not isinstance(record, dict) or now > _expires(record):
         raise TokenError("expired console token")
+    _check_binding(record, secret)
     address, port = record.get("address"), record.get("port")
     if not isinstance(address, str) or not isinstance(port, int):
         raise TokenError("console token without a target")

@@ -16,7 +16,9 @@ What the test driver cannot do, and how these tests adapt:
 """
 
 import collections
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -26,7 +28,13 @@ from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 from saltfactories.utils import random_string
 
+from brine import console_crypto
+from support.saltfakes import cluster_runner
+from support.saltfakes import master_cache
+from support.saltfakes import use_client
+
 libvirt = pytest.importorskip("libvirt")
+CONSOLE_KEYS = console_crypto.request_keys()
 
 PUBLIC_FUNCTIONS = (
     "inventory",
@@ -755,7 +763,7 @@ def test_the_loader_finds_brines_library_in_utils_dirs(minion_opts):
 def test_console_of_a_shut_off_vm_is_refused_as_not_running(hypervisor, make_vm, host):
     name = make_vm("shutoff", graphics=[VNC]).name()
     with pytest.raises(CommandExecutionError) as refused:
-        hypervisor.console(name)
+        hypervisor.console(name, public_key=CONSOLE_KEYS["public_key"])
     assert refused.value.code == "not_running"
     assert refused.value.sentence == f"{name} is shut off on {host}: start it to open its console"
 
@@ -763,12 +771,14 @@ def test_console_of_a_shut_off_vm_is_refused_as_not_running(hypervisor, make_vm,
 def test_console_of_a_vm_without_vnc_is_refused_as_no_console(hypervisor, make_vm, host):
     name = make_vm("running", graphics=[SPICE]).name()
     with pytest.raises(CommandExecutionError) as refused:
-        hypervisor.console(name)
+        hypervisor.console(name, public_key=CONSOLE_KEYS["public_key"])
     assert refused.value.code == "no_console"
     assert refused.value.sentence == f"{name} on {host} has no graphics (VNC) device: it has no console"
 
 
-def test_console_gives_the_vnc_server_a_session_password(hypervisor, make_vm, host, monkeypatch):
+def test_console_gives_the_vnc_server_a_session_password_returned_encrypted_only(
+    hypervisor, make_vm, host, monkeypatch
+):
     # The test driver cannot update a live device: record what the module asks libvirt to set.
     updates = []
     monkeypatch.setattr(
@@ -777,9 +787,10 @@ def test_console_gives_the_vnc_server_a_session_password(hypervisor, make_vm, ho
     vnc = "<graphics type='vnc' port='5905' autoport='no' listen='192.0.2.11'/>"
     name = make_vm("running", graphics=[vnc]).name()
     before = time.time()
-    console = hypervisor.console(name, ttl=20)
+    console = hypervisor.console(name, ttl=20, public_key=CONSOLE_KEYS["public_key"])
     assert len(updates) == 1 and updates[0][1] == libvirt.VIR_DOMAIN_AFFECT_LIVE
-    assert f'passwd="{console["password"]}"' in updates[0][0] and 'port="5905"' in updates[0][0]
+    password = console_crypto.decrypt(CONSOLE_KEYS["private_key"], console["password_encrypted"])
+    assert f'passwd="{password}"' in updates[0][0] and 'port="5905"' in updates[0][0]
     assert {key: console[key] for key in ("name", "host", "protocol", "address", "port")} == {
         "name": name,
         "host": host,
@@ -787,5 +798,50 @@ def test_console_gives_the_vnc_server_a_session_password(hypervisor, make_vm, ho
         "address": "192.0.2.11",
         "port": 5905,
     }
-    assert len(console["password"]) == 8
+    assert len(password) == 8
+    assert "password" not in console and password not in json.dumps(console)
     assert before + 19 <= console["valid_to"] <= time.time() + 21
+
+
+def test_console_without_a_public_key_sets_no_password(hypervisor, make_vm, monkeypatch):
+    updates = []
+    monkeypatch.setattr(
+        libvirt.virDomain, "updateDeviceFlags", lambda dom, xml, flags: updates.append((xml, flags))
+    )
+    name = make_vm("running", graphics=[VNC]).name()
+    for key in (None, "", "QUJD"):
+        with pytest.raises(SaltInvocationError, match="public_key"):
+            hypervisor.console(name, public_key=key)
+    assert updates == []
+
+
+def test_no_return_of_the_host_or_the_runner_carries_the_password(
+    hypervisor, make_vm, host, monkeypatch, tmp_path
+):
+    """cluster.console over the real hypervisor.console: the password is only ever ciphertext."""
+    updates = []
+    monkeypatch.setattr(
+        libvirt.virDomain, "updateDeviceFlags", lambda dom, xml, flags: updates.append((xml, flags))
+    )
+    name = make_vm(
+        "running", graphics=["<graphics type='vnc' port='5906' autoport='no' listen='192.0.2.11'/>"]
+    ).name()
+    returns = []
+
+    def host_console(**kwarg):
+        returns.append(hypervisor.console(**kwarg))
+        return returns[-1]
+
+    record = tmp_path / "log" / "consoles.log"
+    console = {"token_dir": str(tmp_path / "tokens"), "record": str(record)}
+    runner = cluster_runner(tmp_path, monkeypatch, inventory={"timeout": 1}, console=console)
+    cache = master_cache(runner)
+    cache.store(f"minions/{host}", "data", {"pillar": {"brine": {"console": {"address": "192.0.2.11"}}}})
+    cache.store("brine/inventory", host, {"vms": [name]})
+    use_client(monkeypatch, runner, {host: {"hypervisor.console": host_console}})
+    answer = runner.console(name, binding=CONSOLE_KEYS["binding"], public_key=CONSOLE_KEYS["public_key"])
+    (password,) = re.findall(r'passwd="([^"]+)"', updates[0][0])
+    assert console_crypto.decrypt(CONSOLE_KEYS["private_key"], answer["password_encrypted"]) == password
+    for ret in (*returns, answer):
+        assert "password" not in ret and password not in json.dumps(ret)
+    assert password not in record.read_text() and answer["token"] not in record.read_text()

@@ -11,6 +11,7 @@ import pytest
 from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 
+from brine import console_crypto
 from support.loading import load
 
 libvirt = pytest.importorskip("libvirt")
@@ -66,7 +67,7 @@ CALLS = {
     "pause": {"name": "lab-vm1"},
     "resume": {"name": "lab-vm1"},
     "delete": {"name": "lab-vm1", "remove_disks": True},
-    "console": {"name": "lab-vm1"},
+    "console": {"name": "lab-vm1", "public_key": console_crypto.request_keys()["public_key"]},
     # Migration section
     "migration_needs": {"name": "lab-vm1"},
     "migration_target_check": {"needs": {"name": "lab-vm1", "uuid": "2b13d5ef-457d-4164-9f62-2b2aee0e69d7"}},

@@ -7,7 +7,8 @@
 
 /**
  * @typedef {Record<string, unknown>} Kwargs
- * @typedef {{name?: string, target?: string, removeDisks?: boolean, options?: Record<string, unknown>}} CallArgs
+ * @typedef {{name?: string, target?: string, removeDisks?: boolean, options?: Record<string, unknown>,
+ *   binding?: string, publicKey?: string}} CallArgs
  * @typedef {object} CallSpec
  * @property {string} fun           the runner function, "module.function"
  * @property {"runner"} client      the netapi client it goes through (and Salt's ACL checks)
@@ -51,7 +52,17 @@ export const CALLS = Object.freeze({
     action: null,
   },
   migration_abort: { fun: "cluster.migration_abort", client: "runner", kwargs: byName, action: null },
-  console: { fun: "cluster.console", client: "runner", kwargs: byName, action: null },
+  // binding: SHA-256 of the browser's console secret; public_key: its RSA-OAEP key (console-crypto.js).
+  console: {
+    fun: "cluster.console",
+    client: "runner",
+    kwargs: ({ name, binding, publicKey }) => ({
+      name,
+      ...(binding === undefined ? {} : { binding }),
+      ...(publicKey === undefined ? {} : { public_key: publicKey }),
+    }),
+    action: null,
+  },
 });
 
 /**

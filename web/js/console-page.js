@@ -1,7 +1,9 @@
 // @ts-check
 // The pop-out console window (console.html#<vm name>): one VM's console filling the window.
 // It uses the session of the tab that opened it (window.open copies sessionStorage) and asks
-// for its own one-time console ticket; the runner refuses VMs that are off or unknown.
+// for its own one-time console ticket, with its own secret and key pair (console-crypto.js,
+// made in this window: nothing passes between the windows); the runner refuses VMs that are
+// off or unknown.
 
 import * as api from "./api.js";
 import { h, render } from "./dom.js";
@@ -38,7 +40,7 @@ function start() {
     return;
   }
   document.title = `${name} · Console · Brine`;
-  const panel = createConsolePanel({ name, perms: session.perms, api, popout: false, standalone: true });
+  const panel = createConsolePanel({ name, perms: session.perms, popout: false, standalone: true });
   panel.update(null);
   render(main, panel.element);
   api.onUnauthorized(() => {

@@ -1,10 +1,14 @@
 // The console panel's pure parts: who may open a console and when, the WebSocket address, the
-// sentences for failures, and text typed as keystrokes.
+// sentences for failures, text typed as keystrokes, and the request's secret and key pair with
+// WebCrypto (node's crypto.subtle is the same API as the browser's).
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, test } from "node:test";
 
+import { CALLS } from "../js/calls.js";
 import { keyEventsFor, keyFor, keysymOf } from "../js/console-keys.js";
-import { consoleBlocker, consoleUrl, disconnectSentence } from "../js/components/console.js";
+import { bindingOf, consoleKeys, decryptPassword, encryptFor, fromBase64 } from "../js/console-crypto.js";
+import { consoleBlocker, consoleUrl, disconnectSentence, socketPath } from "../js/components/console.js";
 
 const OPERATOR = [{ "@runner": ["cluster.inventory", "cluster.vm_info", "cluster.start", "cluster.console"] }];
 const VIEWER = [{ "@runner": ["cluster.inventory", "cluster.vm_info"] }];
@@ -42,6 +46,46 @@ describe("consoleUrl", () => {
       consoleUrl("/console/?token=abc", { protocol: "https:", host: "127.0.0.1:8443" }),
       "wss://127.0.0.1:8443/console/?token=abc",
     );
+  });
+});
+
+describe("socketPath", () => {
+  test("the token and the page's secret go together as websockify's token parameter", () => {
+    const ticket = { path: "/console/", token: "T".repeat(43) };
+    assert.equal(socketPath(ticket, "s-_".repeat(14) + "x"), `/console/?token=${"T".repeat(43)}.${"s-_".repeat(14)}x`);
+  });
+});
+
+describe("console keys (WebCrypto)", () => {
+  test("a 32-byte base64url secret, and only its SHA-256 (hex of its text) as the binding", async () => {
+    const keys = await consoleKeys();
+    assert.match(keys.secret, /^[A-Za-z0-9_-]{43}$/);
+    assert.equal(keys.binding, createHash("sha256").update(keys.secret, "ascii").digest("hex"));
+    assert.equal(await bindingOf(keys.secret), keys.binding);
+    assert.notEqual((await consoleKeys()).secret, keys.secret);
+  });
+  test("an RSA-OAEP 2048 public key in SPKI DER; the private key cannot be exported", async () => {
+    const keys = await consoleKeys();
+    const der = fromBase64(keys.publicKey);
+    assert.equal(der[0], 0x30);
+    assert.ok(der.length > 290 && der.length < 300, `SPKI of 2048 bits is 294 bytes, got ${der.length}`);
+    assert.equal(keys.privateKey.extractable, false);
+    assert.equal(keys.privateKey.algorithm.name, "RSA-OAEP");
+    await assert.rejects(crypto.subtle.exportKey("pkcs8", keys.privateKey));
+  });
+  test("what is encrypted to the public key, only the private key decrypts", async () => {
+    const keys = await consoleKeys();
+    const ciphertext = await encryptFor(keys.publicKey, "pw3-Xy_9");
+    assert.equal(fromBase64(ciphertext).length, 256);
+    assert.equal(await decryptPassword(keys.privateKey, ciphertext), "pw3-Xy_9");
+    const other = await consoleKeys();
+    await assert.rejects(decryptPassword(other.privateKey, ciphertext));
+    await assert.rejects(decryptPassword(keys.privateKey, undefined), /no encrypted password/);
+  });
+  test("cluster.console is sent the binding and the public key, never the secret", () => {
+    const kwargs = CALLS.console.kwargs({ name: "lab-vm1", binding: "ab".repeat(32), publicKey: "MIIB" });
+    assert.deepEqual(kwargs, { name: "lab-vm1", binding: "ab".repeat(32), public_key: "MIIB" });
+    assert.deepEqual(CALLS.console.kwargs({ name: "lab-vm1" }), { name: "lab-vm1" });
   });
 });
 

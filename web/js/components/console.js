@@ -1,14 +1,18 @@
 // @ts-check
 // The console panel: a VM's screen in the browser with noVNC (docs/api.md, "Consoles").
 //
-// Connect asks salt-api for a one-time console ticket (cluster.console), then opens
-// wss://<site>/console/?token=... with noVNC's RFB, which answers the VM's VNC password
-// prompt with the ticket's one-time password. The panel is one long-lived element: the VM page
+// Connect makes a secret and an RSA-OAEP key pair for this request (console-crypto.js), asks
+// salt-api for a one-time console ticket bound to the secret (cluster.console with the
+// secret's hash and the public key), decrypts the ticket's VNC password with the private key,
+// then opens wss://<site>/console/?token=<token>.<secret> with noVNC's RFB, which answers the
+// VM's VNC password prompt with it. Neither the secret nor the password ever leaves this page
+// except to websockify and the VNC server. The panel is one long-lived element: the VM page
 // re-renders around it (it is moved, not rebuilt), so a connected console survives the page's
 // refreshes. noVNC is loaded on first use from our own copy (web/node_modules, pinned in
 // web/package.json) and is an ES module: no inline script, nothing from a CDN.
 
-import * as defaultApi from "../api.js";
+import * as api from "../api.js";
+import { consoleKeys, decryptPassword } from "../console-crypto.js";
 import { mayRun } from "../perms.js";
 import { h } from "../dom.js";
 import { keyEventsFor, MAX_PASTE_CHARS } from "../console-keys.js";
@@ -58,6 +62,22 @@ export function consoleBlocker(vm, perms, name = vm?.name) {
   return null;
 }
 
+/**
+ * cluster.console(name) bound to this request's keys: {token, path, password_encrypted, ...}.
+ * @param {string} name
+ * @param {{binding: string, publicKey: string}} keys
+ */
+export const requestConsole = (name, { binding, publicKey }) => api.call("console", { name, binding, publicKey });
+
+/**
+ * The WebSocket path for a ticket and the secret only this page holds.
+ * @param {{path: string, token: string}} ticket
+ * @param {string} secret
+ */
+export function socketPath(ticket, secret) {
+  return `${ticket.path}?token=${encodeURIComponent(`${ticket.token}.${secret}`)}`;
+}
+
 /** wss://<this site><path> (ws:// when the page itself is plain http, as in no real setup). */
 export function consoleUrl(path, where = globalThis.location) {
   const scheme = where.protocol === "http:" ? "ws:" : "wss:";
@@ -79,9 +99,10 @@ export function disconnectSentence({ clean, wasConnected, name, byUser }) {
 
 /**
  * The console panel for VM `name`. Returns {element, update(vm), connect(), disconnect(),
- * destroy()}. `api` needs openConsole(name); `popout` adds a button opening console.html.
+ * destroy()}. `openConsole(name, keys)` asks for a ticket (default: requestConsole); `popout`
+ * adds a button opening console.html.
  */
-export function createConsolePanel({ name, perms, api = defaultApi, popout = true, standalone = false }) {
+export function createConsolePanel({ name, perms, openConsole = requestConsole, popout = true, standalone = false }) {
   let rfb = null;
   let connected = false;
   let byUser = false;
@@ -214,8 +235,13 @@ export function createConsolePanel({ name, perms, api = defaultApi, popout = tru
     setState("requesting", "Asking for a console…");
     let RFB;
     let ticket;
+    let keys;
+    let password;
     try {
-      [RFB, ticket] = await Promise.all([loadRfb(), api.openConsole(name)]);
+      keys = await consoleKeys();
+      const { binding, publicKey } = keys;
+      [RFB, ticket] = await Promise.all([loadRfb(), openConsole(name, { binding, publicKey })]);
+      password = await decryptPassword(keys.privateKey, ticket.password_encrypted);
     } catch (err) {
       if (mine !== attempt) {
         return;
@@ -229,8 +255,8 @@ export function createConsolePanel({ name, perms, api = defaultApi, popout = tru
     }
     setState("connecting", `Connecting to ${name} on ${ticket.host}…`);
     try {
-      rfb = new RFB(screen, consoleUrl(ticket.path), {
-        credentials: { password: ticket.password ?? "" },
+      rfb = new RFB(screen, consoleUrl(socketPath(ticket, keys.secret)), {
+        credentials: { password },
         wsProtocols: ["binary"],
       });
     } catch (err) {
@@ -265,9 +291,9 @@ export function createConsolePanel({ name, perms, api = defaultApi, popout = tru
     });
     listen("credentialsrequired", () => {
       // The ticket's password was offered already; a second prompt means it was not accepted.
-      if (!askedCredentials && ticket.password) {
+      if (!askedCredentials && password) {
         askedCredentials = true;
-        rfb.sendCredentials({ password: ticket.password });
+        rfb.sendCredentials({ password });
         return;
       }
       showMessage("The VM's VNC server asked for credentials Brine does not have.", "error");
