@@ -4,8 +4,9 @@ A real browser (Debian's Chromium through Playwright) signs in as the lab's oper
 VM page, and clicks Connect N times (default 5), disconnecting in between. Each time the clock
 runs in the page from the click to the first animation frame whose console canvas shows the
 guest's screen (several colours, lit pixels). That span holds everything a user waits for:
-salt-api's cluster.console (the runner asks the VM's host to set a one-time VNC password and
-writes the token), the WebSocket through nginx and websockify, the VNC handshake and password,
+the page's WebCrypto secret and RSA-OAEP key pair, salt-api's cluster.console (the runner asks the
+VM's host to set a one-time VNC password, encrypted to the page's key, and writes the token), the
+decryption, the WebSocket through nginx and websockify, the VNC handshake and password,
 and the first framebuffer update. cluster.console alone is timed too, through salt-api.
 
 Run as root, with the lab up:  .venv/bin/python bench/console.py [--vm lab-vm1] [--runs 5]
@@ -26,7 +27,10 @@ from playwright.sync_api import sync_playwright
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lab"))
+sys.path.insert(0, str(REPO / "_utils"))
 import brinelab  # noqa: E402  pylint: disable=wrong-import-position
+
+from brine import console_crypto  # noqa: E402  pylint: disable=wrong-import-position
 
 GOAL_SECONDS = 1.5
 CHROMIUM_ARGS = [
@@ -78,8 +82,11 @@ def time_runner(credentials, vm, runs):
     token = login["return"][0]["token"]
     times = []
     for _ in range(runs):
+        # A browser makes its secret and key pair before the call (WebCrypto); not timed here.
+        keys = console_crypto.request_keys()
+        kwarg = {"name": vm, "binding": keys["binding"], "public_key": keys["public_key"]}
         start = time.perf_counter()
-        result = api("/", [{"client": "runner", "fun": "cluster.console", "kwarg": {"name": vm}}], token)
+        result = api("/", [{"client": "runner", "fun": "cluster.console", "kwarg": kwarg}], token)
         times.append(time.perf_counter() - start)
         if not isinstance(result["return"][0], dict):
             raise SystemExit(f"cluster.console refused: {result['return'][0]}")

@@ -16,10 +16,14 @@ import socket
 import ssl
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
+from brine import config
+from brine import console_crypto
+from brine import tokens
 from support.console_ws import ConsoleSocket
 from support.pages import BrineUI
 
@@ -107,11 +111,25 @@ def api_post(lab, path, body, token=None):
 
 
 def console_ticket(lab, token, vm):
-    """cluster.console through salt-api as the SPA calls it: (HTTP status, return[0])."""
-    status, body = api_post(
-        lab, "/", [{"client": "runner", "fun": "cluster.console", "kwarg": {"name": vm}}], token
-    )
-    return status, (body["return"][0] if status == 200 else body)
+    """
+    cluster.console through salt-api as the SPA calls it, with a fresh secret and RSA-OAEP key
+    pair made here in the browser's stead: (HTTP status, return[0]). A ticket also gets what only
+    the browser could work out: ``bound`` (``<token>.<secret>``, websockify's token parameter),
+    ``secret`` and ``password`` (decrypted from ``password_encrypted``).
+    """
+    keys = console_crypto.request_keys()
+    kwarg = {"name": vm, "binding": keys["binding"], "public_key": keys["public_key"]}
+    status, body = api_post(lab, "/", [{"client": "runner", "fun": "cluster.console", "kwarg": kwarg}], token)
+    ticket = body["return"][0] if status == 200 else body
+    if isinstance(ticket, dict) and "token" in ticket:
+        assert "password" not in ticket, "cluster.console returned a plain password"
+        ticket = dict(
+            ticket,
+            bound=f"{ticket['token']}.{keys['secret']}",
+            secret=keys["secret"],
+            password=console_crypto.decrypt(keys["private_key"], ticket["password_encrypted"]),
+        )
+    return status, ticket
 
 
 @pytest.fixture(name="operator_token", scope="module")
@@ -294,14 +312,44 @@ def assert_refused(sock, words):
 def test_a_token_works_once(lab, operator_token):
     status, ticket = console_ticket(lab, operator_token, "lab-vm1")
     assert status == 200 and isinstance(ticket, dict), ticket
-    assert ticket["path"] == f"/console/?token={ticket['token']}" and ticket["ttl"] == 30
-    with ConsoleSocket(ticket["token"]) as first:
+    assert ticket["path"] == "/console/" and ticket["ttl"] == 30
+    with ConsoleSocket(ticket["bound"]) as first:
         assert first.status == 101, first.headers
         assert first.message() == (2, b"RFB 003.008\n")
         before = vnc_connections(lab)
-        with ConsoleSocket(ticket["token"]) as again:
+        with ConsoleSocket(ticket["bound"]) as again:
             assert_refused(again, "already used")
         assert vnc_connections(lab) == before
+
+
+def test_a_token_without_its_browsers_secret_is_refused_and_stays_its_owners(lab, operator_token):
+    """A token read from an event, a job return or a log opens nothing without the secret."""
+    _, ticket = console_ticket(lab, operator_token, "lab-vm1")
+    _, other = console_ticket(lab, operator_token, "lab-vm1")
+    before = vnc_connections(lab)
+    with ConsoleSocket(ticket["token"]) as sock:
+        assert_refused(sock, "without the secret")
+    with ConsoleSocket(f"{ticket['token']}.{other['secret']}") as sock:
+        assert_refused(sock, "another browser session")
+    assert vnc_connections(lab) == before
+    with ConsoleSocket(ticket["bound"]) as sock:
+        assert sock.status == 101 and sock.message() == (2, b"RFB 003.008\n")
+
+
+def test_the_console_record_says_who_opened_which_console_without_secrets(lab, operator_token):
+    record = Path(config.default("console:record"))
+    _, ticket = console_ticket(lab, operator_token, "lab-vm1")
+    with ConsoleSocket(ticket["bound"]) as sock:
+        assert sock.status == 101
+    fingerprint = tokens.fingerprint(ticket["token"])
+    lines = [json.loads(line) for line in record.read_text().splitlines() if fingerprint in line]
+    assert [line["event"] for line in lines] == ["issued", "redeemed"], lines
+    assert lines[0]["user"] == lab.users["operator"][0] and lines[0]["vm"] == "lab-vm1"
+    assert lines[1]["client"] == "127.0.0.1"
+    text = record.read_text()
+    for secret in (ticket["token"], ticket["secret"], ticket["password"]):
+        assert secret not in text
+    assert record.stat().st_mode & 0o777 == 0o600
 
 
 def vnc_password_auth(address, port, password):
@@ -339,13 +387,15 @@ def test_an_unused_token_and_its_vnc_password_expire_after_30_seconds(lab, opera
     _, ticket = console_ticket(lab, operator_token, "lab-vm1")
     time.sleep(31)
     before = vnc_connections(lab)
-    with ConsoleSocket(ticket["token"]) as sock:
+    with ConsoleSocket(ticket["bound"]) as sock:
         assert_refused(sock, "expired")
     assert vnc_connections(lab) == before
     assert not vnc_password_auth(address, port, ticket["password"])
 
 
-@pytest.mark.parametrize("token", [secrets.token_urlsafe(32), "../../../etc/passwd", ""])
+@pytest.mark.parametrize(
+    "token", [f"{secrets.token_urlsafe(32)}.{secrets.token_urlsafe(32)}", "../../../etc/passwd", ""]
+)
 def test_a_random_or_malformed_token_is_refused(lab, token):
     before = vnc_connections(lab)
     with ConsoleSocket(token) as sock:
@@ -361,11 +411,11 @@ def test_a_random_or_malformed_token_is_refused(lab, token):
 def test_a_foreign_origin_is_refused_and_does_not_spend_the_token(lab, operator_token, origin):
     _, ticket = console_ticket(lab, operator_token, "lab-vm1")
     before = vnc_connections(lab)
-    with ConsoleSocket(ticket["token"], origin=origin) as sock:
+    with ConsoleSocket(ticket["bound"], origin=origin) as sock:
         assert sock.status == 403, sock.headers
     assert vnc_connections(lab) == before
     # nginx turned it away before websockify saw it: the token still works from our own origin.
-    with ConsoleSocket(ticket["token"]) as sock:
+    with ConsoleSocket(ticket["bound"]) as sock:
         assert sock.status == 101 and sock.message()[1].startswith(b"RFB ")
 
 
@@ -451,11 +501,11 @@ def test_after_a_migration_the_console_reaches_the_new_host_and_old_tokens_fail(
     status, new = console_ticket(lab, operator_token, "lab-vm2")
     assert status == 200 and isinstance(new, dict), new
     assert new["host"] == away
-    with ConsoleSocket(new["token"]) as sock:
+    with ConsoleSocket(new["bound"]) as sock:
         assert sock.status == 101 and sock.message() == (2, b"RFB 003.008\n")
 
     # The token issued before the move points at the old host, where nothing answers now.
-    with ConsoleSocket(old["token"]) as sock:
+    with ConsoleSocket(old["bound"]) as sock:
         got_banner = False
         if sock.status == 101:
             try:
@@ -471,15 +521,15 @@ def test_nginx_limits_consoles_per_client_address(lab, operator_token):
     sockets = []
     try:
         for ticket in tickets[:4]:
-            sock = ConsoleSocket(ticket["token"])
+            sock = ConsoleSocket(ticket["bound"])
             sockets.append(sock)
             assert sock.status == 101 and sock.message()[1].startswith(b"RFB ")
-        with ConsoleSocket(tickets[4]["token"]) as fifth:
+        with ConsoleSocket(tickets[4]["bound"]) as fifth:
             assert fifth.status == 429, fifth.headers
         sockets.pop().close()
         time.sleep(1)
         # Turned away by nginx, the fifth token was not spent.
-        with ConsoleSocket(tickets[4]["token"]) as fifth:
+        with ConsoleSocket(tickets[4]["bound"]) as fifth:
             assert fifth.status == 101 and fifth.message()[1].startswith(b"RFB ")
     finally:
         for sock in sockets:

@@ -1,5 +1,7 @@
-"""A minimal WebSocket client for console tests: open ``/console/?token=...`` through nginx as a
-browser would (TLS, Upgrade, Origin) and read what the VNC server says first.
+"""A minimal WebSocket client for console tests: open ``/console/?token=<token>.<secret>``
+through nginx as a browser would (TLS, Upgrade, Origin) and read what the VNC server says first.
+``token`` is the whole parameter: a ticket's token joined with the secret whose SHA-256 was sent
+as ``binding`` (``brine.console_crypto.request_keys`` makes both in the browser's stead).
 
 Only what the tests need: the handshake's status line, and the first binary message (the RFB
 banner, ``RFB 003.008\\n``) when the upgrade succeeded.
