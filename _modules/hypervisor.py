@@ -180,7 +180,7 @@ def shutdown(name, timeout=60, force=False, test=False):
         The VM's name.
 
     timeout
-        Seconds to wait for the guest to power off (default 60).
+        Seconds to wait for the guest to power off (default 60, at most 3600).
 
     force
         Power the VM off if it is still running after ``timeout``. Without it, a guest
@@ -197,7 +197,7 @@ def shutdown(name, timeout=60, force=False, test=False):
         salt hv1 hypervisor.shutdown lab-vm1 timeout=120 force=True
     """
     name = validate.vm_name(name)
-    timeout = validate.seconds(timeout)
+    timeout = validate.at_most(validate.seconds(timeout), "shutdown_timeout", "timeout")
     force = validate.flag(force, "force")
     test = validate.flag(test, "test")
     with _connection(f"Could not shut down {name}") as conn:
@@ -465,7 +465,10 @@ def _migration_options(live, max_downtime, bandwidth, copy_storage, autoconverge
     options = migration_plan.options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline)
     if options["max_downtime"] is None:
         configured = migration_check.configured_number("migration:max_downtime", __salt__["config.get"])
-        options["max_downtime"] = int(configured) if configured else None
+        configured = int(configured) if configured else None
+        options["max_downtime"] = configured and validate.at_most(
+            configured, "max_downtime", "brine:migration:max_downtime"
+        )
     return options
 
 

@@ -11,26 +11,17 @@ the runner targets them by that pillar and never by ``*``. Each host runs
 Brine's ``hypervisor`` execution module, which this runner calls; the return
 shapes are described in ``docs/api.md``.
 
-This file is the Salt face: it checks arguments, calls Brine's library
-(``_utils/brine``: ``fanout``, ``dispatch``, ``hostmap``, ``tokens``,
-``migration_plan``) and raises errors with a code (``brine.errors``); a host's
-refusal comes back with the host's code, the host named first.
+This file is the Salt face: it checks arguments (numbers against
+``brine.validate.LIMITS``), calls Brine's library (``_utils/brine``) and refuses
+with a code (``brine.errors``); a host's refusal comes back with the host's code,
+the host named first. Every public function is wrapped by ``brine.face``: a
+refused call returns ``{"error": {"code", "message"}}``, never a traceback.
 
 :depends: the ``hypervisor`` execution module synced to every host
     (``saltutil.sync_modules``); Brine's library ``_utils/brine`` in the
     master's ``utils_dirs``
-:configuration: master config or the master's pillar (``pillar/pillar.example``):
-
-    .. code-block:: yaml
-
-        brine:
-          inventory:
-            timeout: 10    # seconds to wait for hosts; then a host is unreachable
-          console:
-            # where console tokens go: websockify's --token-source, the same
-            token_dir: /run/brine/console-tokens
-          migration:
-            timeout: 1800  # seconds to wait for a migration to finish
+:configuration: master config or the master's pillar: ``brine:inventory:timeout``,
+    ``brine:migration:timeout`` and the console keys (``pillar/pillar.example``)
 
 The runner remembers which host held which VM at the last inventory in the
 master cache (bank ``brine/inventory``, see ``brine.hostmap``). That map is
@@ -51,13 +42,17 @@ from brine import console_crypto
 from brine import consoles
 from brine import dispatch
 from brine import errors
+from brine import face
 from brine import fanout
 from brine import hostmap
 from brine import migration_plan
+from brine import migration_run
 from brine import tokens
 from brine import validate
 
 __virtualname__ = "cluster"
+# Wraps every public function (brine.face): refusals come back as {"error": {code, message}}.
+public = face.runner(__virtualname__, lambda: globals().get("__context__"))
 
 CONSOLE_TTL = tokens.DEFAULT_TTL
 
@@ -66,9 +61,7 @@ def __virtual__():
     return __virtualname__
 
 
-# --------------------------------------------------------------------------
-# The master: configuration, LocalClient, cache, event bus, known hosts.
-# --------------------------------------------------------------------------
+# ---- The master: configuration, LocalClient, cache, event bus, known hosts.
 
 
 def _lookup():
@@ -76,13 +69,16 @@ def _lookup():
 
 
 def _timeout(timeout=None):
-    """The inventory timeout: the argument, else ``brine:inventory:timeout``; checked."""
-    return fanout.timeout(config.get("inventory:timeout", _lookup()) if timeout is None else timeout)
+    """The inventory timeout: the argument, else ``brine:inventory:timeout``; checked, bounded."""
+    if timeout is None:
+        return fanout.timeout(config.get("inventory:timeout", _lookup()), "brine:inventory:timeout")
+    return fanout.timeout(timeout, "timeout")
 
 
 def _migration_timeout():
     seconds = fanout.extra_wait(config.get("migration:timeout", _lookup()))
-    return seconds or config.default("migration:timeout")
+    limited = validate.at_most(seconds, "migration_timeout", "brine:migration:timeout")
+    return limited or config.default("migration:timeout")
 
 
 def _local_client():
@@ -99,23 +95,12 @@ def _hypervisor_hosts():
     return sorted(ckminions.check_minions(fanout.HOST_TARGET, fanout.HOST_TARGET_TYPE)["minions"])
 
 
-def _check_known_host(host):
-    hosts = _hypervisor_hosts()
-    if host not in hosts:
-        raise errors.Invalid(
-            f"{host} is not a hypervisor host Brine knows (hosts: {', '.join(hosts) or 'none'})",
-            code="no_host",
-        )
-
-
 def _fire_master(tag, data):
     with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as bus:
         bus.fire_event(data, tag)
 
 
-# --------------------------------------------------------------------------
-# Running a function on the host that holds a VM.
-# --------------------------------------------------------------------------
+# ---- Running a function on the host that holds a VM.
 
 
 def _run_on_vm(name, fun, kwarg, extra_wait=0):
@@ -137,11 +122,10 @@ def _lifecycle(action, name, extra_wait=0, **kwargs):
     return _run_on_vm(name, f"hypervisor.{action}", dict(kwargs, name=name), extra_wait=extra_wait)[1]
 
 
-# --------------------------------------------------------------------------
-# Public runner functions: inventory and lifecycle.
-# --------------------------------------------------------------------------
+# ---- Public runner functions (each @public: brine.face): inventory and lifecycle.
 
 
+@public
 def inventory(timeout=None):
     """
     Ask every hypervisor host at once for its facts and VMs.
@@ -169,6 +153,7 @@ def inventory(timeout=None):
     return result
 
 
+@public
 def vm_info(name):
     """
     The VM dict of VM ``name``, with ``host`` naming the host that holds it.
@@ -187,6 +172,7 @@ def vm_info(name):
     return dict(vm, host=host)
 
 
+@public
 def start(name, test=False):
     """
     Start VM ``name`` on the host that holds it.
@@ -206,6 +192,7 @@ def start(name, test=False):
     return _lifecycle("start", name, test=test)
 
 
+@public
 def shutdown(name, timeout=60, force=False, test=False):
     """
     Ask VM ``name`` to shut down (ACPI) and wait until it has.
@@ -229,17 +216,13 @@ def shutdown(name, timeout=60, force=False, test=False):
         salt-run cluster.shutdown lab-vm1
         salt-run cluster.shutdown lab-vm1 timeout=120 force=True
     """
+    name = validate.vm_name(name)
+    timeout = validate.at_most(validate.seconds(timeout), "shutdown_timeout", "timeout")
     # The host may take the whole shutdown timeout before it answers.
-    return _lifecycle(
-        "shutdown",
-        name,
-        extra_wait=fanout.extra_wait(timeout),
-        timeout=timeout,
-        force=force,
-        test=test,
-    )
+    return _lifecycle("shutdown", name, extra_wait=timeout, timeout=timeout, force=force, test=test)
 
 
+@public
 def force_off(name, test=False):
     """
     Power VM ``name`` off at once, like pulling the plug.
@@ -259,6 +242,7 @@ def force_off(name, test=False):
     return _lifecycle("force_off", name, test=test)
 
 
+@public
 def reboot(name, test=False):
     """
     Ask VM ``name`` to reboot.
@@ -278,6 +262,7 @@ def reboot(name, test=False):
     return _lifecycle("reboot", name, test=test)
 
 
+@public
 def pause(name, test=False):
     """
     Pause (suspend in memory) VM ``name``.
@@ -297,6 +282,7 @@ def pause(name, test=False):
     return _lifecycle("pause", name, test=test)
 
 
+@public
 def resume(name, test=False):
     """
     Resume VM ``name`` after a pause.
@@ -316,6 +302,7 @@ def resume(name, test=False):
     return _lifecycle("resume", name, test=test)
 
 
+@public
 def delete(name, remove_disks=False, test=False):
     """
     Undefine VM ``name``; running VMs are refused.
@@ -339,12 +326,10 @@ def delete(name, remove_disks=False, test=False):
     return _lifecycle("delete", name, remove_disks=remove_disks, test=test)
 
 
-# --------------------------------------------------------------------------
-# Consoles: one-time tokens for the site's websockify (docs/api.md, Consoles).
-# The token store is brine.tokens, which websockify's plugin reads too.
-# --------------------------------------------------------------------------
+# ---- Consoles: one-time tokens for the site's websockify (docs/api.md, Consoles).
 
 
+@public
 def console(name, binding=None, public_key=None):
     """
     A single-use token that opens VM ``name``'s screen through the site's websockify, for the
@@ -384,20 +369,12 @@ def console(name, binding=None, public_key=None):
     return consoles.ticket(target, ret, token, expires, CONSOLE_TTL)
 
 
-# --------------------------------------------------------------------------
-# Migration (docs/api.md, "Migration"): which hosts can take a VM and why not,
-# the migration itself (driven by the source host's libvirtd through
-# ``hypervisor.migrate``), and aborting it. One migration per VM at a time
-# (brine.migration_plan holds the lock record in the master cache).
-# --------------------------------------------------------------------------
+# ---- Migration (docs/api.md): which hosts can take a VM, the migration (driven by the
+# source's libvirtd, hypervisor.migrate), aborting it; one per VM (brine.migration_plan).
 
 
 def _lock_path():
     return os.path.join(__opts__["cachedir"], ".brine-migrations.lock")
-
-
-def _migration_ids(held):
-    return {key: held[key] for key in ("id", "vm", "source", "target")}
 
 
 def _source_of(name):
@@ -405,32 +382,7 @@ def _source_of(name):
     return _run_on_vm(name, "hypervisor.migration_needs", {"name": name})
 
 
-def _run_migration(client, held, needs, options, wait, timeout):
-    """``hypervisor.migrate`` on the source: its return, or the failure explained."""
-    kwarg = dict(options, name=held["vm"], target=held["target"], migration_id=held["id"])
-    ret, error = fanout.ask(client, held["source"], "hypervisor.migrate", kwarg, wait)
-    if error:
-        _migration_failed(client, held, needs, error, timeout)
-    return ret
-
-
-def _migration_failed(client, held, needs, error, timeout):
-    """
-    Raise the error of a failed migration, saying where the VM is and what was found (and
-    removed) on the target; fire the failed event when the source never answered.
-    """
-    code, sentence = error
-    if code == "invalid_argument":
-        raise fanout.host_exception(held["source"], error)
-    notes = migration_plan.aftermath(client, held, needs, timeout)
-    if code == "unreachable":
-        # The source never said: the failed event is ours to fire.
-        sentence = f"{held['source']} {sentence} while migrating {held['vm']}"
-        failed = dict(_migration_ids(held), error=sentence, aborted=False)
-        _fire_master(f"brine/migration/{held['id']}/failed", failed)
-    raise errors.Refused(migration_plan.failure_code(code), f"{sentence} ({'; '.join(notes)})")
-
-
+@public
 def migration_targets(name):
     """
     For every hypervisor host, whether it can take VM ``name`` now and every reason
@@ -460,16 +412,31 @@ def migration_targets(name):
     return migration_plan.target_verdicts(name, source, expected, answers, timeout)
 
 
-def migration_check(name, target):
+@public
+def migration_check(
+    name,
+    target,
+    live=True,
+    max_downtime=None,
+    bandwidth=None,
+    copy_storage=False,
+    autoconverge=False,
+    offline=False,
+):
     """
     Whether host ``target`` can take VM ``name`` now, with every reason why not:
-    ``{target: {"eligible", "reasons", "offers"}}`` (one entry of ``migration_targets``).
+    ``{target: {"eligible", "reasons", "offers"}}`` (one entry of ``migration_targets``);
+    with the options of ``migrate`` (checked as ``migrate`` checks them), problems that
+    ``offline`` or ``copy_storage`` resolve no longer count.
 
     name
         The VM's name.
 
     target
         The host's minion id.
+
+    live, max_downtime, bandwidth, copy_storage, autoconverge, offline
+        As for ``cluster.migrate``.
 
     CLI Example:
 
@@ -479,7 +446,8 @@ def migration_check(name, target):
     """
     name = validate.vm_name(name)
     target = validate.host_id(target)
-    _check_known_host(target)
+    options = migration_plan.options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline)
+    fanout.known_host(target, _hypervisor_hosts())
     busy = migration_plan.lock_problem(_cache().fetch(migration_plan.BANK, name), time.time())
     if busy:
         return {target: migration_plan.refusal(busy)}
@@ -492,9 +460,11 @@ def migration_check(name, target):
         )
     if error:
         return {target: migration_plan.refusal(f"{target} is unreachable or could not check: {error[1]}")}
-    return {target: migration_plan.verdict(ret.get("problems") or [])}
+    problems = ret.get("problems") or []
+    return {target: migration_plan.verdict(problems, options["offline"], options["copy_storage"])}
 
 
+@public
 def migrate(
     name,
     target,
@@ -550,7 +520,7 @@ def migrate(
     name = validate.vm_name(name)
     target = validate.host_id(target)
     options = migration_plan.options(live, max_downtime, bandwidth, copy_storage, autoconverge, offline)
-    _check_known_host(target)
+    fanout.known_host(target, _hypervisor_hosts())
     cache = _cache()
     # Refuse a second migration before asking any host (while one runs, the VM is on two).
     migration_plan.refuse_if_busy(cache, name)
@@ -561,17 +531,18 @@ def migrate(
     held = migration_plan.record(name, source, target, time.time(), wait + timeout)
     with migration_plan.hold(cache, _lock_path(), held), _local_client() as client:
         migration_plan.check_target(client, held, needs, options, timeout)
-        ret = _run_migration(client, held, needs, options, wait, timeout)
+        ret = migration_run.run(client, held, needs, options, wait, timeout, _fire_master)
         hostmap.place(cache, name, [target])
         vm_info_ret, _ = fanout.ask(client, target, "hypervisor.vm_info", {"name": name}, timeout)
     return dict(
-        _migration_ids(held),
+        migration_run.ids(held),
         total_time=ret.get("total_time"),
         downtime=ret.get("downtime"),
         vm_info=dict(vm_info_ret, host=target) if vm_info_ret else None,
     )
 
 
+@public
 def migration_abort(name):
     """
     Abort the running migration of VM ``name``; it stays on its source host.
@@ -594,4 +565,4 @@ def migration_abort(name):
         _, error = fanout.ask(client, source, "hypervisor.migration_abort", {"name": name}, _timeout())
     if error:
         raise fanout.host_exception(source, error)
-    return dict(_migration_ids(held), aborted=True)
+    return dict(migration_run.ids(held), aborted=True)

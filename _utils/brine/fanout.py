@@ -35,15 +35,18 @@ _EXCEPTION_PREFIX = "The minion function caused an exception"
 _INVALID_ARGS_PREFIX = "Passed invalid arguments to "
 
 
-def timeout(value):
-    """``value`` as a number of seconds > 0 to wait for hosts; Invalid otherwise."""
+def timeout(value, argument="the inventory timeout"):
+    """
+    ``value`` as a number of seconds > 0 to wait for hosts, at most
+    ``LIMITS["inventory_timeout"]``; Invalid naming ``argument`` otherwise.
+    """
     try:
-        seconds = validate.seconds(value, "the inventory timeout")
+        seconds = validate.seconds(value, argument)
     except errors.Invalid:
         seconds = 0
     if not seconds:
-        raise errors.Invalid(f"the inventory timeout must be a positive number of seconds, not {value!r}")
-    return seconds
+        raise errors.Invalid(f"{argument} must be a positive number of seconds, not {value!r}")
+    return validate.at_most(seconds, "inventory_timeout", argument)
 
 
 def extra_wait(value):
@@ -73,19 +76,21 @@ def answered(entry):
 def _uncoded(text):
     """``(code, sentence)`` for an error text without a Brine code, from Salt's framing."""
     text = text.strip()
-    match = _INVOCATION_ERROR_RE.match(text)
-    if match:
-        return "invalid_argument", text[match.end() :].strip()
-    if text.startswith(_EXECUTION_ERROR_PREFIX):
-        return "host_error", text[len(_EXECUTION_ERROR_PREFIX) :].strip()
-    if text.startswith(_EXCEPTION_PREFIX):
-        # "...: Traceback (most recent call last): ...\nSomeError: message": the last line
-        # names the exception and its message.
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in text.splitlines() if line.strip()] or [text]
+    if text.startswith(_EXCEPTION_PREFIX) or "Traceback (most recent call last)" in text:
+        # "...: Traceback (most recent call last): ...\nSomeError: message": only the last line
+        # (the exception and its message) is passed on, never the traceback.
         return "host_error", f"the hypervisor module failed: {lines[-1]}"
     if text.startswith(_INVALID_ARGS_PREFIX):
-        return "host_error", text.splitlines()[0].strip()
-    return "host_error", text
+        # "Passed invalid arguments to <fun>: <why>\n\nUsage: <docstring>": the first line only.
+        return "host_error", lines[0]
+    match = _INVOCATION_ERROR_RE.match(text)
+    if match:
+        return "invalid_argument", text[match.end() :].strip().splitlines()[-1].strip()
+    if text.startswith(_EXECUTION_ERROR_PREFIX):
+        return "host_error", text[len(_EXECUTION_ERROR_PREFIX) :].strip().splitlines()[-1].strip()
+    # Anything else: one line of it, never a dump.
+    return "host_error", lines[-1]
 
 
 def error_of_text(text):
@@ -299,3 +304,13 @@ def single_host(name, found, unsure):
         reasons = "; ".join(f"{host} {why}" for host, why in sorted(unsure.items()))
         message += f" that answered ({reasons})"
     raise errors.Refused("no_vm", message)
+
+
+def known_host(host, hosts):
+    """``host`` when it is one of the hypervisor ``hosts``; Invalid (``no_host``) otherwise."""
+    if host not in hosts:
+        raise errors.Invalid(
+            f"{host} is not a hypervisor host Brine knows (hosts: {', '.join(hosts) or 'none'})",
+            code="no_host",
+        )
+    return host

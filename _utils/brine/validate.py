@@ -5,6 +5,10 @@ argument, before anything is touched.
 
 Salt's CLI parses ``123`` as an int and ``true`` as a bool, and salt-api passes strings: the
 checks accept each spelling of a valid value and nothing else.
+
+Every number a caller or the configuration gives Brine has an upper limit, in ``LIMITS`` (the
+one table: the runner, the host module and the web app's ``web/js/limits.js`` use it, and
+``tests/unit/test_limits.py`` proves the web app's copy equal).
 """
 
 import math
@@ -16,6 +20,32 @@ from brine.errors import Invalid
 VM_NAME_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+-]{0,63}")
 # A Salt minion id as Brine accepts it for a host (a DNS name, at most 253 characters).
 HOST_ID_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,252}")
+
+# The most each number may be, checked before anything starts. Keys name the argument (or the
+# configuration key's idea); ``positive_int`` bounds an argument named here by its entry.
+LIMITS = {
+    # seconds the runner waits for hosts: cluster.inventory(timeout), brine:inventory:timeout
+    "inventory_timeout": 300,
+    # seconds a host waits for a guest to power off: shutdown(timeout)
+    "shutdown_timeout": 3600,
+    # seconds a migration may take: brine:migration:timeout
+    "migration_timeout": 86400,
+    # milliseconds a migrating VM may be paused at the end: max_downtime, brine:migration:max_downtime
+    "max_downtime": 60000,
+    # MiB/s a migration may use: bandwidth (100 000 MiB/s is about 800 Gbit/s)
+    "bandwidth": 100000,
+    # seconds a console password lets a VNC client in: hypervisor.console(ttl) (brine.vnc.TTL_MAX)
+    "console_ttl": 300,
+}
+# What each limit counts, for sentences and the web app.
+UNITS = {
+    "inventory_timeout": "seconds",
+    "shutdown_timeout": "seconds",
+    "migration_timeout": "seconds",
+    "max_downtime": "milliseconds",
+    "bandwidth": "MiB/s",
+    "console_ttl": "seconds",
+}
 
 TRUE_WORDS = frozenset(("true", "yes", "on", "1"))
 FALSE_WORDS = frozenset(("false", "no", "off", "0"))
@@ -62,6 +92,14 @@ def flag(value, argument):
     raise Invalid(f"{argument} must be true or false, not {value!r}")
 
 
+def at_most(number, limit, argument):
+    """``number`` when it is within ``LIMITS[limit]``; Invalid naming ``argument`` otherwise."""
+    maximum = LIMITS[limit]
+    if number > maximum:
+        raise Invalid(f"{argument} must be at most {maximum:g} {UNITS[limit]}, not {number!r}")
+    return number
+
+
 def seconds(value, argument="timeout", maximum=None):
     """``value`` as a finite number of seconds >= 0 (and <= ``maximum`` when given)."""
     if isinstance(value, bool):
@@ -79,9 +117,12 @@ def seconds(value, argument="timeout", maximum=None):
 
 def positive_int(value, argument, unit, maximum=None):
     """
-    ``value`` as a whole number > 0 (and <= ``maximum`` when given); None for None or "" (the
-    option is unset). ``unit`` names what it counts ("MiB/s").
+    ``value`` as a whole number > 0 (and <= ``maximum``, by default ``LIMITS[argument]`` when
+    the argument is in the table); None for None or "" (the option is unset). ``unit`` names
+    what it counts ("MiB/s").
     """
+    if maximum is None:
+        maximum = LIMITS.get(argument)
     if value is None or value == "":
         return None
     if isinstance(value, bool):

@@ -7,7 +7,7 @@
 // method per Salt call. Nothing else in the SPA calls fetch().
 
 import { callSpec } from "./calls.js";
-import { ApiError, errorFromText, httpErrorSentence, parseErrorCode } from "./errors.js";
+import { ApiError, errorFromResult, errorFromText, httpErrorSentence, parseErrorCode } from "./errors.js";
 
 /**
  * @typedef {import("./calls.js").CallArgs} CallArgs
@@ -112,9 +112,10 @@ export async function apiRequest(method, path, body = undefined) {
 }
 
 /**
- * Call a runner function. rest_cherrypy answers HTTP 200 even when the runner raised: the
- * error text (usually a traceback) is then the string in return[0]. Brine's runners always
- * return objects, so a string there is an error.
+ * Call a runner function. rest_cherrypy answers HTTP 200 even when the call failed. Brine's
+ * runner functions refuse with `{"error": {"code", "message"}}` in return[0] (docs/api.md,
+ * Errors); anything Salt refuses before Brine runs is a string there (the old text parsing).
+ * Brine's runners always return objects, so a string there is an error too.
  */
 /**
  * @param {string} fun
@@ -133,6 +134,10 @@ async function runner(fun, kwarg = undefined) {
   }
   if (typeof result === "string") {
     throw errorFromText(result, { status: 200, fun });
+  }
+  const refused = errorFromResult(result, { status: 200, fun });
+  if (refused) {
+    throw refused;
   }
   return result;
 }

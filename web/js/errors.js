@@ -85,6 +85,44 @@ export function errorFromText(text, details = {}) {
   return new ApiError(errorSentence(text), { ...details, code: parseErrorCode(text).code });
 }
 
+/**
+ * The refusal in a runner's return: Brine's runner functions return
+ * `{"error": {"code", "message"}}` (docs/api.md, Errors) instead of raising. Null for any
+ * other return.
+ * @param {unknown} result
+ * @returns {{code: string, message: string} | null}
+ */
+export function runnerRefusal(result) {
+  if (!result || typeof result !== "object" || Array.isArray(result)) {
+    return null;
+  }
+  const error = /** @type {{error?: unknown}} */ (result).error;
+  if (!error || typeof error !== "object") {
+    return null;
+  }
+  const { code, message } = /** @type {{code?: unknown, message?: unknown}} */ (error);
+  if (typeof code !== "string" || typeof message !== "string") {
+    return null;
+  }
+  return { code, message };
+}
+
+/**
+ * An ApiError from a runner's structured refusal (see runnerRefusal): its code (null when not
+ * one of ERROR_CODES) and its sentence as it is; null when `result` is not a refusal.
+ * @param {unknown} result
+ * @param {{status?: number, fun?: string | null}} [details]
+ * @returns {ApiError | null}
+ */
+export function errorFromResult(result, details = {}) {
+  const refusal = runnerRefusal(result);
+  if (!refusal) {
+    return null;
+  }
+  const message = refusal.message.trim() || "The call was refused.";
+  return new ApiError(message, { ...details, code: refusal.code });
+}
+
 /** Is `error` an error with this Brine code? @param {unknown} error @param {string} code */
 export function hasCode(error, code) {
   return Boolean(error) && typeof error === "object" && /** @type {{code?: unknown}} */ (error).code === code;

@@ -4,6 +4,7 @@
 
 import { parseErrorCode } from "./errors.js";
 import { formatBytes, sentenceCase } from "./format.js";
+import { LIMITS } from "./limits.js";
 import { mayRun } from "./perms.js";
 import { hasLiveMemory } from "./vocabulary.js";
 
@@ -117,7 +118,11 @@ export function defaultOptions(vm, verdict = { offers: [] }) {
   };
 }
 
-function positiveInteger(text, label, unit) {
+/**
+ * A whole number from 1 to `maximum` typed in a field, checked on its digits (Number() would
+ * round a long one silently), or {error}; empty is undefined (the default).
+ */
+function positiveInteger(text, label, unit, maximum) {
   const trimmed = String(text ?? "").trim();
   if (trimmed === "") {
     return { value: undefined };
@@ -125,7 +130,11 @@ function positiveInteger(text, label, unit) {
   if (!/^\d+$/.test(trimmed) || Number(trimmed) <= 0) {
     return { error: `${label} must be a whole number of ${unit} above 0, or empty for the default.` };
   }
-  return { value: Number(trimmed) };
+  const digits = trimmed.replace(/^0+/, "");
+  if (digits.length > String(maximum).length || Number(digits) > maximum) {
+    return { error: `${label} must be at most ${maximum} ${unit}, or empty for the default.` };
+  }
+  return { value: Number(digits) };
 }
 
 /**
@@ -133,11 +142,11 @@ function positiveInteger(text, label, unit) {
  * Empty numbers mean libvirt's defaults; an offline migration is never live.
  */
 export function migrateKwargs(fields) {
-  const downtime = positiveInteger(fields.max_downtime, "Maximum downtime", "milliseconds");
+  const downtime = positiveInteger(fields.max_downtime, "Maximum downtime", "milliseconds", LIMITS.max_downtime);
   if (downtime.error) {
     return { error: downtime.error };
   }
-  const bandwidth = positiveInteger(fields.bandwidth, "Bandwidth", "MiB/s");
+  const bandwidth = positiveInteger(fields.bandwidth, "Bandwidth", "MiB/s", LIMITS.bandwidth);
   if (bandwidth.error) {
     return { error: bandwidth.error };
   }

@@ -152,6 +152,30 @@ describe("runner calls", () => {
     });
   });
 
+  test("a runner's structured refusal is an ApiError with its code and message", async () => {
+    signIn();
+    answer(200, { return: [{ error: { code: "already_running", message: "hv1: lab-vm1 is already running on hv1" }, retcode: 1 }] });
+    await assert.rejects(api.start("lab-vm1"), {
+      name: "ApiError",
+      message: "hv1: lab-vm1 is already running on hv1",
+      code: "already_running",
+      status: 200,
+      fun: "cluster.start",
+    });
+  });
+
+  test("a structured refusal with a code the app does not know keeps the message, code null", async () => {
+    signIn();
+    answer(200, { return: [{ error: { code: "made_up", message: "No." } }] });
+    await assert.rejects(api.migrate("lab-vm1", "hv2", {}), { message: "No.", code: null, status: 200 });
+  });
+
+  test("a result that merely has an error field of another shape is a result", async () => {
+    signIn();
+    answer(200, { return: [{ name: "hv1", error: "did not answer within 10 s" }] });
+    assert.deepEqual(await api.inventory(), { name: "hv1", error: "did not answer within 10 s" });
+  });
+
   test("every declared call goes out as declared", async () => {
     signIn();
     for (const [id, spec] of Object.entries(CALLS)) {

@@ -4,11 +4,13 @@ import { describe, test } from "node:test";
 import {
   ApiError,
   ERROR_CODES,
+  errorFromResult,
   errorFromText,
   errorSentence,
   hasCode,
   httpErrorSentence,
   parseErrorCode,
+  runnerRefusal,
 } from "../js/errors.js";
 
 // What rest_cherrypy returns in return[0] when a runner raised (salt/client/mixins.py).
@@ -170,5 +172,27 @@ describe("error codes", () => {
     assert.ok(hasCode(error, "not_running"));
     assert.ok(!hasCode(error, "no_vm"));
     assert.ok(!hasCode(null, "no_vm"));
+  });
+});
+
+describe("a runner's structured refusal ({error: {code, message}})", () => {
+  test("runnerRefusal reads exactly that shape and nothing else", () => {
+    assert.deepEqual(runnerRefusal({ error: { code: "no_vm", message: "no VM named x" }, retcode: 1 }), {
+      code: "no_vm",
+      message: "no VM named x",
+    });
+    for (const other of [null, "text", [1], {}, { error: "text" }, { error: { code: 1, message: "x" } }, { error: { code: "no_vm" } }]) {
+      assert.equal(runnerRefusal(other), null);
+    }
+  });
+
+  test("errorFromResult builds an ApiError with the code and the message as it is", () => {
+    const error = errorFromResult({ error: { code: "invalid_argument", message: "timeout must be at most 300 seconds, not 1e12" } }, { status: 200, fun: "cluster.inventory" });
+    assert.ok(error instanceof ApiError);
+    assert.equal(error.code, "invalid_argument");
+    assert.equal(error.message, "timeout must be at most 300 seconds, not 1e12");
+    assert.equal(error.fun, "cluster.inventory");
+    assert.ok(hasCode(error, "invalid_argument"));
+    assert.equal(errorFromResult({ hosts: [] }), null);
   });
 });

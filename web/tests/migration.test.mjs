@@ -3,6 +3,8 @@
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
+import { LIMITS } from "../js/limits.js";
+
 import {
   defaultOptions,
   dropVerdict,
@@ -140,6 +142,16 @@ describe("the options sent to cluster.migrate", () => {
     assert.match(migrateKwargs({ max_downtime: "-5" }).error, /Maximum downtime must be a whole number/);
     assert.match(migrateKwargs({ bandwidth: "1.5" }).error, /Bandwidth must be a whole number of MiB\/s/);
     assert.match(migrateKwargs({ bandwidth: "0" }).error, /above 0/);
+  });
+
+  test("numbers above Brine's limits are refused before anything is sent (limits.js)", () => {
+    assert.match(migrateKwargs({ bandwidth: String(LIMITS.bandwidth + 1) }).error, /Bandwidth must be at most 100000 MiB\/s/);
+    // Above 2^64: Number() would round it; the check reads the digits.
+    assert.match(migrateKwargs({ bandwidth: "18446744073709551617" }).error, /at most/);
+    assert.match(migrateKwargs({ bandwidth: "9".repeat(400) }).error, /at most/);
+    assert.match(migrateKwargs({ max_downtime: String(LIMITS.max_downtime + 1) }).error, /Maximum downtime must be at most 60000 milliseconds/);
+    assert.equal(migrateKwargs({ bandwidth: String(LIMITS.bandwidth), max_downtime: "0060000" }).kwargs.bandwidth, LIMITS.bandwidth);
+    assert.equal(migrateKwargs({ max_downtime: "0060000" }).kwargs.max_downtime, 60000);
   });
 });
 

@@ -4,6 +4,7 @@
 
 import * as api from "../api.js";
 import { h, render } from "../dom.js";
+import { LIMITS } from "../limits.js";
 import { defaultOptions, dropVerdict, isActive, mayMigrate, migrateKwargs } from "../migration.js";
 import { migrationActive } from "../slices/migrations.js";
 import { openDialog } from "./dialog.js";
@@ -182,8 +183,8 @@ export async function confirmMigration(vm, host, verdict, store) {
           liveRow,
           copyRow,
           autoRow,
-          field("migrate-max-downtime", "Maximum downtime (ms)", maxDowntime),
-          field("migrate-bandwidth", "Bandwidth limit (MiB/s)", bandwidth),
+          field("migrate-max-downtime", "Maximum downtime (ms)", maxDowntime, `1 to ${LIMITS.max_downtime}`),
+          field("migrate-bandwidth", "Bandwidth limit (MiB/s)", bandwidth, `1 to ${LIMITS.bandwidth}`),
         ),
       ),
       error,
