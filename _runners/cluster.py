@@ -47,6 +47,7 @@ from brine import fanout
 from brine import hostmap
 from brine import migration_plan
 from brine import migration_run
+from brine import stream
 from brine import tokens
 from brine import validate
 
@@ -566,3 +567,20 @@ def migration_abort(name):
     if error:
         raise fanout.host_exception(source, error)
     return dict(migration_run.ids(held), aborted=True)
+
+
+@public
+def session():
+    """
+    Who is calling, with which role: ``{"user", "role"}``, the role (``admin``, ``operator``,
+    ``viewer``, or None) from the caller's PAM groups. Brine's event stream asks this.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run cluster.session
+    """
+    # Salt puts __user__ in the globals of the function it calls: brine.face's (the @public
+    # wrapper's), or this module's for an undecorated function.
+    return stream.session(globals().get("__user__") or vars(face).get("__user__"))
