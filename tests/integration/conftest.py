@@ -133,9 +133,13 @@ def master_config(tmp_path_factory, pam_python, host_ids):
     )
     (pillar_root / "hypervisor.sls").write_text("brine:\n  roles:\n    - hypervisor\n", encoding="utf-8")
     config = _master_d()
-    # Only what a test run must change: a free port, the venv's PAM python,
-    # the checkout's runners, modules and library, a short timeout to wait for hosts.
+    # Only what a test run must change: free ports, the venv's PAM python,
+    # the checkout's runners, modules, engines and library, a short timeout to wait for hosts.
     config["rest_cherrypy"]["port"] = ports.get_unused_localhost_port()
+    stream = {
+        "listen": f"127.0.0.1:{ports.get_unused_localhost_port()}",
+        "salt_api": f"http://127.0.0.1:{config['rest_cherrypy']['port']}",
+    }
     salt.utils.dictupdate.update(
         config,
         {
@@ -143,9 +147,12 @@ def master_config(tmp_path_factory, pam_python, host_ids):
             "runner_dirs": [str(REPO / "_runners")],
             # The runner imports Brine's library (_utils/brine) through utils_dirs.
             "utils_dirs": [str(REPO / "_utils")],
+            # Brine's event stream, as the brine formula enables it (brine-paths.conf).
+            "engines_dirs": [str(REPO / "_engines")],
+            "engines": [{"brine_stream": {}}],
             "file_roots": {"base": [str(file_root), str(REPO / "tests/integration/files")]},
             "pillar_roots": {"base": [str(pillar_root)]},
-            "brine": {"inventory": {"timeout": 5}},
+            "brine": {"inventory": {"timeout": 5}, "stream": stream},
         },
     )
     return config
@@ -296,6 +303,12 @@ def salt_api(salt_master, hv1, office):
 def api(salt_api, salt_master, pam_users):
     port = salt_master.config["rest_cherrypy"]["port"]
     return SaltApi(f"http://127.0.0.1:{port}", pam_users)
+
+
+@pytest.fixture(scope="session")
+def stream_url(salt_api, salt_master):
+    """Brine's event stream (the master engine brine_stream), as nginx reaches it."""
+    return f"http://{salt_master.config['brine']['stream']['listen']}/stream"
 
 
 @pytest.fixture

@@ -37,6 +37,12 @@ brine-config-file-brine-paths-conf-file-managed:
         # Brine's library (the brine package) for the runners, as hosts get it by syncing _utils.
         utils_dirs:
           - {{ brine.repo }}/_utils
+        # Brine's event stream: the master engine brine_stream (its settings: brine:stream:*),
+        # which serves the browser only Brine's events, checked, on loopback behind nginx.
+        engines_dirs:
+          - {{ brine.repo }}/_engines
+        engines:
+          - brine_stream: {}
         # Consoles: where cluster.console writes one-time tokens; websockify reads the same
         # folder (--token-source), both from brine:master:websockify:token_dir.
         brine:
