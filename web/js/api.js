@@ -225,11 +225,14 @@ export const resume = (name) => call("resume", { name });
  */
 export const deleteVm = (name, { removeDisks = false } = {}) => call("delete", { name, removeDisks });
 
-// ---- live updates: salt-api's event stream (see events.js) ----
+// ---- live updates: Brine's event stream (see events.js) ----
+
+/** Brine's event stream (the master engine brine_stream, behind nginx): not under /api/. */
+export const STREAM_URL = "/stream";
 
 /**
- * Open GET /api/events with the token in X-Auth-Token (EventSource cannot send headers, and
- * salt-api refuses tokens in the URL). Resolves to the streaming Response; throws ApiError
+ * Open GET /stream with the token in X-Auth-Token (EventSource cannot send headers, and a
+ * token in the URL would end up in logs). Resolves to the streaming Response; throws ApiError
  * like apiRequest (a 401 also goes to the unauthorized handler). `signal` aborts the stream.
  */
 export async function openEventStream(signal) {
@@ -239,7 +242,7 @@ export async function openEventStream(signal) {
   }
   let response;
   try {
-    response = await fetch(`${API_ROOT}/events`, {
+    response = await fetch(STREAM_URL, {
       method: "GET",
       headers: { Accept: "text/event-stream", "X-Auth-Token": session.token },
       cache: "no-store",
@@ -247,7 +250,7 @@ export async function openEventStream(signal) {
       signal,
     });
   } catch (err) {
-    throw new ApiError(`Cannot reach salt-api's event stream: ${err.message || err}.`, { status: 0 });
+    throw new ApiError(`Cannot reach Brine's event stream: ${err.message || err}.`, { status: 0 });
   }
   if (!response.ok || !response.body) {
     const text = await response.text().catch(() => "");

@@ -1,13 +1,14 @@
 // @ts-check
-// Live updates: salt-api's /events stream (Server-Sent Events), read with fetch().
+// Live updates: Brine's event stream (Server-Sent Events from the master engine brine_stream,
+// at /stream), read with fetch().
 //
-// Why not EventSource: it cannot send the X-Auth-Token header, and salt-api refuses tokens in
-// the query string (master.d/brine-api.conf). So api.openEventStream() fetches /api/events with
-// the header, and this module parses the SSE text from the response body, keeps only Brine's
-// events, and reconnects with backoff when the stream ends or fails (salt-api or master
-// restart, nginx's 300 s read timeout on an idle stream). After every (re)connection it tells
-// the caller, who refetches the inventory: whatever happened while the stream was down is then
-// in the picture.
+// Why not EventSource: it cannot send the X-Auth-Token header, and a token in the query string
+// would end up in logs. So api.openEventStream() fetches /stream with the header, and this
+// module parses the SSE text from the response body, keeps only Brine's events, and reconnects
+// with backoff when the stream ends or fails (master or salt-api restart, a client that fell
+// behind and was cut off with a "resync" message). After every (re)connection it tells the
+// caller, who refetches the inventory: whatever happened while the stream was down is then in
+// the picture.
 //
 // Pure parts (parser, salt event unwrapping, backoff) are exported for the node tests.
 
@@ -15,8 +16,8 @@
  * An incremental parser of the text/event-stream format (WHATWG HTML, "Server-sent events"):
  * feed() it text as it arrives, in chunks of any size; it calls onEvent({event, data, id, tag})
  * for every complete event. Lines end in \n, \r\n or \r; "data" lines are joined with \n;
- * comments (":") are skipped; an event with no data is not dispatched. salt-api adds a
- * non-standard "tag" field, kept as `tag`. "retry" values go to onRetry(ms).
+ * comments (":") are skipped; an event with no data is not dispatched. The stream (like
+ * salt-api's) adds a non-standard "tag" field, kept as `tag`. "retry" values go to onRetry(ms).
  * @param {(event: {event: string, data: string, id: string, tag: string | null}) => void} onEvent
  * @param {(ms: number) => void} [onRetry]
  */
@@ -105,12 +106,11 @@ export function createSseParser(onEvent, onRetry = () => {}) {
 }
 
 /**
- * One SSE message of salt-api -> {tag, data} with Brine's payload, or null when it is not JSON.
+ * One SSE message of the stream -> {tag, data}, or null when it is not JSON.
  *
- * salt-api sends {"tag", "data"} where data is what the master bus carries. An event a host
- * fires (event.send from a module or engine) reaches the bus wrapped as a "_minion_event":
- * {"id": <minion>, "cmd": "_minion_event", "data": <payload>, ...}; one the master fires itself
- * (a runner) carries the payload directly. Both come out as the payload here.
+ * The stream sends {"tag", "data"} (salt-api's shape) where data is Brine's payload, already
+ * checked and unwrapped on the master: a host's event carries `host`, the minion that sent it.
+ * Other messages (the "resync" hint before the stream cuts a client off) have no tag.
  */
 export function parseSaltEvent(message) {
   let parsed;
@@ -123,10 +123,7 @@ export function parseSaltEvent(message) {
     return null;
   }
   const tag = typeof parsed.tag === "string" ? parsed.tag : message.tag ?? "";
-  let data = parsed.data && typeof parsed.data === "object" ? parsed.data : {};
-  if (data.cmd === "_minion_event" && data.data && typeof data.data === "object") {
-    data = { ...data.data, minion: data.id };
-  }
+  const data = parsed.data && typeof parsed.data === "object" ? parsed.data : {};
   return { tag, data };
 }
 
@@ -157,7 +154,7 @@ export const HEALTHY_AFTER_MS = 10000;
  *
  * @param {object} deps
  * @param {(signal: AbortSignal) => Promise<Response>} deps.open  opens the stream (api.openEventStream);
- *   rejects with an error whose `status` is 401 when salt-api refuses the token (then this
+ *   rejects with an error whose `status` is 401 when the stream refuses the token (then this
  *   stops: the app is signing the user out), anything else is retried.
  * @param {(tag: string, data: object) => void} deps.onEvent  Brine events (tags brine/...)
  * @param {() => void} [deps.onConnected]  every time the stream is (re)opened

@@ -24,11 +24,11 @@ beforeEach(() => {
 });
 
 describe("openEventStream", () => {
-  test("GET /api/events with the token in X-Auth-Token, never in the URL", async () => {
+  test("GET /stream (Brine's stream, not salt-api's /events) with the token in X-Auth-Token, never in the URL", async () => {
     answers.push(new Response("retry: 400\n", { status: 200, headers: { "Content-Type": "text/event-stream" } }));
     const response = await api.openEventStream(new AbortController().signal);
     assert.equal(response.status, 200);
-    assert.equal(requests[0].url, "/api/events");
+    assert.equal(requests[0].url, "/stream");
     assert.equal(requests[0].options.method, "GET");
     assert.equal(requests[0].options.headers["X-Auth-Token"], "abc123");
     assert.equal(requests[0].options.headers.Accept, "text/event-stream");
@@ -44,7 +44,7 @@ describe("openEventStream", () => {
     assert.equal(api.getSession(), null);
   });
 
-  test("salt-api down: status 0 or the gateway's status, to be retried", async () => {
+  test("the stream down: status 0 or the gateway's status, to be retried", async () => {
     globalThis.fetch = async () => {
       throw new TypeError("Failed to fetch");
     };

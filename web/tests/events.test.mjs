@@ -1,4 +1,4 @@
-// The event stream reader: SSE parsing, salt event unwrapping, backoff and reconnection.
+// The event stream reader: SSE parsing, Brine's event messages, backoff and reconnection.
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 
@@ -18,24 +18,28 @@ function collect() {
   return { parser, events, retries };
 }
 
-// What salt-api's /events sends (salt/netapi/rest_cherrypy/app.py, Events.GET).
+// What Brine's /stream sends (brine.stream.format_event: salt-api's shape, the host's payload
+// checked and unwrapped, with `host` the minion that sent it), a keepalive comment, and the
+// resync hint it sends before cutting off a client that fell behind. The salt/job event is one
+// the stream never sends: the reader must ignore it all the same.
 const SALT_STREAM =
   "retry: 400\n" +
+  ": keepalive\n\n" +
   "tag: brine/vm/hv1/lab-vm1/state\n" +
-  'data: {"tag": "brine/vm/hv1/lab-vm1/state", "data": {"id": "hv1", "cmd": "_minion_event", ' +
-  '"data": {"host": "hv1", "name": "lab-vm1", "event": "suspended", "state": "paused"}, "_stamp": "x"}}\n\n' +
+  'data: {"tag":"brine/vm/hv1/lab-vm1/state","data":{"host":"hv1","name":"lab-vm1","event":"suspended","state":"paused"}}\n\n' +
   "tag: salt/job/1/new\n" +
   'data: {"tag": "salt/job/1/new", "data": {"jid": "1"}}\n\n';
+const RESYNC = 'event: resync\ndata: {"reason": "more than 1000 events were waiting"}\n\n';
 
 describe("createSseParser", () => {
-  test("parses salt-api's stream: retry, tag and data fields, blank-line separated", () => {
+  test("parses the stream: retry, tag and data fields, comments, blank-line separated", () => {
     const { parser, events, retries } = collect();
     parser.feed(SALT_STREAM);
     assert.deepEqual(retries, [400]);
     assert.equal(events.length, 2);
     assert.equal(events[0].tag, "brine/vm/hv1/lab-vm1/state");
     assert.equal(events[0].event, "message");
-    assert.equal(JSON.parse(events[0].data).data.data.state, "paused");
+    assert.equal(JSON.parse(events[0].data).data.state, "paused");
     assert.equal(events[1].tag, "salt/job/1/new");
   });
 
@@ -78,18 +82,21 @@ describe("createSseParser", () => {
 });
 
 describe("parseSaltEvent", () => {
-  test("a host's event (event.send) is unwrapped from _minion_event, with the minion id", () => {
+  test("a host's event comes as the stream sent it: the payload with its host", () => {
     const { parser, events } = collect();
     parser.feed(SALT_STREAM);
     const event = parseSaltEvent(events[0]);
     assert.equal(event.tag, "brine/vm/hv1/lab-vm1/state");
-    assert.deepEqual(event.data, {
-      host: "hv1",
-      name: "lab-vm1",
-      event: "suspended",
-      state: "paused",
-      minion: "hv1",
-    });
+    assert.deepEqual(event.data, { host: "hv1", name: "lab-vm1", event: "suspended", state: "paused" });
+  });
+
+  test("the resync hint carries no tag: nothing is applied, the reconnection refetches", () => {
+    const { parser, events } = collect();
+    parser.feed(RESYNC);
+    assert.equal(events[0].event, "resync");
+    const event = parseSaltEvent(events[0]);
+    assert.equal(event.tag, "");
+    assert.equal(isBrineTag(event.tag), false);
   });
 
   test("an event the master fires itself keeps its payload as it is", () => {

@@ -5,13 +5,13 @@ import { h } from "../dom.js";
 import { connectEvents } from "../events.js";
 
 const LABELS = {
-  connecting: ["Connecting…", "Opening the live event stream from salt-api."],
-  live: ["Live", "Changes on the hosts show here as they happen (salt-api's event stream)."],
+  connecting: ["Connecting…", "Opening Brine's live event stream."],
+  live: ["Live", "Changes on the hosts show here as they happen (Brine's event stream)."],
   down: ["Reconnecting…", "The live event stream is down; Brine retries and refetches everything once it is back."],
 };
 
 /**
- * Keep the store fed from salt-api's events while signed in: every (re)connection refetches
+ * Keep the store fed from Brine's event stream while signed in: every (re)connection refetches
  * the inventory (what happened while the stream was down), Brine events are applied as they
  * come. Shows the stream's state in a small pill placed before `indicator` (the top bar's
  * "Updated" text). Returns the function that stops it all.
