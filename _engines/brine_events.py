@@ -16,7 +16,10 @@ host's VMs to the master, under the ``brine/`` tags documented in Brine's
   events may have been missed: the UI refetches that host.
 
 It survives libvirtd restarts: the connection has keepalive probes and a close
-callback, and is reopened with an exponential backoff. The VM dict in a state event is the one
+callback, and is reopened with an exponential backoff. Its queue is bounded and coalesces per
+VM: a burst of lifecycle events for one VM sends one state event, with the state the VM is in
+when the engine gets to it; when the queue is full, what does not fit is dropped and a
+``brine/host/<host>/resync`` tells the UI to refetch the host. The VM dict in a state event is the one
 ``hypervisor.vm_info`` returns, built by the same library (``brine.libvirt_host``) on a
 connection of its own, so a slow describe never holds up the event connection.
 
@@ -33,8 +36,11 @@ Configuration (minion config):
           # Seconds between reconnection attempts: doubles from min to max.
           reconnect_min: 1
           reconnect_max: 30
+          # Events waiting to be sent, at most (one per VM and kind once coalesced).
+          queue_size: 1000
 """
 
+import collections
 import logging
 import queue
 import threading
@@ -115,6 +121,7 @@ JOB_STAT_KEYS = (
 
 KEEPALIVE_INTERVAL = 5
 KEEPALIVE_COUNT = 3
+QUEUE_SIZE = 1000
 
 
 def __virtual__():
@@ -177,6 +184,59 @@ def next_backoff(current, minimum, maximum):
     return min(maximum, current * 2)
 
 
+class EventQueue:
+    """
+    The events waiting to be sent: bounded, and coalescing per VM. A VM has at most one
+    waiting state event (the newest word wins; the worker describes the VM when it sends it, so
+    the state sent is the latest anyway) and one waiting job event of each kind; a new event
+    for a waiting key replaces it in place. When ``size`` keys wait, a new key is dropped and
+    counted (``take_dropped``): the worker then tells the UI to resync the host. A close notice
+    always gets in. ``get``/``get_nowait`` raise ``queue.Empty`` like ``queue.Queue``.
+    """
+
+    def __init__(self, size=QUEUE_SIZE):
+        self.size = int(size)
+        self.items = collections.OrderedDict()
+        self.dropped = 0
+        self.ready = threading.Condition()
+
+    @staticmethod
+    def key(item):
+        kind = item[0]
+        if kind == "state":
+            return (kind, item[1])
+        if kind == "job":
+            return (kind, item[1], item[2])
+        return (kind,)
+
+    def put(self, item):
+        key = self.key(item)
+        with self.ready:
+            if key in self.items or len(self.items) < self.size or key == ("closed",):
+                self.items[key] = item
+                self.ready.notify()
+            else:
+                self.dropped += 1
+
+    def get(self, timeout=None):
+        with self.ready:
+            if not self.ready.wait_for(lambda: self.items, timeout):
+                raise queue.Empty
+            return self.items.popitem(last=False)[1]
+
+    def get_nowait(self):
+        return self.get(timeout=0)
+
+    def qsize(self):
+        with self.ready:
+            return len(self.items)
+
+    def take_dropped(self):
+        with self.ready:
+            dropped, self.dropped = self.dropped, 0
+            return dropped
+
+
 # ---------------------------------------------------------------------------
 # The engine
 # ---------------------------------------------------------------------------
@@ -215,14 +275,16 @@ class EventForwarder:
     describes VMs and fires, so a slow describe never stalls libvirt's loop.
     """
 
-    def __init__(self, host, uri, fire, describe, reconnect_min=1.0, reconnect_max=30.0):
+    def __init__(  # pylint: disable=too-many-arguments
+        self, host, uri, fire, describe, reconnect_min=1.0, reconnect_max=30.0, queue_size=QUEUE_SIZE
+    ):
         self.host = host
         self.uri = uri
         self.fire = fire
         self.describe = describe
         self.reconnect_min = float(reconnect_min)
         self.reconnect_max = float(reconnect_max)
-        self.queue = queue.Queue()
+        self.queue = EventQueue(queue_size)
         self.conn = None
         self.callback_ids = []
         self.stopping = threading.Event()
@@ -354,13 +416,22 @@ class EventForwarder:
                     item = ("closed", "the connection to libvirtd is no longer alive")
                 else:
                     continue
-            if not self.handle(item):
+            if self.handle(item):
+                self._resync_if_dropped()
+            else:
                 error = item[1]
                 log.warning("brine_events: %s", error)
                 self.disconnect()
                 self._drain()
                 self._send(host_tag(self.host, "disconnected"), {"host": self.host, "error": error})
                 return
+
+    def _resync_if_dropped(self):
+        dropped = self.queue.take_dropped()
+        if dropped:
+            log.warning("brine_events: queue full, %d event(s) dropped; asking the UI to resync", dropped)
+            reason = f"{dropped} event(s) dropped: the engine's queue was full"
+            self._send(host_tag(self.host, "resync"), {"host": self.host, "reason": reason})
 
     def _drain(self):
         """Forward what was queued before the close; drop a repeated close notice."""
@@ -380,7 +451,7 @@ class EventForwarder:
         self.disconnect()
 
 
-def start(uri=None, reconnect_min=1, reconnect_max=30):
+def start(uri=None, reconnect_min=1, reconnect_max=30, queue_size=QUEUE_SIZE):
     """
     Forward this host's libvirt events to the master until the minion stops.
 
@@ -390,6 +461,9 @@ def start(uri=None, reconnect_min=1, reconnect_max=30):
 
     reconnect_min, reconnect_max
         Seconds between attempts to reconnect to libvirtd, doubling from min to max.
+
+    queue_size
+        Events waiting to be sent, at most, once coalesced per VM.
     """
     _start_event_loop()
     host = __opts__.get("id") or __grains__.get("id")
@@ -401,4 +475,4 @@ def start(uri=None, reconnect_min=1, reconnect_max=30):
     def describe(name):
         return libvirt_host.vm_by_name(uri, name)
 
-    EventForwarder(host, uri, fire, describe, reconnect_min, reconnect_max).run()
+    EventForwarder(host, uri, fire, describe, reconnect_min, reconnect_max, queue_size).run()
