@@ -66,6 +66,7 @@ from lab_site import BRINE_WEBSOCKIFY_STATE
 from lab_site import SiteMixin
 from lab_site import brine_pillar
 from lab_site import master_plan
+from lab_site import remove_system_files
 from lab_site import render_brine_formula
 from lab_site import show_sls_states
 from lab_site import write_master_plan
@@ -105,6 +106,7 @@ __all__ = [
     "output",
     "pid_alive",
     "read_pid",
+    "remove_system_files",
     "render_brine_formula",
     "render_kvm_config",
     "run",
@@ -150,6 +152,8 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
         self.print_login(state)
 
     def _up(self, state, hosts):
+        # Guests' consoles, credentials, logs and keys live below: only root may look inside.
+        os.chmod(self.root, 0o700)
         for folder in (self.cache, self.shared, self.tls, self.salt, self.root / "tmp"):
             folder.mkdir(parents=True, exist_ok=True)
         log("building the guest image (cached)")
@@ -161,6 +165,8 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
             self.start_host(host)
         self.make_accounts(state)
         log("rendering the master's configuration from the brine formula (lab/brine-pillar.yaml)")
+        state["system_files"] = sorted(self.master_plan()["system_files"])
+        self.save_state(state)
         write_master_plan(self.master_plan())
         self.start_master(hosts)
         for host in hosts:
@@ -243,6 +249,7 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
         self.stop_processes(hosts)
         self.remove_network(state, hosts)
         self.remove_accounts(state)
+        remove_system_files(state)
         self.remove_files(purge)
         log("down")
 

@@ -23,6 +23,10 @@ BRINE_WEBSOCKIFY_STATE = "brine-config-file-websockify-unit-file-managed"
 # What of the brine formula the lab does not apply itself: packages are setup.sh's, and the lab
 # starts its daemons itself (no init system here), websockify with the service's command line.
 BRINE_NOT_APPLIED = {"pkg.installed", "service.running", "cmd.run", "module.run"}
+# The formula's files that only work in their machine-wide place, outside the lab's folder: the
+# PAM service of logins (PAM reads services from /etc/pam.d alone). The lab writes them there,
+# records them in its state and removes them at down.
+SYSTEM_FOLDERS = ("/etc/pam.d/",)
 
 
 def _fill(value, names):
@@ -106,8 +110,9 @@ def master_plan(states):
     {"files": {path: (text, mode)}, "directories": [..], "symlinks": {path: target},
     "websockify": the service's settings (program, args, pythonpath, token_dir, listen),
     "nginx_site": the site's values, "nginx_main": the main configuration's settings}.
+    Files in SYSTEM_FOLDERS go to "system_files" {path: (text, mode)} instead of "files".
     A state the lab does not know stops it: the lab must not quietly drift from the formula."""
-    plan = {"files": {}, "directories": [], "symlinks": {}}
+    plan = {"files": {}, "system_files": {}, "directories": [], "symlinks": {}}
     for state_id, state in sorted(states.items()):
         fun, args = state["fun"], state["args"]
         if state_id == BRINE_WEBSOCKIFY_STATE:
@@ -129,7 +134,8 @@ def master_plan(states):
                 text = _formula_source(args["source"]).read_text()
             else:
                 raise LabError(f"the lab cannot write {state_id} (template {args['template']})")
-            plan["files"][args["name"]] = (text, int(str(args.get("mode", "0644")), 8))
+            kind = "system_files" if args["name"].startswith(SYSTEM_FOLDERS) else "files"
+            plan[kind][args["name"]] = (text, int(str(args.get("mode", "0644")), 8))
             if state_id == "brine-config-file-nginx-site-file-managed":
                 plan["nginx_site"] = args["context"]
             elif state_id == "brine-config-file-nginx-main-file-managed":
@@ -148,7 +154,7 @@ def master_plan(states):
 
 def write_master_plan(plan):
     """Write the formula's files, folders and symlinks, as applying its config states would."""
-    for name, (text, mode) in plan["files"].items():
+    for name, (text, mode) in {**plan["files"], **plan["system_files"]}.items():
         path = Path(name)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
@@ -161,6 +167,12 @@ def write_master_plan(plan):
         if link.is_symlink() or link.exists():
             link.unlink()
         link.symlink_to(target)
+
+
+def remove_system_files(state):
+    """Remove the formula's machine-wide files the lab wrote (recorded in its state)."""
+    for name in state.get("system_files", []):
+        Path(name).unlink(missing_ok=True)
 
 
 class SiteMixin(LabBase):
@@ -248,6 +260,11 @@ class SiteMixin(LabBase):
                 capture_output=True,
             )
             os.chmod(key, 0o600)
+        # nginx's logs are root's alone: made 0600 before nginx opens (and keeps) them.
+        os.chmod(plan["nginx_main"]["dir"], 0o700)
+        for name in (plan["nginx_site"]["access_log"], Path(plan["nginx_main"]["dir"]) / "error.log"):
+            Path(name).touch(mode=0o600)
+            os.chmod(name, 0o600)
         config = plan["nginx_main"]["config"]
         run(["nginx", "-t", "-q", "-c", config], capture_output=True)
         run(["nginx", "-c", config])

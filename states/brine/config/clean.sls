@@ -16,6 +16,7 @@ brine-config-clean-file-absent:
       - {{ master_d }}/brine-paths.conf
       - {{ brine.fileroot }}
       - {{ brine.nginx.site }}
+      - /etc/pam.d/brine
 {%- if brine.nginx.main %}
       - {{ brine.nginx.main.config }}
 {%- endif %}

@@ -3,7 +3,8 @@
     snippets (salt-api, eauth, master needs), a snippet with the paths (file_roots, runner_dirs,
     utils_dirs), the console token directory and the x509 peer permission, the file root that
     exposes only the extension folders, the nginx site from nginx/brine.conf.j2 (and, when
-    nginx:main is set, a main nginx.conf of its own), and websockify's service definition. #}
+    nginx:main is set, a main nginx.conf of its own), websockify's service definition, and the
+    PAM service of Brine's logins (/etc/pam.d/brine). #}
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- set sls_package_install = tplroot ~ ".package.install" %}
 {%- from tplroot ~ "/map.jinja" import mapdata as brine with context %}
@@ -76,9 +77,23 @@ brine-config-file-nginx-site-file-managed:
         web_root: {{ (brine.repo ~ "/web") | json }}
         api_upstream: {{ brine.nginx.api_upstream | json }}
         console_upstream: {{ brine.nginx.console_upstream | json }}
+        stream_upstream: {{ brine.nginx.stream_upstream | json }}
         site_origin: {{ (brine.nginx.site_origin or "https://" ~ brine.nginx.server_name) | json }}
+        access_log: {{ brine.nginx.access_log | json }}
+        limits: {{ brine.nginx.limits | json }}
     - require:
       - sls: {{ sls_package_install }}
+
+{#- Logins: the PAM service salt-api's eauth uses (auth.pam.service: brine in brine-eauth.conf). #}
+brine-config-file-pam-service-file-managed:
+  file.managed:
+    - name: /etc/pam.d/brine
+    - source: salt://{{ tplroot }}/files/default/pam.jinja
+    - template: jinja
+    - mode: "0644"
+    - context:
+        groups: ["brine-admin", "brine-operator", "brine-viewer"]
+        faillock: {{ brine.pam.faillock | json }}
 
 {%- if brine.nginx.main %}
 brine-config-file-nginx-main-file-managed:
