@@ -25,6 +25,9 @@ BRIDGE_ADDRESS = f"{SUBNET_PREFIX}.1"
 URL = "https://127.0.0.1:8443/"
 # Consoles: the guests' VNC ports, which answer only the master's websockify.
 VNC_PORTS = "5900:5999"
+# libvirtd's TCP port and QEMU's migration ports (qemu.conf's default range), which answer only
+# the other lab hosts.
+LIBVIRT_PORTS = "16509,49152:49215"
 ROLES = ("admin", "operator", "viewer")
 MAX_HOSTS = 16
 GUEST_MEMORY_MIB = 128

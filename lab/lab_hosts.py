@@ -11,6 +11,7 @@ import jinja2
 import yaml
 from lab_base import BRIDGE
 from lab_base import BRIDGE_ADDRESS
+from lab_base import LIBVIRT_PORTS
 from lab_base import REPO
 from lab_base import SHARED_IMAGES
 from lab_base import VNC_PORTS
@@ -81,11 +82,11 @@ class HostsMixin(LabBase):
         # letting every one of them (Salt's grains do several) time out.
         (self.root / "resolv.conf").write_text("nameserver 127.0.0.1\noptions timeout:1 attempts:1\n")
         for host in hosts:
-            self.make_host_namespace(host)
+            self.make_host_namespace(host, hosts)
 
     @staticmethod
-    def make_host_namespace(host):
-        """The host's network namespace, its veth into the lab bridge, and its VNC firewall."""
+    def make_host_namespace(host, hosts):
+        """The host's network namespace, its veth into the lab bridge, and its firewall."""
         ns, veth = netns(host), f"brine-{host}-v"
         if not Path(f"/run/netns/{ns}").exists():
             run(["ip", "netns", "add", ns])
@@ -111,13 +112,17 @@ class HostsMixin(LabBase):
             "--reject-with",
             "tcp-reset",
         ]
-        if (
-            run(
-                ["ip", "netns", "exec", ns, "iptables", "-C", *vnc_rule], check=False, capture_output=True
-            ).returncode
-            != 0
-        ):
-            run(["ip", "netns", "exec", ns, "iptables", "-I", *vnc_rule])
+        # libvirt's TCP port and the migration ports: only the other lab hosts, in this order (the
+        # guests' networks, the master's address and other local users are refused).
+        # New connections only: the hosts' own outgoing connections may use a local port in the
+        # migration range, and their answers must come back.
+        ports = ["INPUT", "-p", "tcp", "--syn", "-m", "multiport", "--dports", LIBVIRT_PORTS]
+        rules = [[*ports, "-s", host_address(peer), "-j", "ACCEPT"] for peer in hosts if peer != host]
+        rules.append([*ports, "-j", "REJECT", "--reject-with", "tcp-reset"])
+        iptables = ["ip", "netns", "exec", ns, "iptables"]
+        for rule in [vnc_rule, *rules]:
+            if run([*iptables, "-C", *rule], check=False, capture_output=True).returncode:
+                run([*iptables, "-A", *rule])
 
     def write_host_config(self, host):
         """The host's private /etc/libvirt, with the kvm formula's libvirtd.conf and qemu.conf."""
