@@ -49,6 +49,10 @@ brine-config-file-brine-paths-conf-file-managed:
         brine:
           console:
             token_dir: {{ brine.websockify.token_dir | json }}
+          # The stream listens where nginx proxies /stream, and asks salt-api where nginx does.
+          stream:
+            listen: {{ brine.nginx.stream_upstream | json }}
+            salt_api: {{ ("http://" ~ brine.nginx.api_upstream) | json }}
         # Hosts ask the CA minion to sign their libvirt certificates (kvm.tls, x509_v2).
         peer:
           {{ brine.x509_peers | json }}:
