@@ -133,8 +133,16 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
     assert page.returncode == 0 and "<html" in page.stdout.lower(), page
     headers = curl("-D", "-", "-o", "/dev/null", f"https://{SITE}/").stdout
     assert "content-security-policy: default-src 'self'" in headers.lower()
-    # /api/ goes to salt-api's loopback address (not running on this host: nginx says 502).
-    assert curl("-o", "/dev/null", "-w", "%{http_code}", f"https://{SITE}/api/").stdout == "502"
+    # POST /api/ goes to salt-api's loopback address (not running on this host: nginx says 502);
+    # other methods and salt-api's other endpoints never reach it.
+    assert curl("-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", f"https://{SITE}/api/").stdout == "502"
+    assert curl("-o", "/dev/null", "-w", "%{http_code}", f"https://{SITE}/api/").stdout == "405"
+    assert curl("-o", "/dev/null", "-w", "%{http_code}", f"https://{SITE}/api/events").stdout == "404"
+    # Logins: Brine's PAM service, with the group check and faillock, and the modules it names.
+    pam = master_host.exec("cat", "/etc/pam.d/brine").stdout
+    assert "pam_succeed_if.so quiet user ingroup brine-viewer" in pam and "pam_faillock.so preauth" in pam
+    for module in ("pam_faillock.so", "pam_succeed_if.so", "pam_unix.so", "pam_deny.so"):
+        assert master_host.exec("find", "/lib", "/usr/lib", "-name", module).stdout.strip(), module
     processes = master_host.exec("ps", "-eo", "args").stdout
     assert "nginx: master process" in processes
     assert "brine_console_tokens.BrineConsoleTokens" in processes and CONSOLE in processes
