@@ -490,6 +490,9 @@ def migrate(
     removed only after success. Fires ``brine/migration/<id>/started``, ``progress``
     every ~0.5 s, then ``done`` or ``failed`` (see docs/api.md, Events). Usually called
     by the ``cluster.migrate`` runner, which checks the target first and makes the id.
+    The guest's memory (and disks with ``copy_storage``) travel with QEMU's native
+    migration TLS (``VIR_MIGRATE_TLS``) unless ``brine:migration:tls`` is false (the lab's
+    plain TCP); the return says ``tls``.
 
     name
         The VM's name.
@@ -540,7 +543,9 @@ def migrate(
         # inherit: take the loaded function here, it carries its context with it.
         send = __salt__["event.send"]
         base = {"id": migration_id, "vm": name, "source": host, "target": target}
-        return migration.run(dom, base, uri, options, folders, send)
+        # QEMU's migration TLS unless the host says false (the lab's plain TCP): fail safe.
+        tls = _config("migration:tls") is not False
+        return migration.run(dom, base, uri, options, folders, send, tls=tls)
 
 
 def migration_abort(name):

@@ -18,6 +18,7 @@ KEYS = {
     "console:record": ("/var/log/brine/consoles.log", "master"),
     "migration:timeout": (1800, "master"),
     "migration:uri": ("qemu+tls://{host}/system", "host"),
+    "migration:tls": (True, "host"),
     "migration:max_downtime": (None, "host"),
     "migration:unsafe_shared_storage": ([], "host"),
     "capacity:reserved_memory": (1048576, "host"),

@@ -73,11 +73,19 @@ def needs_unsafe(disks):
     return bool(flagged) and all(disk["shared"] for disk in flagged)
 
 
-def flags(live, offline, copy_storage, autoconverge, unsafe):
-    """The ``migrateToURI3`` flags of a migration with these options."""
+def flags(live, offline, copy_storage, autoconverge, unsafe, tls=False):
+    """
+    The ``migrateToURI3`` flags of a migration with these options. ``tls``
+    (``brine:migration:tls``) asks for QEMU's native migration TLS: memory, and disks with
+    ``copy_storage``, travel encrypted and authenticated with the certificates in QEMU's TLS
+    folder; hosts whose qemu.conf sets ``migrate_tls_force`` refuse any migration without it
+    (an offline one included, which carries no data stream but is checked all the same).
+    """
     value = (
         libvirt.VIR_MIGRATE_PEER2PEER | libvirt.VIR_MIGRATE_PERSIST_DEST | libvirt.VIR_MIGRATE_UNDEFINE_SOURCE
     )
+    if tls:
+        value |= libvirt.VIR_MIGRATE_TLS
     if offline:
         return value | libvirt.VIR_MIGRATE_OFFLINE
     if live:
@@ -222,12 +230,13 @@ def failure_sentence(err, dom, base, uri, offline):
     return f"the migration of {name} to {target} failed: {cause}; {where}", False
 
 
-def run(dom, base, uri, options, folders, send):
+def run(dom, base, uri, options, folders, send, tls=False):
     """
     Migrate ``dom`` (from ``source_domain``) to ``uri`` with ``options`` (live,
-    max_downtime, bandwidth, copy_storage, autoconverge, offline), firing ``started``,
-    ``progress``, then ``done`` or ``failed``. Returns the done event's data with the options;
-    a failure is ``Refused(migration_failed)`` after the ``failed`` event.
+    max_downtime, bandwidth, copy_storage, autoconverge, offline), with QEMU's migration TLS
+    when ``tls``, firing ``started``, ``progress``, then ``done`` or ``failed``. Returns the done
+    event's data with the options and whether TLS carried it; a failure is
+    ``Refused(migration_failed)`` after the ``failed`` event.
     """
     offline = options["offline"]
     disks = [
@@ -235,7 +244,7 @@ def run(dom, base, uri, options, folders, send):
         for disk in domxml.disk_details(dom.XMLDesc(0))
     ]
     migrate_flags = flags(
-        options["live"], offline, options["copy_storage"], options["autoconverge"], needs_unsafe(disks)
+        options["live"], offline, options["copy_storage"], options["autoconverge"], needs_unsafe(disks), tls
     )
     params = {libvirt.VIR_MIGRATE_PARAM_BANDWIDTH: options["bandwidth"]} if options["bandwidth"] else {}
     if options["max_downtime"] and not offline:
@@ -257,7 +266,7 @@ def run(dom, base, uri, options, folders, send):
     stats = {} if offline else completed_stats(uri, base["vm"])
     done = dict(base, total_time=total_time, downtime=stats.get("downtime"))
     fire(send, f"{tag}/done", done)
-    return dict(done, options=options)
+    return dict(done, options=options, tls=bool(migrate_flags & libvirt.VIR_MIGRATE_TLS))
 
 
 def abort(dom, name, host):

@@ -6,12 +6,18 @@ peer permission the brine formula writes. A CA minion applies ``kvm.tls.ca`` (ke
 CA, signing policy, CA certificate in the mine). Two hosts (debootstrapped roots, see
 hostroot.py) run salt-minions and get ``state.apply kvm`` from the master, TLS on: each makes its
 own keys and has the CA minion sign its server and client certificates through x509_v2 remote
-signing; libvirtd listens for TLS on the host's own loopback address. Then:
+signing, each under its own per-host signing policy; libvirtd listens for TLS on the host's own
+loopback address. Then:
 
-- a running guest migrates live, peer-to-peer and tunnelled (the memory travels inside the TLS
-  connection), from hostA to hostB over ``qemu+tls://``;
-- with a client certificate from another CA, hostB's migration back to hostA is refused, and
-  the guest keeps running on hostB;
+- the CA signs only for each host its own name: hostA asking for hostB's name (and a CA
+  certificate) gets a certificate for hostA, not a CA; hostA cannot use hostB's policy; the CA's
+  own minion, not a hypervisor, may not even ask (the master's peer rule);
+- a running guest migrates live through ``salt-run cluster.migrate`` (Brine's code path, not
+  virsh) with QEMU's native migration TLS: the host's job return says ``tls``, a capture of
+  the migration port on loopback shows a TLS handshake first and never QEMU's plain stream
+  magic, and a migration without ``--tls`` is refused (``migrate_tls_force``);
+- with a client certificate from another CA, or with the site CA's certificate for QEMU, hostB
+  cannot migrate to hostA (libvirtd's tls_allowed_dn_list), and the guest keeps running;
 - the events engine the formula enabled reports a guest started on hostA to the master;
 - a second apply on both hosts changes nothing.
 
@@ -25,6 +31,7 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -95,8 +102,12 @@ class Master:
                     "auto_accept": True,
                     "file_roots": {"base": [str(hostroot.REPO / "states"), str(fileroot)]},
                     "pillar_roots": {"base": [str(pillar)]},
-                    # What the brine formula's brine-paths.conf grants: hosts may ask the CA to sign.
-                    "peer": {".*": ["x509.sign_remote_certificate"]},
+                    # Brine's runners and library, as the brine formula's brine-paths.conf says.
+                    "runner_dirs": [str(hostroot.REPO / "_runners")],
+                    "utils_dirs": [str(hostroot.REPO / "_utils")],
+                    # What the brine formula's brine-paths.conf grants with x509_peers [hostA, hostB]:
+                    # only the hypervisors may ask the CA to sign.
+                    "peer": {"^(hostA|hostB)$": ["x509.sign_remote_certificate"]},
                     "log_level_logfile": "info",
                 }
             )
@@ -155,6 +166,20 @@ class Master:
             return json.loads(result.stdout)
         except ValueError as err:
             raise AssertionError(f"salt {target} {args}: {result.stdout} {result.stderr[-2000:]}") from err
+
+    def run(self, *args, timeout=900):
+        """salt-run with this master's configuration: (return, exit code, stderr)."""
+        result = subprocess.run(
+            [VENV_BIN / "salt-run", "-c", self.conf, "--out=json", *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+        )
+        try:
+            return json.loads(result.stdout), result.returncode, result.stderr
+        except ValueError:
+            return result.stdout, result.returncode, result.stderr
 
     def ping(self, minion):
         try:
@@ -255,7 +280,7 @@ def site(tmp_path_factory):
         "ca.sls": json.dumps(
             {
                 "kvm": {
-                    "tls": {"enabled": False},
+                    "tls": {"enabled": False, "hosts": list(HOSTS)},
                     "ca": {
                         "key": str(root / "ca" / "ca.key"),
                         "cert": str(root / "ca" / "ca.crt"),
@@ -269,16 +294,17 @@ def site(tmp_path_factory):
             "{% set address = {'hostA': '127.0.0.2', 'hostB': '127.0.0.3'}[grains.id] %}\n"
             + json.dumps(
                 {
+                    "brine": {"roles": ["hypervisor"]},
                     "kvm": {
                         "tls": {
                             "ca_server": "brine-ca",
                             "ca_cert_source": str(root / "ca" / "ca.crt"),
-                            "subject_alt_names": ["__ADDRESS__"],
+                            "hosts": list(HOSTS),
                             "key_algo": "ec",
                         },
                         "libvirtd": {"listen_addr": "__ADDRESS__"},
                         "sysctl": {"values": sysctls},
-                    }
+                    },
                 }
             ).replace("__ADDRESS__", "{{ address }}")
         ),
@@ -359,47 +385,138 @@ def test_each_host_has_its_own_key_and_a_certificate_from_the_site_ca(site, appl
         assert port in listening, f"libvirtd is not listening for TLS on {HOSTS[name]}:16514"
 
 
-def test_live_migration_over_tls_then_refused_with_another_cas_certificate(site, applied):  # pylint: disable=unused-argument
-    _, hosts = site
+class MigrationCapture:
+    """Every TCP payload on loopback to or from QEMU's migration ports (49152-49215), captured
+    with a packet socket while a migration runs (the hosts share this network namespace)."""
+
+    PORTS = range(49152, 49216)
+
+    def __init__(self):
+        self.payloads = []  # (connection, bytes) in order
+        self._sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x0003))
+        self._sock.bind(("lo", 0))
+        self._sock.settimeout(0.2)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+    def _read(self):
+        while not self._stop.is_set():
+            try:
+                frame, addr = self._sock.recvfrom(262144)
+            except TimeoutError:
+                continue
+            if addr[2] == socket.PACKET_OUTGOING:
+                continue  # loopback shows each packet twice: keep the incoming copy
+            packet = frame[14:]  # loopback frames carry an Ethernet header
+            if len(packet) < 20 or packet[0] >> 4 != 4 or packet[9] != 6:
+                continue
+            ip_len = (packet[0] & 0x0F) * 4
+            tcp = packet[ip_len:]
+            sport, dport = int.from_bytes(tcp[0:2], "big"), int.from_bytes(tcp[2:4], "big")
+            payload = tcp[(tcp[12] >> 4) * 4 :]
+            if payload and (sport in self.PORTS or dport in self.PORTS):
+                self.payloads.append(((sport, dport), payload))
+
+    def stream(self, connection):
+        return b"".join(data for conn, data in self.payloads if conn == connection)
+
+
+def start_guest(host):
+    host.write("/root/guest.xml", GUEST_XML)
+    host.exec(*VIRSH, "define", "/root/guest.xml")
+    host.exec(*VIRSH, "start", GUEST)
+
+
+def migrate_job_return(master, source):
+    """What hypervisor.migrate returned on ``source`` (the master's job cache)."""
+    jobs, _, _ = master.run("jobs.list_jobs", "search_function=hypervisor.migrate")
+    jid = max(jobs)
+    ret, _, _ = master.run("jobs.lookup_jid", jid)
+    return ret[source]
+
+
+def test_cluster_migrate_moves_a_running_guest_with_qemus_tls(site, applied):  # pylint: disable=unused-argument
+    """Brine's own path (salt-run cluster.migrate -> hypervisor.migrate on the source) between two
+    formula-built hosts: the migration stream on the wire is TLS from its first byte, and holds
+    none of QEMU's plain stream (which starts with the magic "QEVM"); the hosts refuse a
+    migration that does not ask for TLS (qemu.conf's migrate_tls_force)."""
+    master, hosts = site
     source, target = hosts["hostA"], hosts["hostB"]
-    source.write("/root/guest.xml", GUEST_XML)
-    source.exec(*VIRSH, "define", "/root/guest.xml")
+    conf = source.path("/etc/libvirt/qemu.conf").read_text()
+    assert "migrate_tls_force = 1" in conf and 'migrate_tls_x509_cert_dir = "/etc/pki/qemu"' in conf
+    start_guest(source)
     try:
-        source.exec(*VIRSH, "start", GUEST)
-        started = time.monotonic()
-        source.exec(
-            *VIRSH,
-            "migrate",
-            "--live",
-            "--p2p",
-            "--tunnelled",
-            "--persistent",
-            "--undefinesource",
-            GUEST,
-            "qemu+tls://hostB/system",
-            timeout=300,
+        plain = source.exec(
+            *VIRSH, "migrate", "--live", "--p2p", GUEST, "qemu+tls://hostB/system", check=False, timeout=300
         )
-        print(f"live migration over TLS: {time.monotonic() - started:.1f} s")
+        assert plain.returncode != 0 and "VIR_MIGRATE_TLS" in plain.stderr, plain.stderr
+        assert source.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
+
+        started = time.monotonic()
+        with MigrationCapture() as capture:
+            ret, code, err = master.run("cluster.migrate", GUEST, "hostB", timeout=600)
+        print(f"cluster.migrate with QEMU's migration TLS: {time.monotonic() - started:.1f} s")
+        assert code == 0, f"{ret} {err[-2000:]}"
+        assert ret["source"] == "hostA" and ret["target"] == "hostB", ret
         assert target.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
         assert GUEST not in source.exec(*VIRSH, "list", "--all", "--name").stdout
+        assert migrate_job_return(master, "hostA")["tls"] is True
 
-        # hostB now presents a client certificate from a CA hostA does not trust.
-        # hostB also trusts that CA, so its own libvirt accepts the certificate and presents it:
-        # the refusal then comes from hostA, which trusts only the site CA.
-        key_path, cert_path = "/etc/pki/libvirt/private/clientkey.pem", "/etc/pki/libvirt/clientcert.pem"
-        ca_path = "/etc/pki/CA/cacert.pem"
-        saved = {p: target.path(p).read_text() for p in (key_path, cert_path, ca_path)}
-        rogue_key, rogue_cert, rogue_ca = rogue_client_pair("hostB")
-        target.write(key_path, rogue_key, mode=0o600)
-        target.write(cert_path, rogue_cert)
-        target.write(ca_path, saved[ca_path] + rogue_ca)
-        try:
+        # The guest's memory crossed in a TLS session: the source's first bytes to the target's
+        # migration port are a TLS handshake record, and QEMU's stream magic appears nowhere.
+        assert capture.payloads, "no migration traffic was captured on loopback"
+        to_target = [conn for conn, _ in capture.payloads if conn[1] in MigrationCapture.PORTS]
+        assert to_target, capture.payloads[:3]
+        first = capture.stream(to_target[0])
+        assert first[:1] == b"\x16" and first[1:2] == b"\x03", first[:16]
+        everything = b"".join(data for _, data in capture.payloads)
+        assert b"QEVM" not in everything
+        # 64 MiB of guest memory, mostly zero pages: at least a header for each of 16384 pages.
+        total = len(everything)
+        assert total > 16384 * 8, f"only {total} bytes captured: not the guest's memory"
+        print(f"captured {total} bytes of migration stream, all TLS")
+    finally:
+        for host in hosts.values():
+            host.exec(*VIRSH, "destroy", GUEST, check=False)
+            host.exec(*VIRSH, "undefine", GUEST, check=False)
+
+
+def test_libvirtd_refuses_other_cas_and_qemus_own_certificate(site, applied):  # pylint: disable=unused-argument
+    """hostB presents, as its libvirt client certificate, one from a CA hostA does not trust, then
+    the site CA's certificate for its own QEMU (O=Brine QEMU migration): hostA's libvirtd lets in
+    only "CN=<host>" (tls_allowed_dn_list), so a QEMU process's key never opens libvirtd."""
+    _, hosts = site
+    source, target = hosts["hostA"], hosts["hostB"]
+    start_guest(target)
+    key_path, cert_path = "/etc/pki/libvirt/private/clientkey.pem", "/etc/pki/libvirt/clientcert.pem"
+    ca_path = "/etc/pki/CA/cacert.pem"
+    saved = {p: target.path(p).read_text() for p in (key_path, cert_path, ca_path)}
+    rogue_key, rogue_cert, rogue_ca = rogue_client_pair("hostB")
+    qemu_pair = tuple(target.path(f"/etc/pki/qemu/client-{part}.pem").read_text() for part in ("key", "cert"))
+    try:
+        for label, (key, cert, ca) in {
+            "another CA": (rogue_key, rogue_cert, saved[ca_path] + rogue_ca),
+            "QEMU's certificate": (*qemu_pair, saved[ca_path]),
+        }.items():
+            # hostB trusts what it presents, so its own libvirt sends it: the refusal is hostA's.
+            target.write(key_path, key, mode=0o600)
+            target.write(cert_path, cert)
+            target.write(ca_path, ca)
             refused = target.exec(
                 *VIRSH,
                 "migrate",
                 "--live",
                 "--p2p",
-                "--tunnelled",
+                "--tls",
                 "--persistent",
                 "--undefinesource",
                 GUEST,
@@ -407,32 +524,60 @@ def test_live_migration_over_tls_then_refused_with_another_cas_certificate(site,
                 check=False,
                 timeout=300,
             )
-            assert refused.returncode != 0, refused.stdout
-            print(f"refused: {refused.stderr.strip()}")
+            assert refused.returncode != 0, f"{label}: {refused.stdout}"
+            print(f"{label} refused: {refused.stderr.strip()}")
             assert "Our own certificate" not in refused.stderr, refused.stderr
+            if label == "QEMU's certificate":
+                # Signed by the site CA, so it is hostA's DN list that says no.
+                log = source.path("/var/log/libvirt/libvirtd.log").read_text()
+                assert "tls_allowed_dn_list" in log, log[-2000:]
             assert target.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
             assert GUEST not in source.exec(*VIRSH, "list", "--all", "--name").stdout
-        finally:
-            for path, text in saved.items():
-                target.write(path, text, mode=0o600 if path == key_path else 0o644)
-        # With its own certificate back, the way home is open again.
-        target.exec(
-            *VIRSH,
-            "migrate",
-            "--live",
-            "--p2p",
-            "--tunnelled",
-            "--persistent",
-            "--undefinesource",
-            GUEST,
-            "qemu+tls://hostA/system",
-            timeout=300,
-        )
-        assert source.exec(*VIRSH, "domstate", GUEST).stdout.strip() == "running"
     finally:
+        for path, text in saved.items():
+            target.write(path, text, mode=0o600 if path == key_path else 0o644)
         for host in hosts.values():
             host.exec(*VIRSH, "destroy", GUEST, check=False)
             host.exec(*VIRSH, "undefine", GUEST, check=False)
+
+
+def ask_ca(master, minion, policy, cn):
+    """``minion`` asks the CA to sign a certificate for ``cn`` under ``policy``: PEM, or the error."""
+    ret = master.salt(
+        minion,
+        "x509.create_certificate",
+        "ca_server=brine-ca",
+        f"signing_policy={policy}",
+        "private_key=/etc/pki/libvirt/private/clientkey.pem"
+        if minion != "brine-ca"
+        else f"private_key={master.root / 'ca' / 'ca.key'}",
+        f"CN={cn}",
+        f"subjectAltName=DNS:{cn}",
+        "basicConstraints=critical, CA:true",
+        timeout=120,
+    )
+    return ret.get(minion)
+
+
+def test_the_site_ca_signs_only_for_each_host_its_own_name(site, applied):  # pylint: disable=unused-argument
+    master, _ = site
+    # hostA asks under its own policy for hostB's name, and a CA certificate: it gets its own.
+    pem = ask_ca(master, "hostA", "brine_libvirt:hostA", "hostB")
+    assert isinstance(pem, str) and "BEGIN CERTIFICATE" in pem, pem
+    cert = x509.load_pem_x509_certificate(pem.encode())
+    assert [a.value for a in cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)] == ["hostA"]
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    assert sans.get_values_for_type(x509.DNSName) == ["hostA"]
+    assert cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca is False
+    usages = set(cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value)
+    assert usages == {x509.oid.ExtendedKeyUsageOID.SERVER_AUTH, x509.oid.ExtendedKeyUsageOID.CLIENT_AUTH}
+    # Another host's policy is not hostA's to use.
+    other = ask_ca(master, "hostA", "brine_libvirt:hostB", "hostB")
+    assert "BEGIN CERTIFICATE" not in str(other), other
+    assert "not permitted" in str(other), other
+    # A minion that is not a hypervisor (the CA's own) may not even ask (the master's peer rule).
+    outsider = ask_ca(master, "brine-ca", "brine_libvirt:hostA", "hostA")
+    assert "BEGIN CERTIFICATE" not in str(outsider), outsider
 
 
 def test_events_engine_the_formula_enabled_reports_a_guest(site, applied):  # pylint: disable=unused-argument
@@ -482,3 +627,16 @@ def test_second_apply_with_tls_changes_nothing(site, applied):  # pylint: disabl
     for name in hosts:
         changed = {k: v["changes"] for k, v in minion_states(ret, name).items() if v["changes"]}
         assert changed == {}, f"{name}: {changed}"
+
+
+def test_a_changed_vnc_password_never_shows_in_the_state_return(site, applied):  # pylint: disable=unused-argument
+    """qemu.conf holds the VNC password: applying a new one changes the file, and the state
+    return (what the master's job cache and the minion's log keep) never shows it."""
+    master, hosts = site
+    secret = "brine-vnc-" + os.urandom(8).hex()
+    pillar = json.dumps({"kvm": {"qemu": {"vnc_password": secret}}})
+    ret = master.salt("hostA", "state.apply", "kvm.config.file", f"pillar={pillar}")
+    result = minion_states(ret, "hostA")["kvm-config-file-qemu-conf-file-managed"]
+    assert result["result"] is True and result["changes"], result
+    assert secret not in json.dumps(ret)
+    assert f'vnc_password = "{secret}"' in hosts["hostA"].path("/etc/libvirt/qemu.conf").read_text()

@@ -42,7 +42,9 @@ BASE_PILLAR = {
         "tls": {
             "ca_server": "ca1",
             "ca_cert_pem": "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n",
-        }
+            "hosts": ["hv1", "hv2"],
+        },
+        "libvirtd": {"listen_addr": "10.0.0.11"},
     },
     "cluster": {"nodes": NODES, "corosync": {"authkey": AUTHKEY}, "fencing": {"devices": FENCE}},
     "brine": {"roles": ["hypervisor"], "master": {"repo": str(REPO)}},
@@ -221,6 +223,7 @@ def test_kvm_defaults_on_an_init_script_host(render):
     assert {"file": "kvm-config-file-libvirtd-conf-file-managed"} in watched
     qemu = states["kvm-config-file-qemu-conf-file-managed"]["args"]["context"]["qemu"]
     text = template(STATES / "kvm/files/default/qemu.conf.jinja", qemu=qemu)
+    assert "migrate_tls" not in text  # the lab's rendering (qemu only) has none
     assert 'vnc_listen = "127.0.0.1"' in text and 'user = "libvirt-qemu"' in text
     assert "security_driver" not in text and "vnc_password" not in text
     ctx = states["kvm-config-file-libvirtd-conf-file-managed"]["args"]["context"]
@@ -239,12 +242,37 @@ def test_kvm_defaults_on_an_init_script_host(render):
     assert snippet["engines"] == [{"brine_events": {}}]
     assert snippet["brine"]["migration"]["uri"] == "qemu+tls://{host}/system"
     assert snippet["disable_modules"] == ["systemd_service"]
+    assert snippet["brine"]["migration"]["tls"] is True
     for role in ("server", "client"):
         cert = states[f"kvm-tls-{role}-cert-x509-certificate_managed"]["args"]
-        assert cert["ca_server"] == "ca1" and cert["signing_policy"] == "brine_libvirt"
+        assert cert["ca_server"] == "ca1" and cert["signing_policy"] == "brine_libvirt:hv1"
+        assert cert["CN"] == "hv1" and cert["subjectAltName"] == "DNS:hv1"
         assert cert["private_key"].startswith("/etc/pki/libvirt/private/")
         assert "signing_private_key" not in cert  # the CA key never comes near a host
+        # QEMU's own pair for the migration streams, in QEMU's TLS folder, readable by its group.
+        qemu = states[f"kvm-tls-qemu-{role}-cert-x509-certificate_managed"]["args"]
+        assert qemu["name"] == f"/etc/pki/qemu/{role}-cert.pem"
+        assert qemu["private_key"] == f"/etc/pki/qemu/{role}-key.pem"
+        assert qemu["signing_policy"] == "brine_libvirt:hv1:qemu" and qemu["O"] == "Brine QEMU migration"
+        key = states[f"kvm-tls-qemu-{role}-key-x509-private_key_managed"]["args"]
+        assert (key["group"], key["mode"]) == ("libvirt-qemu", "0640")
     assert states["kvm-tls-server-key-x509-private_key_managed"]["args"]["mode"] == "0600"
+    assert states["kvm-tls-qemu-ca-cert-x509-pem_managed"]["args"]["name"] == "/etc/pki/qemu/ca-cert.pem"
+    qemu_conf = states["kvm-config-file-qemu-conf-file-managed"]["args"]
+    assert qemu_conf["show_changes"] is False
+    text = template(STATES / "kvm/files/default/qemu.conf.jinja", **qemu_conf["context"])
+    for line in (
+        'migrate_tls_x509_cert_dir = "/etc/pki/qemu"',
+        'default_tls_x509_cert_dir = "/etc/pki/qemu"',
+        "migrate_tls_x509_verify = 1",
+        "migrate_tls_force = 1",
+        'migration_address = "10.0.0.11"',
+    ):
+        assert line in text
+    # libvirtd: the management address only, and only the site's hosts' certificates.
+    text = template(STATES / "kvm/files/default/libvirtd.conf.jinja", **ctx)
+    assert 'listen_addr = "10.0.0.11"' in text
+    assert 'tls_allowed_dn_list = ["CN=hv1", "CN=hv2"]' in text
     # Nothing optional without pillar.
     assert not [
         s for s in states if s.startswith(("kvm-hugepages", "kvm-mounts", "kvm-network", "kvm-kernel"))
@@ -337,15 +365,37 @@ def test_kvm_without_tls_has_no_certificates(render):
 
 
 def test_kvm_ca_minion(render):
-    states = render.show("kvm.tls.ca")
+    pillar = merge(BASE_PILLAR, {"kvm": {"ca": {"subject_alt_names": {"hv2": ["10.0.0.12", "hv2.lan"]}}}})
+    states = render.show("kvm.tls.ca", pillar)
     cert = states["kvm-tls-ca-cert-x509-certificate_managed"]["args"]
     assert cert["signing_private_key"] == "/etc/pki/brine-ca/ca.key"
     assert cert["basicConstraints"] == "critical, CA:true"
     snippet = yaml.safe_load(states["kvm-tls-ca-snippet-file-managed"]["args"]["contents"])
-    policy = {k: v for item in snippet["x509_signing_policies"]["brine_libvirt"] for k, v in item.items()}
-    assert policy["signing_private_key"] == "/etc/pki/brine-ca/ca.key"
-    assert policy["basicConstraints"] == "critical, CA:false"
+    policies = {
+        name: {k: v for item in items for k, v in item.items()}
+        for name, items in snippet["x509_signing_policies"].items()
+    }
+    # One policy per listed host (and one for its QEMU certificates), none for anyone else.
+    assert sorted(policies) == [
+        "brine_libvirt:hv1",
+        "brine_libvirt:hv1:qemu",
+        "brine_libvirt:hv2",
+        "brine_libvirt:hv2:qemu",
+    ]
+    for host in ("hv1", "hv2"):
+        policy = policies[f"brine_libvirt:{host}"]
+        assert policy["minions"] == host and policy["CN"] == host
+        assert policy["signing_private_key"] == "/etc/pki/brine-ca/ca.key"
+        assert policy["basicConstraints"] == "critical, CA:false"
+        assert policy["extendedKeyUsage"] == "serverAuth, clientAuth"
+        assert policies[f"brine_libvirt:{host}:qemu"] == dict(policy, O="Brine QEMU migration")
+    assert policies["brine_libvirt:hv1"]["subjectAltName"] == "DNS:hv1"
+    assert policies["brine_libvirt:hv2"]["subjectAltName"] == "DNS:hv2, IP:10.0.0.12, DNS:hv2.lan"
     assert snippet["mine_functions"] == {"x509.get_pem_entries": ["/etc/pki/brine-ca/ca.crt"]}
+    bad = merge(BASE_PILLAR, {"kvm": {"tls": {"hosts": [], "enabled": False}}})
+    assert "kvm:tls:hosts must list the site's hypervisor minion ids" in errors_text(
+        render.show("kvm.tls.ca", bad)
+    )
 
 
 KVM_BAD = [
@@ -363,6 +413,45 @@ KVM_BAD = [
     ({"kernel": {"cmdline": ["quiet; reboot"]}}, "is not a plain kernel argument"),
     ({"packages": "libvirt"}, "kvm:packages must be a list"),
     ({"minion": {"migration_uri": "qemu+tls://hv1/system"}}, "must contain {host}"),
+    # VNC on the network only with a password; values that would end a quoted string early.
+    (
+        {"qemu": {"vnc_listen": "0.0.0.0"}},
+        "kvm:qemu:vnc_listen 0.0.0.0 is not loopback: set kvm:qemu:vnc_password",
+    ),
+    (
+        {"qemu": {"vnc_password": 'pw"\nvnc_listen = "0.0.0.0'}},
+        "kvm:qemu:vnc_password must not contain quotes",
+    ),
+    ({"qemu": {"user": "qemu\n"}}, "kvm:qemu:user must not contain quotes"),
+    ({"qemu": {"extra": {"max_files": 'a"b'}}}, "kvm:qemu:extra:max_files must be a number"),
+    (
+        {"libvirtd": {"extra": {"bad key": 1}}},
+        "kvm:libvirtd:extra: bad key is not a configuration setting name",
+    ),
+    ({"libvirtd": {"log_outputs": "1:file:/x\\"}}, "kvm:libvirtd:log_outputs must not contain quotes"),
+    (
+        {"libvirtd": {"tls_allowed_dn_list": ['CN=a", "CN=*']}},
+        "kvm:libvirtd:tls_allowed_dn_list must not contain",
+    ),
+    ({"libvirtd": {"listen_addr": None}}, "kvm:libvirtd:listen_addr must be the host's management address"),
+    # Bridges: names, addresses and gateways as ifupdown reads them.
+    ({"network": {"bridges": {"br0\n": {}}}}, "is not a valid interface name"),
+    ({"network": {"bridges": {"br0": {"ports": ["eno1\nup reboot"]}}}}, "kvm:network:bridges:br0:ports:"),
+    (
+        {"network": {"bridges": {"br0": {"address": "10.0.0.5/24\n  up reboot"}}}},
+        "kvm:network:bridges:br0:address must be",
+    ),
+    ({"network": {"bridges": {"br0": {"address": "10.0.0.5"}}}}, "kvm:network:bridges:br0:address must be"),
+    (
+        {"network": {"bridges": {"br0": {"address": "10.0.0.5/33"}}}},
+        "kvm:network:bridges:br0:address must be",
+    ),
+    ({"network": {"bridges": {"br0": {"gateway": "gw; reboot"}}}}, "kvm:network:bridges:br0:gateway must be"),
+    ({"network": {"bridges": {"br0": {"stp": "on"}}}}, "kvm:network:bridges:br0:stp must be true or false"),
+    # TLS: the site's hosts by minion id, this one among them.
+    ({"tls": {"hosts": ["hv2"]}}, "kvm:tls:hosts must list every hypervisor host, and lacks this one (hv1)"),
+    ({"tls": {"hosts": ["hv1", "*"]}}, "kvm:tls:hosts: * is not a minion id"),
+    ({"tls": {"hosts": "hv1"}}, "kvm:tls:hosts must be a list"),
 ]
 
 
@@ -454,6 +543,30 @@ CLUSTER_BAD = [
         {"pacemaker": {"properties": {"stonith-enabled; reboot": "true"}}},
         "is not a pacemaker cluster property name",
     ),
+    # What reaches corosync.conf and the stonith fragments.
+    ({"name": "brine }\ntotem {"}, "cluster:name must be 1 to 32 letters"),
+    ({"nodes": {"hv1 }": {"id": 1, "address": "10.0.0.11"}}}, "cluster:nodes: hv1 } is not a minion id"),
+    ({"corosync": {"authkey": AUTHKEY, "token": "3000\n}"}}, "cluster:corosync:token must be a whole number"),
+    (
+        {"corosync": {"authkey": AUTHKEY, "link_port": 70000}},
+        "cluster:corosync:link_port must be a whole number",
+    ),
+    (
+        {"corosync": {"authkey": AUTHKEY, "log_file": "/var/log/c.log\n}"}},
+        "cluster:corosync:log_file must be",
+    ),
+    (
+        {"fencing": {"devices": {"f": {"agent": "fence_ipmilan", "host_list": ["hv1 hv2"]}}}},
+        "cluster:fencing:devices:f:host_list: hv1 hv2 is not a node name",
+    ),
+    (
+        {"fencing": {"devices": {"f": {"agent": "fence_ipmilan", "params": {'ip" x="': "1"}}}}},
+        "is not a fence agent parameter name",
+    ),
+    (
+        {"fencing": {"devices": {"f": {"agent": "fence_ipmilan", "params": {"password": "a\nb"}}}}},
+        "cluster:fencing:devices:f:params:password must be one line of text",
+    ),
 ]
 
 
@@ -464,6 +577,14 @@ def test_cluster_bad_values_stop_the_render(render, override, message):
     pillar["cluster"].setdefault("corosync", {"authkey": AUTHKEY})
     pillar["cluster"].setdefault("fencing", {"devices": FENCE})
     assert message in errors_text(render.show("cluster", pillar))
+
+
+def test_secrets_stay_out_of_state_returns(render):
+    """Files holding a password never print a diff (a changed password would show in the return)."""
+    kvm = render.show("kvm", isolated=True)
+    assert kvm["kvm-config-file-qemu-conf-file-managed"]["args"]["show_changes"] is False
+    cluster = render.show("cluster", isolated=True)
+    assert cluster["cluster-fencing-fence-hv1-file-managed"]["args"]["show_changes"] is False
 
 
 def test_cluster_fence_manual_only_when_allowed(render):
@@ -499,7 +620,8 @@ def test_brine_master_from_the_repository_files(render):
     assert f"root {REPO}/web;" in text
     paths = yaml.safe_load(states["brine-config-file-brine-paths-conf-file-managed"]["args"]["contents"])
     assert paths["file_roots"]["base"] == ["/srv/brine-fileroot", f"{REPO}/states"]
-    assert paths["peer"] == {".*": ["x509.sign_remote_certificate"]}
+    # No minion may ask the CA to sign until the site names its hypervisors.
+    assert "peer" not in paths
     assert states["brine-config-file-fileroot-_modules-file-symlink"]["args"]["target"] == f"{REPO}/_modules"
     init = template(
         STATES / "brine/files/default/websockify.init.jinja",
@@ -509,6 +631,16 @@ def test_brine_master_from_the_repository_files(render):
     links = states["brine-config-file-websockify-rc-links-cmd-run"]["args"]
     assert links["name"] == "update-rc.d brine-websockify defaults"
     assert links["onchanges"] == [{"file": "brine-config-file-websockify-unit-file-managed"}]
+
+
+def test_only_the_hypervisors_may_ask_the_ca_to_sign(render):
+    pillar = merge(BASE_PILLAR, {"brine": {"master": {"x509_peers": ["hv1", "hv2.example.com"]}}})
+    states = render.show("brine", pillar)
+    paths = yaml.safe_load(states["brine-config-file-brine-paths-conf-file-managed"]["args"]["contents"])
+    assert paths["peer"] == {r"^(hv1|hv2\.example\.com)$": ["x509.sign_remote_certificate"]}
+    pattern = next(iter(paths["peer"]))
+    assert re.match(pattern, "hv2.example.com") and not re.match(pattern, "hv2Xexample.com")
+    assert not re.match(pattern, "hv1-rogue") and not re.match(pattern, "brine-ca")
 
 
 def test_brine_master_on_systemd_gets_a_unit(render):
@@ -583,6 +715,8 @@ def test_kvm_hosts_sync_brines_library():
 
 
 BRINE_BAD = [
+    ({"x509_peers": ".*"}, "brine:master:x509_peers must be the hypervisor minion ids"),
+    ({"x509_peers": ["hv1", "*"]}, "brine:master:x509_peers: * is not a minion id"),
     ({"nginx": {"api_upstream": "0.0.0.0:8000"}}, "brine:master:nginx:api_upstream must be on loopback"),
     ({"nginx": {"listen": "443"}}, "brine:master:nginx:listen must be address:port"),
     ({"repo": "srv/brine"}, "brine:master:repo must be an absolute path"),

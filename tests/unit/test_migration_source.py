@@ -33,6 +33,25 @@ def test_migration_flags():
     # Copying storage makes the disks safe: no UNSAFE then.
     assert migration.flags(False, False, True, False, True) == base | libvirt.VIR_MIGRATE_NON_SHARED_DISK
     assert migration.flags(True, True, False, True, True) == base | libvirt.VIR_MIGRATE_OFFLINE
+    # No TLS unless asked for (brine:migration:tls false: the lab's plain TCP).
+    assert not migration.flags(True, False, True, True, False) & libvirt.VIR_MIGRATE_TLS
+
+
+def test_tls_migration_flags():
+    """brine:migration:tls adds QEMU's native migration TLS to every kind of migration (hosts
+    with migrate_tls_force refuse an offline one without it too), and nothing else changes."""
+    for args in [
+        (True, False, False, False, False),
+        (True, False, True, True, False),
+        (False, False, False, False, True),
+        (True, True, False, False, False),
+    ]:
+        assert migration.flags(*args, tls=True) == migration.flags(*args) | libvirt.VIR_MIGRATE_TLS
+    # Never tunnelled: libvirt refuses TLS with VIR_MIGRATE_TUNNELLED.
+    assert not migration.flags(True, False, True, False, False, tls=True) & libvirt.VIR_MIGRATE_TUNNELLED
+    # Disks copied with copy_storage go over the same TLS (libvirt's NBD with TLS).
+    copy = migration.flags(True, False, True, False, False, tls=True)
+    assert copy & libvirt.VIR_MIGRATE_NON_SHARED_DISK and copy & libvirt.VIR_MIGRATE_TLS
 
 
 def test_migration_uri_from_the_template():

@@ -9,6 +9,20 @@
 {%- set sls_package_install = tplroot ~ ".package.install" %}
 {%- from tplroot ~ "/map.jinja" import mapdata as brine with context %}
 {%- set master_d = brine.salt_config_dir ~ "/master.d" %}
+{#- x509_peers: the hypervisor minion ids (a list, written as one anchored expression), or an
+    anchored regular expression of them; empty: no minion may ask the CA. #}
+{%- set peers = brine.x509_peers or [] %}
+{%- if peers is string %}
+{%- if not (peers.startswith("^") and peers.endswith("$")) or peers in ["^.*$", "^.+$"] %}
+{{- raise("brine:master:x509_peers must be the hypervisor minion ids (a list) or an anchored expression (^hv[0-9]+\\.example\\.com$) matching only them, not " ~ peers) }}
+{%- endif %}
+{%- set x509_peers = peers %}
+{%- else %}
+{%- for peer in peers if peer is not string or not (peer | regex_match("^([A-Za-z0-9][A-Za-z0-9_.-]{0,252})\\Z")) %}
+{{- raise("brine:master:x509_peers: " ~ peer ~ " is not a minion id") }}
+{%- endfor %}
+{%- set x509_peers = ("^(" ~ (peers | map("regex_escape") | join("|")) ~ ")$") if peers else none %}
+{%- endif %}
 
 include:
   - {{ sls_package_install }}
@@ -53,10 +67,13 @@ brine-config-file-brine-paths-conf-file-managed:
           stream:
             listen: {{ brine.nginx.stream_upstream | json }}
             salt_api: {{ ("http://" ~ brine.nginx.api_upstream) | json }}
-        # Hosts ask the CA minion to sign their libvirt certificates (kvm.tls, x509_v2).
+{%- if x509_peers %}
+        # Only the hypervisor hosts may ask the CA minion to sign (their own) certificates
+        # (kvm.tls, x509_v2; the CA's per-host signing policies pin each to its own id).
         peer:
-          {{ brine.x509_peers | json }}:
+          {{ x509_peers | json }}:
             - x509.sign_remote_certificate
+{%- endif %}
 
 {%- for folder in ["_modules", "_engines", "_states", "_utils"] %}
 brine-config-file-fileroot-{{ folder }}-file-symlink:

@@ -22,6 +22,8 @@ cluster-fencing-{{ name }}-file-managed:
   file.managed:
     - name: {{ fencing.config_dir }}/{{ name }}.xml
     - mode: "0600"
+    # It holds the fencing device's password: never in the state return or the log.
+    - show_changes: false
     - source: salt://{{ tplroot }}/files/default/stonith.xml.jinja
     - template: jinja
     - context:

@@ -28,8 +28,13 @@ kvm-config-file-qemu-conf-file-managed:
     - mode: "0600"
     - user: root
     - group: root
+    # It holds the VNC password: a change must not print it in the state return or the log.
+    - show_changes: false
     - context:
         qemu: {{ kvm.qemu | json }}
+        migration:
+          address: {{ kvm.libvirtd.listen_addr | json }}
+          tls_dir: {{ (kvm.tls.qemu_dir if kvm.tls.enabled and kvm.tls.migration else none) | json }}
     - require:
       - sls: {{ sls_package_install }}
 

@@ -1,4 +1,4 @@
-{#- Remove this host's libvirt TLS keys and certificates. #}
+{#- Remove this host's TLS keys and certificates: libvirt's, and QEMU's TLS folder. #}
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mapdata as kvm with context %}
 
@@ -10,3 +10,4 @@ kvm-tls-clean-file-absent:
       - {{ kvm.tls.client_cert }}
       - {{ kvm.tls.client_key }}
       - {{ kvm.tls.ca_cert }}
+      - {{ kvm.tls.qemu_dir }}
