@@ -12,6 +12,7 @@ from lab_base import BRIDGE_ADDRESS
 from lab_base import SHARED_IMAGES
 from lab_base import VENV_BIN
 from lab_base import LabBase
+from lab_base import host_address
 from lab_base import log
 from lab_base import read_pid
 from lab_base import run
@@ -30,12 +31,18 @@ class SaltMixin(LabBase):
         )
 
     def write_master_pillar(self, hosts):
-        """The lab hosts' pillar: they are hypervisors, and migrate over plain TCP."""
+        """The lab hosts' pillar: hypervisors that migrate over plain TCP, each with its VNC address."""
         pillar = self.salt / "pillar"
         (pillar / "brine").mkdir(parents=True, exist_ok=True)
         (pillar / "top.sls").write_text(
-            "base:\n" + "".join(f"  '{h}':\n    - brine.hypervisor\n" for h in hosts)
+            "base:\n" + "".join(f"  '{h}':\n    - brine.hypervisor\n    - brine.host-{h}\n" for h in hosts)
         )
+        for host in hosts:
+            # The master's record of where each host's VNC is: cluster.console checks every
+            # answer against it (README, Consoles), and the host answers with the same value.
+            (pillar / "brine" / f"host-{host}.sls").write_text(
+                f"brine:\n  console:\n    address: {host_address(host)}\n"
+            )
         (pillar / "brine" / "hypervisor.sls").write_text(
             "# Lab hosts are hypervisors: the role Brine's runners target.\n"
             "brine:\n  roles:\n    - hypervisor\n"
@@ -43,6 +50,8 @@ class SaltMixin(LabBase):
             # the image folder is one bind-mounted folder on every host, shared storage libvirt
             # cannot recognise (see README, Migration).
             "  migration:\n    uri: 'qemu+tcp://{host}/system'\n"
+            # No QEMU migration TLS in the lab: its hosts have no certificates (lab only).
+            "    tls: false\n"
             # 50 ms keeps the idle lab guests' downtime under 100 ms (bench/migration.py).
             "    max_downtime: 50\n"
             f"    unsafe_shared_storage:\n      - {SHARED_IMAGES}\n"

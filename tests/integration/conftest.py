@@ -10,18 +10,22 @@ virtualenv this runs from.
 """
 
 import grp
+import json
 import os
 import pathlib
 import secrets
 import subprocess
 import sys
 
+import jinja2
 import pytest
 import requests
 import salt.utils.dictupdate
 import salt.utils.yaml
 from pytestskipmarkers.utils import ports
 from saltfactories.utils import random_string
+
+from brine import errors
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TEST_URI = "test:///default"
@@ -96,6 +100,26 @@ def pam_python(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def pam_service(tmp_path_factory):
+    """
+    The brine formula's PAM service (only the brine groups, pam_faillock), rendered from its own
+    template under a name of this run's, with a tally folder of its own: logins here are
+    judged as on a site, whatever /etc/pam.d/brine this machine has or lacks.
+    """
+    template = REPO / "states" / "brine" / "files" / "default" / "pam.jinja"
+    defaults = salt.utils.yaml.safe_load((REPO / "states/brine/parameters/defaults.yaml").read_text())
+    faillock = dict(defaults["master"]["pam"]["faillock"], dir=str(tmp_path_factory.mktemp("faillock")))
+    text = jinja2.Template(template.read_text()).render(
+        groups=["brine-admin", "brine-operator", "brine-viewer"], faillock=faillock
+    )
+    name = random_string("brine-it-", uppercase=False)
+    path = pathlib.Path("/etc/pam.d") / name
+    path.write_text(text, encoding="utf-8")
+    yield name
+    path.unlink(missing_ok=True)
+
+
+@pytest.fixture(scope="session")
 def host_ids():
     """
     Minion ids: two hypervisor hosts and one minion that is not a host.
@@ -119,7 +143,7 @@ def _master_d():
 
 
 @pytest.fixture(scope="session")
-def master_config(tmp_path_factory, pam_python, host_ids):
+def master_config(tmp_path_factory, pam_python, pam_service, host_ids):
     if not (REPO / "_modules" / "hypervisor.py").exists():
         pytest.fail("_modules/hypervisor.py is missing: the runner has no host module to call")
     file_root = tmp_path_factory.mktemp("file-root")
@@ -144,6 +168,7 @@ def master_config(tmp_path_factory, pam_python, host_ids):
         config,
         {
             "auth.pam.python": pam_python,
+            "auth.pam.service": pam_service,
             "runner_dirs": [str(REPO / "_runners")],
             # The runner imports Brine's library (_utils/brine) through utils_dirs.
             "utils_dirs": [str(REPO / "_utils")],
@@ -274,22 +299,19 @@ class SaltApi:
 
     def error(self, role, fun, **kwarg):
         """
-        The line carrying the sentence of a runner call that raised.
-        rest_cherrypy answers 200 with a string in ``return[0]``, in one of
-        two shapes (salt/client/mixins.py):
-
-        - "Exception occurred in runner <fun>: Traceback ...", whose last line
-          is "<exception class>: <sentence>";
-        - for SaltInvocationError, which is a TypeError to Salt,
-          "Passed invalid arguments: <sentence>" followed by the docstring.
+        ``[<code>] <message>`` of a runner call that was refused. A refusal comes back as
+        ``{"error": {"code", "message"}, "retcode": 1}`` in ``return[0]`` (brine.face), never
+        as Salt's traceback or a dump of the function's docstring.
         """
         ret = self.result(role, fun, **kwarg)
-        assert isinstance(ret, str), ret
-        lines = ret.strip().splitlines()
-        if lines[0].startswith("Passed invalid arguments: "):
-            return lines[0]
-        assert lines[0].startswith(f"Exception occurred in runner {fun}: Traceback"), ret
-        return lines[-1]
+        assert isinstance(ret, dict) and set(ret) == {"error", "retcode"}, ret
+        error = ret["error"]
+        assert set(error) == {"code", "message"} and ret["retcode"] == 1, ret
+        assert errors.parse(f"[{error['code']}] x")[0] == error["code"], f"unknown code {error['code']}"
+        text = json.dumps(ret)
+        for internal in ("Traceback", 'File \\"', "CLI Example", "Passed invalid arguments"):
+            assert internal not in text, ret
+        return f"[{error['code']}] {error['message']}"
 
 
 @pytest.fixture(scope="session")

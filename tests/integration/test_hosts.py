@@ -63,7 +63,7 @@ def test_a_name_on_two_hosts_is_refused_naming_both(api, salt_cli, vm_state, hv1
             sentence = api.error(role, fun, name="test")
             hosts = ", ".join(sorted([hv1.id, hv2_factory.id]))
             assert sentence == (
-                "brine.errors.Refused: [ambiguous_vm] test is defined on more than one host "
+                "[ambiguous_vm] test is defined on more than one host "
                 f"({hosts}); Brine will not guess which one you mean"
             )
     assert vm_state() == "running"
