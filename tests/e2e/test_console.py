@@ -13,19 +13,18 @@ import json
 import re
 import secrets
 import socket
-import ssl
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
 from brine import config
-from brine import console_crypto
 from brine import tokens
 from support.console_ws import ConsoleSocket
 from support.pages import BrineUI
+from support.site import api_login
+from support.site import console_ticket
 
 UI_TIMEOUT_MS = 30_000
 CONSOLE_TIMEOUT_MS = 45_000
@@ -84,52 +83,6 @@ def websockify_log(lab):
 def vnc_connections(lab):
     """How many times websockify has connected to a VNC server so far."""
     return websockify_log(lab).count("connecting to:")
-
-
-def api_login(lab, role):
-    username, password = lab.users[role]
-    status, body = api_post(lab, "/login", {"username": username, "password": password, "eauth": "pam"})
-    assert status == 200, body
-    return body["return"][0]["token"]
-
-
-def api_post(lab, path, body, token=None):
-    headers = {"Content-Type": "application/json", "Accept": "application/json"}
-    if token:
-        headers["X-Auth-Token"] = token
-    request = urllib.request.Request(
-        lab.url.rstrip("/") + "/api" + path, data=json.dumps(body).encode(), headers=headers
-    )
-    context = ssl.create_default_context()
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE
-    try:
-        with urllib.request.urlopen(request, context=context, timeout=120) as response:
-            return response.status, json.load(response)
-    except urllib.error.HTTPError as err:
-        return err.code, err.read().decode(errors="replace")
-
-
-def console_ticket(lab, token, vm):
-    """
-    cluster.console through salt-api as the SPA calls it, with a fresh secret and RSA-OAEP key
-    pair made here in the browser's stead: (HTTP status, return[0]). A ticket also gets what only
-    the browser could work out: ``bound`` (``<token>.<secret>``, websockify's token parameter),
-    ``secret`` and ``password`` (decrypted from ``password_encrypted``).
-    """
-    keys = console_crypto.request_keys()
-    kwarg = {"name": vm, "binding": keys["binding"], "public_key": keys["public_key"]}
-    status, body = api_post(lab, "/", [{"client": "runner", "fun": "cluster.console", "kwarg": kwarg}], token)
-    ticket = body["return"][0] if status == 200 else body
-    if isinstance(ticket, dict) and "token" in ticket:
-        assert "password" not in ticket, "cluster.console returned a plain password"
-        ticket = dict(
-            ticket,
-            bound=f"{ticket['token']}.{keys['secret']}",
-            secret=keys["secret"],
-            password=console_crypto.decrypt(keys["private_key"], ticket["password_encrypted"]),
-        )
-    return status, ticket
 
 
 @pytest.fixture(name="operator_token", scope="module")
