@@ -23,6 +23,10 @@ when the engine gets to it; when the queue is full, what does not fit is dropped
 ``hypervisor.vm_info`` returns, built by the same library (``brine.libvirt_host``) on a
 connection of its own, so a slow describe never holds up the event connection.
 
+Every event is signed with the minion's own key (``<pki_dir>/minion.pem``, ``brine.signing``):
+the master's event stream forwards a host's event only with its signature. Without a readable
+key the engine logs an error, keeps running and sends its events unsigned (the stream drops them).
+
 :depends: libvirt-python, Brine's library (``_utils/brine``, synced with ``saltutil.sync_utils``)
 
 Configuration (minion config):
@@ -47,6 +51,7 @@ import threading
 import time
 
 from brine import libvirt_host
+from brine import signing
 
 try:
     import libvirt
@@ -469,8 +474,11 @@ def start(uri=None, reconnect_min=1, reconnect_max=30, queue_size=QUEUE_SIZE):
     host = __opts__.get("id") or __grains__.get("id")
     uri = uri or __salt__["config.get"]("virt:connection:uri") or None
 
-    def fire(tag, data):
+    def send(tag, data):
         __salt__["event.send"](tag, data)
+
+    # Every event signed with this minion's key: the master's stream drops unsigned ones.
+    fire = signing.minion_sender(send, __opts__)
 
     def describe(name):
         return libvirt_host.vm_by_name(uri, name)

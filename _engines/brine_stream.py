@@ -6,8 +6,8 @@ Runs in the salt-master (a master engine) and serves ``GET /stream`` over HTTP o
 nginx proxies the site's ``/stream`` to it. The browser never reads salt-api's ``/events``,
 which carries every job's arguments and returns: this engine forwards only Brine's events
 (``brine/...``) and minion starts, after ``brine.stream.check`` has made sure the host an event
-names is the minion that sent it, and only to users whose role sees the tag (docs/api.md,
-Events).
+names is the minion that sent it (its signature, checked with the key the master accepted for
+that host: ``brine.signing``), and only to users whose role sees the tag (docs/api.md, Events).
 
 A client authenticates with its salt-api token (``X-Auth-Token``): the engine asks salt-api
 once per connection who that is (``cluster.session`` through the runner client); salt-api's
@@ -34,12 +34,14 @@ Configuration (master configuration, else pillar; defaults in ``brine.config.KEY
 import asyncio
 import json
 import logging
+import os
 import threading
 import time
 
 import salt.utils.event
 
 from brine import config
+from brine import signing
 from brine import stream
 
 try:
@@ -181,14 +183,20 @@ def _listen_address(listen):
     return address.strip("[]") or "127.0.0.1", int(port)
 
 
+def verifier_of(opts):
+    """Checks hosts' signatures with the keys the master accepted (``<pki_dir>/minions/<id>``)."""
+    return signing.Verifier(os.path.join(opts["pki_dir"], "minions"))
+
+
 def read_bus(opts, server, drops, stop=None):
     """Read the master bus in this thread; accepted events go to ``server.publish``."""
+    verifier = verifier_of(opts)
     last_report = time.monotonic()
     with salt.utils.event.get_master_event(opts, opts["sock_dir"], listen=True) as bus:
         while stop is None or not stop.is_set():
             event = bus.get_event(wait=1, full=True)
             if event:
-                payload, reason = stream.check(event.get("tag"), event.get("data"))
+                payload, reason = stream.check(event.get("tag"), event.get("data"), verifier)
                 if payload is not None:
                     server.publish(event["tag"], payload)
                 elif reason is not None:

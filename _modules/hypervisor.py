@@ -47,6 +47,7 @@ from brine import lifecycle
 from brine import migration
 from brine import migration_check
 from brine import migration_plan
+from brine import signing
 from brine import validate
 from brine import vnc
 from brine.errors import Invalid
@@ -540,8 +541,9 @@ def migrate(
         host = _host_id(conn)
         dom = migration.source_domain(conn, name, host, target, options["offline"])
         # Salt's dunders live in the loader's context, which the progress thread does not
-        # inherit: take the loaded function here, it carries its context with it.
-        send = __salt__["event.send"]
+        # inherit: take the loaded function here, it carries its context with it. Signed with
+        # this minion's key (brine.signing): the master's stream drops unsigned events.
+        send = signing.minion_sender(__salt__["event.send"], __opts__)
         base = {"id": migration_id, "vm": name, "source": host, "target": target}
         # QEMU's migration TLS unless the host says false (the lab's plain TCP): fail safe.
         tls = _config("migration:tls") is not False

@@ -12,14 +12,18 @@ What an event on the master bus looks like (salt 3008, ``salt/master.py`` AESFun
 - an event a host sends (``event.send`` / ``event.fire_master``) is fired on the master bus as
   the whole load the minion sent: ``{"cmd": "_minion_event", "id": <minion>, "tag": <tag>,
   "data": <payload>, ...}``. The request server has checked ``id`` against the minion's key
-  (``salt/channel/server.py``: the payload's id must equal the authenticated id), so ``id`` is
-  the host that sent it; the tag and the payload are whatever that host wrote.
+  (``salt/channel/server.py``: the payload's id must equal the authenticated id), but Salt also
+  takes a batch (a load with ``events``) and fires each event exactly as the minion wrote it,
+  ``cmd`` and ``id`` included: so ``id`` proves nothing alone. Brine's hosts sign their events
+  with their minion key (``brine.signing``), and the signature is what proves the sender.
 - an event the master fires itself (the runner's ``brine/migration/<id>/failed``) carries the
   payload directly, with no ``cmd`` and no ``id``.
 
 ``check`` lets an event through only when the host it names (in the tag, and in the payload's
-``host`` or, for a migration, ``source``) is the minion that sent it, or when it is one of the
-few tags the master fires itself. Anything else is dropped, with a reason the engine counts.
+``host`` or, for a migration, ``source``) is the minion ``id`` it claims to come from and the
+payload carries that host's fresh signature of the tag and payload (``verifier``, a
+``brine.signing.Verifier`` over the master's accepted keys), or when it is one of the few tags
+the master fires itself. Anything else is dropped, with a reason the engine counts.
 """
 
 import collections
@@ -29,6 +33,8 @@ import os
 import pwd
 import re
 
+from brine import signing
+
 # Roles, lowest first; a user's role is the highest Brine group they belong to.
 ROLES = ("viewer", "operator", "admin")
 GROUPS = {"brine-viewer": "viewer", "brine-operator": "operator", "brine-admin": "admin"}
@@ -36,18 +42,20 @@ GROUPS = {"brine-viewer": "viewer", "brine-operator": "operator", "brine-admin":
 # A segment of a tag: no slash, no white space (a tag goes on one SSE line).
 _SEGMENT = r"[^/\s]+"
 
-Route = collections.namedtuple("Route", "pattern role sender master")
+Route = collections.namedtuple("Route", "pattern role sender master signed", defaults=(True,))
 # Every event the stream serves (docs/api.md, Events), in one table:
 #   pattern  the whole tag; a group named ``host`` is the host the tag names
 #   role     the lowest role that sees it (later issues narrow this, e.g. per pool)
 #   sender   the payload field that must name the sending minion (None: the tag alone)
 #   master   the master fires it itself too (payload without cmd/id, trusted)
+#   signed   a host's event must carry its signature (brine.signing); False only for Salt's own
 ROUTES = (
     Route(re.compile(rf"brine/vm/(?P<host>{_SEGMENT})/{_SEGMENT}/(?:state|job)"), "viewer", "host", False),
     Route(re.compile(rf"brine/host/(?P<host>{_SEGMENT})/(?:resync|disconnected)"), "viewer", "host", False),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/(?:started|progress|done)"), "viewer", "source", False),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/failed"), "viewer", "source", True),
-    Route(re.compile(rf"salt/minion/(?P<host>{_SEGMENT})/start"), "viewer", None, False),
+    # Salt fires it, unsigned: forging one only makes the UI refetch that host.
+    Route(re.compile(rf"salt/minion/(?P<host>{_SEGMENT})/start"), "viewer", None, False, False),
 )
 
 KEEPALIVE = ": keepalive\n\n"
@@ -69,11 +77,11 @@ def may_see(role, route):
 
 
 def _public(payload):
-    # Salt's own bookkeeping (_stamp, __pub_*) is not Brine's data.
-    return {key: value for key, value in payload.items() if not str(key).startswith("_")}
+    # Salt's own bookkeeping (_stamp, __pub_*) and the signature are not Brine's data.
+    return signing.public(payload)
 
 
-def _from_host(route, tag, data):
+def _from_host(route, tag, data, verifier):
     minion = data.get("id")
     if data.get("cmd") != "_minion_event" or not isinstance(minion, str) or not minion:
         return None, "malformed minion event"
@@ -87,16 +95,21 @@ def _from_host(route, tag, data):
         return None, "payload is not a mapping"
     if payload.get(route.sender) != minion:
         return None, f"payload's {route.sender} is another host"
+    if route.signed:
+        reason = verifier.verify(minion, tag, payload)
+        if reason:
+            return None, reason
     return dict(_public(payload), host=minion), None
 
 
-def check(tag, data):
+def check(tag, data, verifier):
     """
     ``(payload, None)`` for an event the stream serves, ``(None, reason)`` for one it drops,
     ``(None, None)`` for one that is not the stream's at all (most of the bus).
 
-    The payload is what a browser gets: a host's own payload plus ``host`` (the verified
-    minion id), or the master's payload as it fired it.
+    The payload is what a browser gets: a host's own payload plus ``host`` (the minion whose
+    signature ``verifier.verify(host, tag, payload)`` accepted), or the master's payload as
+    it fired it.
     """
     route = route_of(tag)
     if route is None:
@@ -105,7 +118,7 @@ def check(tag, data):
         return None, "data is not a mapping"
     if "cmd" in data:
         # (Not "id": the master's own migration events carry the migration's id.)
-        return _from_host(route, tag, data)
+        return _from_host(route, tag, data, verifier)
     if route.master:
         return _public(data), None
     return None, "not sent by a host and not one the master fires"

@@ -11,6 +11,8 @@ import time
 import pytest
 
 from brine import libvirt_host
+from brine import signing
+from support import signkeys
 from support.loading import load
 
 libvirt = pytest.importorskip("libvirt")
@@ -85,6 +87,35 @@ def test_undefined_vm_has_no_vm_dict(forwarder, libvirt_conn):
     undefined = next(d for t, d in fired if t == tag and d["event"] == "undefined")
     assert undefined["vm"] is None and undefined["state"] is None
     assert [d["event"] for t, d in fired if t == tag][:1] == ["defined"]
+
+
+@pytest.mark.parametrize("has_key", [True, False])
+def test_events_go_out_signed_with_the_minion_key_or_unsigned_without_one(
+    engine, libvirt_conn, tmp_path, has_key
+):  # pylint: disable=unused-argument
+    """As ``start`` wires it: the minion's key from its pki_dir; none there, the engine goes on."""
+    if has_key:
+        (tmp_path / "minion.pem").write_bytes(signkeys.private_pem("hv-test"))
+    fired = []
+    fire = signing.minion_sender(lambda t, d: fired.append((t, d)), {"pki_dir": str(tmp_path)})
+    forwarder = engine.EventForwarder(
+        "hv-test", "test:///default", fire, lambda name: None, reconnect_min=0.1, reconnect_max=0.2
+    )
+    thread = threading.Thread(target=forwarder.run, daemon=True)
+    thread.start()
+    try:
+        assert wait_until(lambda: any(t == "brine/host/hv-test/resync" for t, _ in fired))
+        libvirt_conn.lookupByName("test").suspend()
+        assert wait_until(lambda: any(t.endswith("/test/state") for t, _ in fired))
+        libvirt_conn.lookupByName("test").resume()
+        assert wait_until(lambda: len([t for t, _ in fired if t.endswith("/test/state")]) >= 2)
+    finally:
+        forwarder.stopping.set()
+        forwarder.queue.put(("closed", "test over"))
+        thread.join(10)
+    verifier = signing.Verifier(str(signkeys.accept(tmp_path / "minions", "hv-test")))
+    expected = None if has_key else "unsigned"
+    assert {verifier.verify("hv-test", t, d) for t, d in fired} == {expected}
 
 
 def test_a_closed_connection_fires_disconnected_then_resync(forwarder):

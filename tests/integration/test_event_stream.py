@@ -5,12 +5,15 @@ operator runs runners.
 """
 
 import json
+import pathlib
 import threading
 import time
 import uuid
 
 import pytest
 import requests
+
+from brine import signing
 
 WAIT = 60
 
@@ -67,9 +70,16 @@ def viewer_stream(api, stream_url):
 
 
 def send(salt_cli, minion, tag, data):
-    """``event.send`` on ``minion``, as Brine's host modules and engine send their events."""
-    ret = salt_cli.run("event.send", tag, f"data={json.dumps(data)}", minion_tgt=minion)
+    """An event from ``minion`` as Brine's host modules and engine send them: signed, ``event.send``."""
+    ret = salt_cli.run("brinetest.send", tag, json.dumps(data), minion_tgt=minion)
     assert ret.returncode == 0 and ret.data is True, ret
+
+
+def fire_batch(salt_cli, minion, events):
+    """A batch of raw events from ``minion``: Salt fires each exactly as written (no wrapper of its own)."""
+    preload = json.dumps({"events": [{"tag": tag, "data": data} for tag, data in events]})
+    ret = salt_cli.run("event.fire_master", "{}", "ignored", f"preload={preload}", minion_tgt=minion)
+    assert ret.returncode == 0, ret
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Auth-Token": "0123456789abcdef"}])
@@ -119,20 +129,39 @@ def _strings(value):
     return [value] if isinstance(value, str) and len(value) >= 8 else []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="salt's batched minion events (a load with 'events') reach the master bus unwrapped, "
-    "exactly as the minion wrote them: a host can forge a wrapped event of another host. "
-    "Closing this needs events signed by the host (docs/design.md, Brine's event stream).",
-)
-def test_a_host_cannot_forge_another_hosts_event_in_a_batch(viewer_stream, salt_cli, hv1, host_ids):
-    other, probe = host_ids["hv2"], f"forged-{uuid.uuid4().hex[:8]}"
-    tag = f"brine/vm/{other}/{probe}/state"
-    forged = {"cmd": "_minion_event", "id": other, "tag": tag, "data": {"host": other, "name": probe}}
-    preload = json.dumps({"events": [{"tag": tag, "data": forged}]})
-    ret = salt_cli.run("event.fire_master", "{}", "ignored", f"preload={preload}", minion_tgt=hv1.id)
-    assert ret.returncode == 0, ret
-    marker = f"brine/vm/{hv1.id}/{probe}/state"
-    send(salt_cli, hv1.id, marker, {"host": hv1.id, "name": probe})
-    viewer_stream.wait_for(lambda tag, _data: tag == marker, "the marker")
+def test_a_host_cannot_forge_another_hosts_event_in_a_batch(viewer_stream, salt_cli, hv1, hv2_factory):
+    """
+    Salt fires each event of a minion's batch exactly as the minion wrote it, so hv1 can put a
+    perfect wrapper of hv2 on the bus: without hv2's signature it goes nowhere, and hv1's own
+    signature (its key is readable by root on hv1) does not make it hv2's. hv2's own, signed,
+    gets through.
+    """
+    with hv2_factory.started():
+        for fun in ("saltutil.sync_utils", "saltutil.sync_modules"):
+            assert salt_cli.run(fun, minion_tgt=hv2_factory.id).returncode == 0
+        other, probe = hv2_factory.id, f"forged-{uuid.uuid4().hex[:8]}"
+        tag = f"brine/vm/{other}/{probe}/state"
+        payload = {"host": other, "name": probe}
+        hv1_key = signing.private_key(pathlib.Path(hv1.config["pki_dir"], "minion.pem").read_bytes())
+        signed_by_hv1 = signing.sign(tag, payload, hv1_key, time.time())
+        forged = [
+            {"cmd": "_minion_event", "id": other, "tag": tag, "data": payload},
+            {"cmd": "_minion_event", "id": other, "tag": tag, "data": signed_by_hv1},
+        ]
+        fire_batch(salt_cli, hv1.id, [(tag, data) for data in forged])
+        marker = f"brine/vm/{other}/{probe}-real/state"
+        send(salt_cli, other, marker, {"host": other, "name": f"{probe}-real"})
+        viewer_stream.wait_for(lambda t, _data: t == marker, "hv2's own signed event")
     assert tag not in [t for t, _ in viewer_stream.events]
+
+
+def test_an_unsigned_event_of_a_host_itself_is_dropped(viewer_stream, salt_cli, hv1):
+    """Plain ``event.send`` (no signature) from the very host the tag names no longer passes."""
+    probe = f"unsigned-{uuid.uuid4().hex[:8]}"
+    unsigned = f"brine/vm/{hv1.id}/{probe}/state"
+    ret = salt_cli.run("event.send", unsigned, f"data={json.dumps({'host': hv1.id})}", minion_tgt=hv1.id)
+    assert ret.returncode == 0 and ret.data is True, ret
+    marker = f"brine/host/{hv1.id}/resync"
+    send(salt_cli, hv1.id, marker, {"host": hv1.id, "reason": probe})
+    viewer_stream.wait_for(lambda tag, data: tag == marker and data["data"]["reason"] == probe, "the marker")
+    assert unsigned not in [t for t, _ in viewer_stream.events]

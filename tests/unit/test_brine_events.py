@@ -4,6 +4,8 @@ from unittest import mock
 
 import pytest
 
+from brine import signing
+from support import signkeys
 from support.loading import load
 
 pytest.importorskip("libvirt")
@@ -105,6 +107,38 @@ def test_start_describes_vms_with_the_library_not_through_the_hypervisor_module(
         assert (host, uri) == ("hv1", "test:///default")
         assert describe("lab-vm1") is vm_by_name.return_value
     vm_by_name.assert_called_once_with("test:///default", "lab-vm1")
+
+
+def _started_fire(monkeypatch, opts, sent):
+    """The ``fire`` that ``start`` gives the forwarder, with ``event.send`` recording."""
+    monkeypatch.setattr(engine, "__opts__", dict(opts, id="hv1"), raising=False)
+    monkeypatch.setattr(engine, "__grains__", {}, raising=False)
+    salt = {"config.get": lambda key: None, "event.send": lambda tag, data: sent.append((tag, data))}
+    monkeypatch.setattr(engine, "__salt__", salt, raising=False)
+    with (
+        mock.patch.object(engine, "_start_event_loop", autospec=True),
+        mock.patch.object(engine, "EventForwarder", autospec=True) as forwarder,
+    ):
+        engine.start()
+    return forwarder.call_args.args[2]
+
+
+def test_start_signs_every_event_with_the_minion_key(monkeypatch, tmp_path):
+    (tmp_path / "minion.pem").write_bytes(signkeys.private_pem("hv1"))
+    sent = []
+    fire = _started_fire(monkeypatch, {"pki_dir": str(tmp_path)}, sent)
+    fire("brine/host/hv1/resync", {"host": "hv1", "reason": "engine started"})
+    verifier = signing.Verifier(str(signkeys.accept(tmp_path / "minions", "hv1")))
+    assert [verifier.verify("hv1", tag, data) for tag, data in sent] == [None]
+
+
+def test_start_without_a_minion_key_logs_an_error_and_keeps_sending(monkeypatch, tmp_path, caplog):
+    sent = []
+    fire = _started_fire(monkeypatch, {"pki_dir": str(tmp_path)}, sent)
+    with caplog.at_level("ERROR"):
+        fire("brine/host/hv1/resync", {"host": "hv1", "reason": "engine started"})
+    assert sent == [("brine/host/hv1/resync", {"host": "hv1", "reason": "engine started"})]
+    assert "cannot sign Brine's events" in caplog.text and "minion.pem" in caplog.text
 
 
 # -- the queue: bounded, coalescing per VM ---------------------------------------------------

@@ -6,23 +6,43 @@ engine brine_stream serving them over HTTP against a stand-in salt-api.
 import json
 import re
 import socket
+import tempfile
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import requests
 import tornado.web
 
+from brine import signing
 from brine import stream
+from support import signkeys
 from support.loading import load
 from support.paths import REPO
 
 engine = load("_engines/brine_stream.py", "brine_stream_unit")
 
+# The master's accepted keys (pki_dir/minions): hv1's and hv2's.
+KEY_DIR = signkeys.accept(Path(tempfile.mkdtemp(prefix="brine-minions-")), "hv1", "hv2")
 
-def from_host(minion, tag, payload):
-    """An event a host sent, as the master fires it (salt/daemons/masterapi.py _minion_event)."""
+
+def verifier():
+    return signing.Verifier(str(KEY_DIR))
+
+
+def from_host(minion, tag, payload, signer=None):
+    """
+    An event a host sent, as the master fires it (salt/daemons/masterapi.py _minion_event),
+    its payload signed for ``tag`` with the key of ``signer`` (default: ``minion``).
+    """
+    if isinstance(payload, dict):
+        payload = signing.sign(tag, payload, signkeys.key(signer or minion), time.time())
     return {"cmd": "_minion_event", "id": minion, "tag": tag, "data": payload, "_stamp": "2026-01-01T00:00"}
+
+
+def check(tag, data):
+    return stream.check(tag, data, verifier())
 
 
 STATE = {"host": "hv1", "name": "lab-vm1", "event": "started", "state": "running"}
@@ -33,7 +53,9 @@ MIGRATION = {"id": "mig-1-abcdef", "vm": "lab-vm1", "source": "hv1", "target": "
 
 
 def test_a_hosts_own_event_passes_as_its_payload_with_the_verified_host():
-    payload, reason = stream.check("brine/vm/hv1/lab-vm1/state", from_host("hv1", "x", dict(STATE, _x=1)))
+    payload, reason = check(
+        "brine/vm/hv1/lab-vm1/state", from_host("hv1", "brine/vm/hv1/lab-vm1/state", dict(STATE, _x=1))
+    )
     assert reason is None
     assert payload == STATE
 
@@ -52,30 +74,61 @@ def test_a_hosts_own_event_passes_as_its_payload_with_the_verified_host():
     ],
 )
 def test_an_event_naming_another_host_than_its_sender_is_dropped(tag, minion, payload, reason):
-    assert stream.check(tag, from_host(minion, tag, payload)) == (None, reason)
+    assert check(tag, from_host(minion, tag, payload)) == (None, reason)
+
+
+STATE_TAG = "brine/vm/hv2/lab-vm1/state"
+HV2_STATE = dict(STATE, host="hv2")
+HV3_STATE = dict(STATE, host="hv3")  # hv3: a minion whose key the master has not accepted
+
+
+@pytest.mark.parametrize(
+    ("minion", "data", "reason"),
+    [
+        # What a root user on hv1 can put on the bus in a batch: hv2's wrapper, without hv2's key.
+        ("hv2", {"cmd": "_minion_event", "id": "hv2", "tag": STATE_TAG, "data": HV2_STATE}, "unsigned"),
+        ("hv2", from_host("hv2", STATE_TAG, HV2_STATE, signer="hv1"), "bad signature"),
+        ("hv2", from_host("hv2", "brine/vm/hv2/lab-vm2/state", HV2_STATE), "bad signature"),
+        ("hv3", from_host("hv3", "brine/vm/hv3/lab-vm1/state", HV3_STATE), "no accepted key for the host"),
+    ],
+)
+def test_a_hosts_event_needs_that_hosts_signature(minion, data, reason):
+    tag = f"brine/vm/{minion}/lab-vm1/state"
+    assert check(tag, data) == (None, reason)
+
+
+def test_the_signature_is_not_forwarded_and_a_replay_is_dropped():
+    one = verifier()
+    data = from_host("hv2", STATE_TAG, HV2_STATE)
+    payload, reason = stream.check(STATE_TAG, data, one)
+    assert reason is None and payload == HV2_STATE and signing.FIELD not in payload
+    assert stream.check(STATE_TAG, data, one) == (None, "replayed")
 
 
 def test_a_migration_event_passes_from_its_source_with_the_host_added():
-    payload, _ = stream.check("brine/migration/mig-1-abcdef/progress", from_host("hv1", "x", MIGRATION))
+    payload, _ = check(
+        "brine/migration/mig-1-abcdef/progress",
+        from_host("hv1", "brine/migration/mig-1-abcdef/progress", MIGRATION),
+    )
     assert payload == dict(MIGRATION, host="hv1")
 
 
 def test_a_minion_start_passes_with_its_host_only():
     tag = "salt/minion/hv1/start"
-    assert stream.check(tag, from_host("hv1", tag, "Minion hv1 started at ...")) == ({"host": "hv1"}, None)
+    assert check(tag, from_host("hv1", tag, "Minion hv1 started at ...")) == ({"host": "hv1"}, None)
 
 
 def test_the_master_own_failed_migration_passes_and_nothing_else_unwrapped_does():
     failed = {"id": "m", "vm": "lab-vm1", "source": "hv1", "target": "hv2", "error": "no", "_stamp": "t"}
-    assert stream.check("brine/migration/m/failed", failed) == (
+    assert check("brine/migration/m/failed", failed) == (
         {k: v for k, v in failed.items() if k != "_stamp"},
         None,
     )
-    assert stream.check("brine/vm/hv1/lab-vm1/state", STATE) == (
+    assert check("brine/vm/hv1/lab-vm1/state", STATE) == (
         None,
         "not sent by a host and not one the master fires",
     )
-    assert stream.check("brine/migration/m/done", MIGRATION)[0] is None
+    assert check("brine/migration/m/done", MIGRATION)[0] is None
 
 
 @pytest.mark.parametrize(
@@ -89,7 +142,7 @@ def test_the_master_own_failed_migration_passes_and_nothing_else_unwrapped_does(
     ],
 )
 def test_malformed_events_are_dropped(data):
-    payload, reason = stream.check("brine/vm/hv1/lab-vm1/state", data)
+    payload, reason = check("brine/vm/hv1/lab-vm1/state", data)
     assert payload is None and reason
 
 
@@ -108,7 +161,7 @@ def test_malformed_events_are_dropped(data):
     ],
 )
 def test_what_is_not_brines_is_not_served_at_all(tag):
-    assert stream.check(tag, from_host("hv1", tag, dict(STATE))) == (None, None)
+    assert check(tag, from_host("hv1", tag, dict(STATE))) == (None, None)
 
 
 def test_every_event_documented_in_api_md_has_a_route_viewers_see():

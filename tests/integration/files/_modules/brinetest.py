@@ -13,6 +13,9 @@ libvirt, so tests can check what Brine did without trusting Brine.
 
 import libvirt
 
+# Brine's library, synced to the minion before this module (saltutil.sync_utils), as for hypervisor.
+from brine import signing
+
 # Kept on the libvirt module itself: it outlives Salt reloading this module.
 _HOLD = "_brinetest_connection"
 
@@ -119,3 +122,17 @@ def undefine(name):
             dom.destroy()
         dom.undefine()
     return state(name)
+
+
+def send(tag, data):
+    """
+    Send a Brine event as Brine's host modules and engine do: signed with this minion's key
+    (``brine.signing``), then ``event.send``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 brinetest.send brine/host/hv1/resync '{"host": "hv1", "reason": "test"}'
+    """
+    return signing.minion_sender(__salt__["event.send"], __opts__)(tag, data)  # noqa: F821
