@@ -185,7 +185,9 @@ def _listen_address(listen):
 
 def verifier_of(opts):
     """Checks hosts' signatures with the keys the master accepted (``<pki_dir>/minions/<id>``)."""
-    return signing.Verifier(os.path.join(opts["pki_dir"], "minions"))
+    return signing.Verifier(
+        os.path.join(opts["pki_dir"], "minions"), master_key=os.path.join(opts["pki_dir"], "master.pub")
+    )
 
 
 def read_bus(opts, server, drops, stop=None):

@@ -47,6 +47,7 @@ from brine import fanout
 from brine import hostmap
 from brine import migration_plan
 from brine import migration_run
+from brine import signing
 from brine import stream
 from brine import tokens
 from brine import validate
@@ -97,8 +98,13 @@ def _hypervisor_hosts():
 
 
 def _fire_master(tag, data):
-    with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as bus:
-        bus.fire_event(data, tag)
+    """Fire a Brine event as the master, signed with its key (the stream trusts no other)."""
+
+    def fire(signed_tag, payload):
+        with salt.utils.event.get_master_event(__opts__, __opts__["sock_dir"], listen=False) as bus:
+            bus.fire_event(payload, signed_tag)
+
+    signing.master_sender(fire, __opts__)(tag, data)
 
 
 # ---- Running a function on the host that holds a VM.

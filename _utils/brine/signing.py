@@ -148,8 +148,10 @@ class Verifier:
     within ``max_age`` are remembered, and a repeat is dropped.
     """
 
-    def __init__(self, key_dir, max_age=MAX_AGE, clock=time.time):
+    def __init__(self, key_dir, max_age=MAX_AGE, clock=time.time, master_key=None):
         self.key_dir = key_dir
+        # The master's own public key (``<pki_dir>/master.pub``): what its runners sign with.
+        self.master_key = master_key
         self.max_age = max_age
         self.clock = clock
         self.keys = {}  # host -> (stat identity, key)
@@ -159,29 +161,44 @@ class Verifier:
         """The public key accepted for ``host``, or (None, reason)."""
         if not valid_host_id(host):
             return None, "no accepted key for the host"
-        path = os.path.join(self.key_dir, host)
+        return self._load(host, os.path.join(self.key_dir, host))
+
+    def _load(self, name, path):
+        """The public key in ``path``, cached under ``name`` while the file stays the same."""
         try:
             stat = os.stat(path)
         except OSError:
-            self.keys.pop(host, None)
+            self.keys.pop(name, None)
             return None, "no accepted key for the host"
         identity = (stat.st_ino, stat.st_size, stat.st_mtime_ns)
-        cached = self.keys.get(host)
+        cached = self.keys.get(name)
         if cached and cached[0] == identity:
             return cached[1], None
         try:
             with open(path, "rb") as handle:
                 key = public_key(handle.read())
         except (OSError, BadKey) as err:
-            log.warning("brine: cannot use %s's accepted key %s: %s", host, path, err)
+            log.warning("brine: cannot use the key %s: %s", path, err)
             return None, "no accepted key for the host"
-        self.keys[host] = (identity, key)
+        self.keys[name] = (identity, key)
         return key, None
 
     def verify(self, host, tag, payload):
         key, reason = self.key(host)
         if reason:
             return reason
+        return self._check(key, tag, payload)
+
+    def verify_master(self, tag, payload):
+        """None when the master itself signed ``payload`` (a runner's event), else why not."""
+        if not self.master_key:
+            return "no master key to check with"
+        key, reason = self._load("\0master", self.master_key)
+        if reason:
+            return reason
+        return self._check(key, tag, payload)
+
+    def _check(self, key, tag, payload):
         now = self.clock()
         reason = check(tag, payload, key, now, self.max_age)
         if reason:
@@ -251,3 +268,9 @@ def minion_key_path(opts):
 def minion_sender(send, opts):
     """The ``Sender`` of a minion: its ``event.send`` and the key in its ``pki_dir``."""
     return Sender(send, minion_key_path(opts))
+
+
+def master_sender(fire, opts):
+    """The ``Sender`` of the master's runners: ``fire(tag, data)`` and ``<pki_dir>/master.pem``."""
+    pki_dir = (opts or {}).get("pki_dir")
+    return Sender(fire, os.path.join(pki_dir, "master.pem") if pki_dir else None)

@@ -136,7 +136,7 @@ def test_an_unreadable_accepted_key_drops_the_event(accepted, caplog):
     (folder / "hv1").write_bytes(b"garbage")
     with caplog.at_level(logging.WARNING):
         assert verifier.verify("hv1", TAG, signed()) == "no accepted key for the host"
-    assert "cannot use hv1's accepted key" in caplog.text
+    assert "cannot use the key" in caplog.text and "hv1" in caplog.text
 
 
 # -- the host: one sender for the engine and the migration -------------------------------------------------

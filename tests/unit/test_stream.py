@@ -25,10 +25,13 @@ engine = load("_engines/brine_stream.py", "brine_stream_unit")
 
 # The master's accepted keys (pki_dir/minions): hv1's and hv2's.
 KEY_DIR = signkeys.accept(Path(tempfile.mkdtemp(prefix="brine-minions-")), "hv1", "hv2")
+# The master's own public key (pki_dir/master.pub), which its runners sign with.
+MASTER_PUB = KEY_DIR.parent / f"{KEY_DIR.name}-master.pub"
+MASTER_PUB.write_bytes(signkeys.public_pem("master"))
 
 
 def verifier():
-    return signing.Verifier(str(KEY_DIR))
+    return signing.Verifier(str(KEY_DIR), master_key=str(MASTER_PUB))
 
 
 def from_host(minion, tag, payload, signer=None):
@@ -119,11 +122,14 @@ def test_a_minion_start_passes_with_its_host_only():
 
 
 def test_the_master_own_failed_migration_passes_and_nothing_else_unwrapped_does():
-    failed = {"id": "m", "vm": "lab-vm1", "source": "hv1", "target": "hv2", "error": "no", "_stamp": "t"}
-    assert check("brine/migration/m/failed", failed) == (
-        {k: v for k, v in failed.items() if k != "_stamp"},
-        None,
-    )
+    failed = {"id": "m", "vm": "lab-vm1", "source": "hv1", "target": "hv2", "error": "no"}
+    signed = dict(signing.sign("brine/migration/m/failed", failed, signkeys.key("master"), time.time()))
+    assert check("brine/migration/m/failed", dict(signed, _stamp="t")) == (failed, None)
+    # The same payload unsigned, or signed by a host (a host's batched event has no cmd
+    # either), is not the master's.
+    assert check("brine/migration/m/failed", failed) == (None, "master event: unsigned")
+    by_host = signing.sign("brine/migration/m/failed", failed, signkeys.key("hv1"), time.time())
+    assert check("brine/migration/m/failed", by_host) == (None, "master event: bad signature")
     assert check("brine/vm/hv1/lab-vm1/state", STATE) == (
         None,
         "not sent by a host and not one the master fires",
