@@ -368,7 +368,8 @@ def console(name, binding=None, public_key=None):
     kwarg = {"name": name, "ttl": CONSOLE_TTL, "public_key": key_text}
     host, ret = _run_on_vm(name, "hypervisor.console", kwarg)
     lookup = _lookup()
-    known = consoles.known_addresses(host, (_cache().fetch(f"minions/{host}", "data") or {}).get("pillar"))
+    # The host's pillar as the master cached it (Salt's minion data cache: bank "pillar").
+    known = consoles.known_addresses(host, salt.utils.minions.get_minion_data(host, __opts__)[2])
     target = consoles.check_target(name, host, ret, known, config.get("console:ports", lookup))
     token_dir, record = config.get("console:token_dir", lookup), config.get("console:record", lookup)
     user = globals().get("__user__") or "UNKNOWN"

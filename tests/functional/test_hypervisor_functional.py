@@ -836,7 +836,7 @@ def test_no_return_of_the_host_or_the_runner_carries_the_password(
     console = {"token_dir": str(tmp_path / "tokens"), "record": str(record)}
     runner = cluster_runner(tmp_path, monkeypatch, inventory={"timeout": 1}, console=console)
     cache = master_cache(runner)
-    cache.store(f"minions/{host}", "data", {"pillar": {"brine": {"console": {"address": "192.0.2.11"}}}})
+    cache.store("pillar", host, {"brine": {"console": {"address": "192.0.2.11"}}})
     cache.store("brine/inventory", host, {"vms": [name]})
     use_client(monkeypatch, runner, {host: {"hypervisor.console": host_console}})
     answer = runner.console(name, binding=CONSOLE_KEYS["binding"], public_key=CONSOLE_KEYS["public_key"])

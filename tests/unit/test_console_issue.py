@@ -168,7 +168,7 @@ def ask(runner, name="lab-vm1", keys=KEYS):
 
 def known_host(cache, host, address):
     """The host's pillar in the master's cache says where its console is."""
-    cache.store(f"minions/{host}", "data", {"pillar": {"brine": {"console": {"address": address}}}})
+    cache.store("pillar", host, {"brine": {"console": {"address": address}}})
 
 
 @pytest.fixture

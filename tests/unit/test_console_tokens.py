@@ -325,7 +325,7 @@ def console_runner(tmp_path, monkeypatch, **console):
     console.setdefault("record", str(tmp_path / "consoles.log"))
     runner = cluster_runner(tmp_path, monkeypatch, inventory={"timeout": 1}, console=console)
     cache = master_cache(runner)
-    cache.store("minions/hv1", "data", {"pillar": {"brine": {"console": {"address": "10.77.0.11"}}}})
+    cache.store("pillar", "hv1", {"brine": {"console": {"address": "10.77.0.11"}}})
     cache.store("brine/inventory", "hv1", {"vms": ["lab-vm1"]})
     use_client(monkeypatch, runner, {"hv1": {"hypervisor.console": console_on}})
     return runner
