@@ -1,6 +1,6 @@
 """Live updates in the browser: a change made on a host from the shell shows without a reload.
 
-The SPA reads salt-api's /events stream (through nginx, with the user's token in X-Auth-Token);
+The SPA reads Brine's event stream /stream (through nginx, with the user's token in X-Auth-Token);
 the `brine_events` engine on each lab host fires `brine/vm/<host>/<vm>/state` for libvirt's
 lifecycle events. The SPA's safety refresh is 5 minutes, so a change that shows within the
 test's (generous) timeout, with no inventory call in between, came from the events.
