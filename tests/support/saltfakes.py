@@ -11,6 +11,7 @@ import time
 import salt.cache
 import salt.config
 
+from brine import errors
 from support import loading
 
 
@@ -158,3 +159,17 @@ def use_client(monkeypatch, runner, hosts, expected=None):
 def cached_map(cache):
     """The VM->host map in the master cache, as ``{host: [vm names]}``."""
     return {host: cache.fetch("brine/inventory", host)["vms"] for host in cache.list("brine/inventory")}
+
+
+def raised(ret):
+    """
+    Raise what a refused runner call returns (``{"error": {"code", "message"}, "retcode": 1}``,
+    brine.face) as the coded error it stands for, so the tests keep asserting on code and
+    sentence; a return that is not such a refusal, or one carrying a traceback, fails the test.
+    """
+    assert isinstance(ret, dict) and set(ret) == {"error", "retcode"} and ret["retcode"] == 1, ret
+    code, message = ret["error"]["code"], ret["error"]["message"]
+    assert "Traceback" not in message, message
+    if code in ("invalid_argument", "no_host"):
+        raise errors.Invalid(message, code=code)
+    raise errors.Refused(code, message)

@@ -13,29 +13,15 @@ import pytest
 from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 
-from brine import errors
 from support.saltfakes import action_result
 from support.saltfakes import cached_map
 from support.saltfakes import cluster_runner
 from support.saltfakes import facts
 from support.saltfakes import master_cache
+from support.saltfakes import raised
 from support.saltfakes import use_client
 from support.saltfakes import vm
 from support.saltfakes import vm_info_on
-
-
-def raised(ret):
-    """
-    Raise what a refused runner call returns (``{"error": {"code", "message"}, "retcode": 1}``,
-    brine.face) as the coded error it stands for, so the tests keep asserting on code and
-    sentence; a return that is not such a refusal, or one carrying a traceback, fails the test.
-    """
-    assert isinstance(ret, dict) and set(ret) == {"error", "retcode"} and ret["retcode"] == 1, ret
-    code, message = ret["error"]["code"], ret["error"]["message"]
-    assert "Traceback" not in message, message
-    if code in ("invalid_argument", "no_host"):
-        raise errors.Invalid(message, code=code)
-    raise errors.Refused(code, message)
 
 
 @pytest.fixture
