@@ -547,7 +547,8 @@ def migrate(
         base = {"id": migration_id, "vm": name, "source": host, "target": target}
         # QEMU's migration TLS unless the host says false (the lab's plain TCP): fail safe.
         tls = _config("migration:tls") is not False
-        return migration.run(dom, base, uri, options, folders, send, tls=tls)
+        cachedir = __opts__.get("cachedir")
+        return migration.run(dom, base, uri, options, folders, send, tls=tls, cachedir=cachedir)
 
 
 def migration_abort(name):
@@ -567,7 +568,7 @@ def migration_abort(name):
     name = validate.vm_name(name)
     with _connection(f"Could not abort the migration of {name}") as conn:
         host = _host_id(conn)
-        migration.abort(libvirt_host.lookup(conn, name, host), name, host)
+        migration.abort(libvirt_host.lookup(conn, name, host), name, host, __opts__.get("cachedir"))
         return {"name": name, "host": host, "aborted": True}
 
 

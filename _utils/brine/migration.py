@@ -11,6 +11,7 @@ Events go out through a ``send(tag, data)`` the caller passes (on a host, Salt's
 
 import contextlib
 import logging
+import os
 import re
 import threading
 import time
@@ -213,10 +214,32 @@ def completed_stats(uri, name):
             conn.close()
 
 
-def failure_sentence(err, dom, base, uri, offline):
+def _abort_mark(cachedir, dom):
+    """Where ``abort`` notes that someone asked to abort ``dom``'s migration (None: nowhere)."""
+    return os.path.join(cachedir, "brine", "migration-aborts", dom.UUIDString()) if cachedir else None
+
+
+def _was_aborted(err, dom, cachedir, since):
+    """
+    Whether the migration ended because someone aborted it: libvirt says so, or (libvirt
+    reports whichever side noticed first, e.g. the target's "Read section footer failed") an
+    abort of this VM was asked on this host after the migration started. The mark is used up.
+    """
+    mark, asked = _abort_mark(cachedir, dom), False
+    if mark:
+        try:
+            asked = os.stat(mark).st_mtime >= since
+            os.unlink(mark)
+        except OSError:
+            asked = False
+    return asked or err.get_error_code() == libvirt.VIR_ERR_OPERATION_ABORTED
+
+
+def failure_sentence(err, dom, base, uri, offline, aborted=None):
     """(sentence, aborted) saying why the migration failed and where the VM is now."""
     name, host, target = base["vm"], base["source"], base["target"]
-    aborted = err.get_error_code() == libvirt.VIR_ERR_OPERATION_ABORTED
+    if aborted is None:
+        aborted = err.get_error_code() == libvirt.VIR_ERR_OPERATION_ABORTED
     now = libvirt_host.current_state(dom)
     phrase = vocabulary.STATE_PHRASES.get(now, now)
     still = "still " if vocabulary.is_active(now) or offline else ""
@@ -230,7 +253,7 @@ def failure_sentence(err, dom, base, uri, offline):
     return f"the migration of {name} to {target} failed: {cause}; {where}", False
 
 
-def run(dom, base, uri, options, folders, send, tls=False):
+def run(dom, base, uri, options, folders, send, tls=False, cachedir=None):
     """
     Migrate ``dom`` (from ``source_domain``) to ``uri`` with ``options`` (live,
     max_downtime, bandwidth, copy_storage, autoconverge, offline), with QEMU's migration TLS
@@ -251,7 +274,9 @@ def run(dom, base, uri, options, folders, send, tls=False):
         dom.migrateSetMaxDowntime(options["max_downtime"], 0)
     tag = f"brine/migration/{base['id']}"
     fire(send, f"{tag}/started", dict(base, options=options))
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
+    with contextlib.suppress(OSError, TypeError):
+        os.unlink(_abort_mark(cachedir, dom))  # a mark left by an abort that came too late
     try:
         if offline:
             dom.migrateToURI3(uri, params, migrate_flags)
@@ -259,7 +284,8 @@ def run(dom, base, uri, options, folders, send, tls=False):
             with ProgressReporter(dom, base, started, send):
                 dom.migrateToURI3(uri, params, migrate_flags)
     except libvirt.libvirtError as err:
-        sentence, aborted = failure_sentence(err, dom, base, uri, offline)
+        aborted = _was_aborted(err, dom, cachedir, started_at)
+        sentence, aborted = failure_sentence(err, dom, base, uri, offline, aborted)
         fire(send, f"{tag}/failed", dict(base, error=sentence, aborted=aborted))
         raise Refused("migration_failed", sentence) from err
     total_time = round(time.monotonic() - started, 3)
@@ -269,10 +295,19 @@ def run(dom, base, uri, options, folders, send, tls=False):
     return dict(done, options=options, tls=bool(migrate_flags & libvirt.VIR_MIGRATE_TLS))
 
 
-def abort(dom, name, host):
-    """Abort the job (a migration) of ``dom``; ``Refused(no_migration)`` when there is none."""
+def abort(dom, name, host, cachedir=None):
+    """
+    Abort the job (a migration) of ``dom``; ``Refused(no_migration)`` when there is none. The
+    request is noted first (in ``cachedir``), so the migration says it was aborted however
+    libvirt words the failure.
+    """
     if not vocabulary.is_active(libvirt_host.current_state(dom)) or not has_job(dom):
         raise Refused("no_migration", f"{name} is not being migrated on {host}")
+    mark = _abort_mark(cachedir, dom)
+    if mark:
+        os.makedirs(os.path.dirname(mark), mode=0o700, exist_ok=True)
+        with open(mark, "w", encoding="ascii") as handle:
+            handle.write(f"{time.time()}\n")
     dom.abortJob()
 
 

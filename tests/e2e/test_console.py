@@ -380,8 +380,9 @@ def test_a_viewer_gets_no_token(lab):
 
 def test_no_token_for_a_shut_off_vm(lab, operator_token):
     status, answer = console_ticket(lab, operator_token, "lab-vm3")
-    assert status == 200 and isinstance(answer, str), answer
-    assert "lab-vm3 is shut off" in answer and "start it to open its console" in answer
+    assert status == 200 and answer["error"]["code"] == "not_running", answer
+    message = answer["error"]["message"]
+    assert "lab-vm3 is shut off" in message and "start it to open its console" in message
     assert not [
         p
         for p in lab.lab.console_tokens.iterdir()

@@ -83,6 +83,8 @@ def master_host(tmp_path_factory):
                             "repo": "/srv/brine",
                             "restart_master": False,
                             "services": {"salt_api": None},
+                            # Only these hypervisor minions may ask the site CA to sign.
+                            "x509_peers": ["hv1", "hv2.example.com"],
                             "nginx": {
                                 "listen": SITE,
                                 "server_name": "brine-test",
@@ -121,7 +123,7 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
         ours = (hostroot.REPO / "master.d" / snippet).read_text()
         assert master_host.exec("cat", f"/etc/salt/master.d/{snippet}").stdout == ours
     paths = yaml.safe_load(master_host.exec("cat", "/etc/salt/master.d/brine-paths.conf").stdout)
-    assert paths["peer"] == {".*": ["x509.sign_remote_certificate"]}
+    assert paths["peer"] == {r"^(hv1|hv2\.example\.com)$": ["x509.sign_remote_certificate"]}
     assert paths["runner_dirs"] == ["/srv/brine/_runners"] and paths["utils_dirs"] == ["/srv/brine/_utils"]
     # Consoles: the runner's token folder is the one the running websockify reads.
     assert paths["brine"]["console"]["token_dir"] == TOKENS

@@ -86,3 +86,38 @@ def test_progress_events_that_cannot_go_out_are_logged_not_raised(caplog):
 
     migration.fire(broken, "brine/migration/x/progress", {})
     assert "Could not fire brine/migration/x/progress" in caplog.text
+
+
+# -- an abort is an abort however libvirt words the failure ------------------------------------
+
+
+class _Dom:
+    def UUIDString(self):
+        return "0a1b2c3d-0000-4000-8000-000000000001"
+
+
+class _Err:
+    def __init__(self, code):
+        self.code = code
+
+    def get_error_code(self):
+        return self.code
+
+
+def test_an_abort_asked_on_the_host_counts_whatever_error_libvirt_reports(tmp_path, monkeypatch):
+    import libvirt
+
+    monkeypatch.setattr(migration, "has_job", lambda dom: True)
+    monkeypatch.setattr(migration.libvirt_host, "current_state", lambda dom: "running")
+    dom = _Dom()
+    dom.abortJob = lambda: None
+    target_side = _Err(libvirt.VIR_ERR_OPERATION_FAILED)  # "Read section footer failed: -5"
+    assert migration._was_aborted(target_side, dom, str(tmp_path), since=0) is False
+    migration.abort(dom, "vm", "hv1", str(tmp_path))
+    assert migration._was_aborted(target_side, dom, str(tmp_path), since=0) is True
+    # The mark is used up, and one older than the migration does not count.
+    assert migration._was_aborted(target_side, dom, str(tmp_path), since=0) is False
+    migration.abort(dom, "vm", "hv1", str(tmp_path))
+    assert migration._was_aborted(target_side, dom, str(tmp_path), since=2**40) is False
+    # libvirt's own word for it counts without a mark.
+    assert migration._was_aborted(_Err(libvirt.VIR_ERR_OPERATION_ABORTED), dom, None, since=0) is True
