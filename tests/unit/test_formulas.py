@@ -668,7 +668,7 @@ def master_opts(states, folder):
 
 
 def websockify_reads(states):
-    """(--token-source, PYTHONPATH) of websockify as the formula's service starts it."""
+    """(--token-source, PYTHONPATH, --auth-source) of websockify as the formula's service starts it."""
     context = states[WEBSOCKIFY_STATE]["args"]["context"]
     name = pathlib.Path(states[WEBSOCKIFY_STATE]["args"]["name"]).name
     text = template(
@@ -679,8 +679,9 @@ def websockify_reads(states):
     )
     source = re.findall(r"--token-source (\S+)", text)
     pythonpath = re.findall(r"^(?:export |Environment=)PYTHONPATH=(\S+)$", text, re.M)
-    assert len(source) == 1 and len(pythonpath) == 1, text
-    return source[0], pythonpath[0].split(":")
+    record = re.findall(r"--auth-source (\S+)", text)
+    assert len(source) == 1 and len(pythonpath) == 1 and len(record) == 1, text
+    return source[0], pythonpath[0].split(":"), record[0]
 
 
 @pytest.mark.parametrize("grains", [{}, {"init": "systemd"}], ids=["initscripts", "systemd"])
@@ -696,8 +697,10 @@ def test_consoles_the_runner_writes_tokens_where_websockify_reads_them(render, t
     # What cluster.console reads (brine:console:token_dir through Brine's config helper) is the
     # folder websockify's token plugin reads (--token-source).
     written = brine_config.get("console:token_dir", brine_config.master_lookup(opts))
-    source, pythonpath = websockify_reads(states)
+    source, pythonpath, record = websockify_reads(states)
     assert written == source
+    # ... and both append to one console record (the runner: issued; websockify: redeemed).
+    assert brine_config.get("console:record", brine_config.master_lookup(opts)) == record
     # The master's other brine: settings (brine-master.conf) survive next to it.
     assert opts["brine"]["inventory"]["timeout"] == 10
     # Brine's library: on the runners' utils_dirs, and importable by websockify's token plugin.

@@ -59,10 +59,12 @@ brine-config-file-brine-paths-conf-file-managed:
         engines:
           - brine_stream: {}
         # Consoles: where cluster.console writes one-time tokens; websockify reads the same
-        # folder (--token-source), both from brine:master:websockify:token_dir.
+        # folder (--token-source), both from brine:master:websockify:token_dir. The record
+        # both append to (websockify's --auth-source) from brine:master:websockify:record.
         brine:
           console:
             token_dir: {{ brine.websockify.token_dir | json }}
+            record: {{ brine.websockify.record | json }}
           # The stream listens where nginx proxies /stream, and asks salt-api where nginx does.
           stream:
             listen: {{ brine.nginx.stream_upstream | json }}
