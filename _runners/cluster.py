@@ -588,6 +588,6 @@ def session():
 
         salt-run cluster.session
     """
-    # Salt puts __user__ in the globals of the function it calls: brine.face's (the @public
-    # wrapper's), or this module's for an undecorated function.
-    return stream.session(globals().get("__user__") or vars(face).get("__user__"))
+    # Salt puts __user__ in the globals of the function it calls; brine.face's wrapper runs
+    # with this module's globals, so it lands here.
+    return stream.session(globals().get("__user__"))

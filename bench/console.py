@@ -33,14 +33,7 @@ import brinelab  # noqa: E402  pylint: disable=wrong-import-position
 from brine import console_crypto  # noqa: E402  pylint: disable=wrong-import-position
 
 GOAL_SECONDS = 1.5
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
+CHROMIUM_ARGS = brinelab.CHROMIUM_ARGS
 
 ARM_CLOCK_JS = """
 () => {
@@ -97,7 +90,7 @@ def time_clicks(credentials, vm, runs):
     times = []
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", headless=True, args=CHROMIUM_ARGS
+            executable_path=brinelab.CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
         page = browser.new_context(
             viewport={"width": 1280, "height": 900}, ignore_https_errors=True

@@ -26,16 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "lab"))
 import brinelab  # noqa: E402  pylint: disable=wrong-import-position
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROMIUM, CHROMIUM_ARGS = brinelab.CHROMIUM, brinelab.CHROMIUM_ARGS
 POC_POLL_S = 30
 SPA_POLL_BEFORE_S = 15
 LOCK = "/run/brine-e2e.lock"

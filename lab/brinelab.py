@@ -31,6 +31,8 @@ import guest
 from lab_accounts import AccountsMixin
 from lab_base import BRIDGE
 from lab_base import BRIDGE_ADDRESS
+from lab_base import CHROMIUM
+from lab_base import CHROMIUM_ARGS
 from lab_base import GUEST_MEMORY_MIB
 from lab_base import GUESTS
 from lab_base import LAB_DIR
@@ -78,6 +80,8 @@ __all__ = [
     "BRINE_LAB_PILLAR",
     "BRINE_NOT_APPLIED",
     "BRINE_WEBSOCKIFY_STATE",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
     "GUESTS",
     "GUEST_MEMORY_MIB",
     "KVM_FORMULA",

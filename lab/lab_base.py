@@ -23,6 +23,18 @@ BRIDGE_ADDRESS = f"{SUBNET_PREFIX}.1"
 # The site as lab/brine-pillar.yaml has the brine formula serve it (nginx:listen), and where the
 # salt-api, websockify (loopback, behind nginx) and guests' VNC ports are come from there too.
 URL = "https://127.0.0.1:8443/"
+# The browser that tests and benchmarks drive against the lab: Debian's Chromium, headless, with
+# nothing that reaches for the network this machine does not have.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 # Consoles: the guests' VNC ports, which answer only the master's websockify.
 VNC_PORTS = "5900:5999"
 # libvirtd's TCP port and QEMU's migration ports (qemu.conf's default range), which answer only

@@ -18,16 +18,8 @@ import pytest
 from support.lab import brinelab
 from support.paths import REPO
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
+CHROMIUM = brinelab.CHROMIUM
+CHROMIUM_ARGS = brinelab.CHROMIUM_ARGS
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

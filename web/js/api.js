@@ -283,12 +283,3 @@ export const migrate = (name, target, options = {}) => call("migrate", { name, t
 
 /** cluster.migration_abort(name) @param {string} name */
 export const migrationAbort = (name) => call("migration_abort", { name });
-
-// ---- consoles (docs/api.md, "Consoles") ----
-
-/**
- * cluster.console(name): {token, path, password, expires, ttl, host, ...}. The token opens
- * wss://<site><path> once, within `ttl` seconds; `password` answers the VNC server's prompt.
- * @param {string} name
- */
-export const openConsole = (name) => call("console", { name });
