@@ -35,6 +35,11 @@ CODES = {
     "migration_busy": "the VM is already being migrated",
     "migration_failed": "the migration did not complete",
     "no_migration": "no migration of that VM is in progress",
+    "no_entry": "no catalog entry of that name and kind",
+    "in_use": "the catalog entry is used by others",
+    "vm_exists": "a VM of that name already exists",
+    "no_room": "no host can take the VM",
+    "install_failed": "the install did not complete",
     "internal": "Brine hit an unexpected problem",
 }
 

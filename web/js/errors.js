@@ -28,6 +28,11 @@ export const ERROR_CODES = Object.freeze([
   "migration_busy",
   "migration_failed",
   "no_migration",
+  "no_entry",
+  "in_use",
+  "vm_exists",
+  "no_room",
+  "install_failed",
   "internal",
 ]);
 
