@@ -1,0 +1,68 @@
+"""brine.sealed: what the master seals for one host opens with that host's key and purpose only."""
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from brine import sealed
+from brine.errors import Invalid
+from brine.errors import Refused
+
+
+def _pair():
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.TraditionalOpenSSL,
+        serialization.NoEncryption(),
+    )
+    public = key.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return private, public
+
+
+HOST = _pair()
+OTHER = _pair()
+SECRET = "rootpw --iscrypted $6$salt$" + "x" * 86
+
+
+def test_round_trip_and_nothing_readable():
+    box = sealed.seal(HOST[1], SECRET, "provision.install:web1")
+    assert sorted(box) == ["data", "key", "nonce", "v"]
+    assert "rootpw" not in repr(box) and "$6$" not in repr(box)
+    assert sealed.unseal(HOST[0], box, "provision.install:web1") == SECRET
+
+
+def test_another_key_cannot_open_it():
+    box = sealed.seal(HOST[1], SECRET, "provision.install:web1")
+    with pytest.raises(Refused):
+        sealed.unseal(OTHER[0], box, "provision.install:web1")
+
+
+def test_another_purpose_cannot_open_it():
+    box = sealed.seal(HOST[1], SECRET, "provision.install:web1")
+    with pytest.raises(Refused):
+        sealed.unseal(HOST[0], box, "provision.install:web2")
+
+
+def test_tampered_data_is_refused():
+    box = sealed.seal(HOST[1], SECRET, "p")
+    data = bytearray(box["data"].encode())
+    data[5] = ord("A") if data[5] != ord("A") else ord("B")
+    with pytest.raises(Refused):
+        sealed.unseal(HOST[0], dict(box, data=data.decode()), "p")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, "text", {}, {"v": 1, "key": "a", "nonce": "b"}, {"v": 2, "key": "a", "nonce": "b", "data": "c"}],
+)
+def test_malformed_values_are_invalid(value):
+    with pytest.raises(Invalid):
+        sealed.check(value)
+
+
+def test_size_bound():
+    with pytest.raises(ValueError):
+        sealed.seal(HOST[1], "x" * (sealed.MAX_TEXT + 1), "p")
