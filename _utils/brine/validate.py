@@ -36,6 +36,10 @@ LIMITS = {
     "bandwidth": 100000,
     # seconds a console password lets a VNC client in: hypervisor.console(ttl) (brine.vnc.TTL_MAX)
     "console_ttl": 300,
+    # a VM's size, in a catalog profile or a create (docs/provisioning.md): memory, vCPUs, disk
+    "memory": 1048576,
+    "vcpus": 256,
+    "disk": 65536,
 }
 # What each limit counts, for sentences and the web app.
 UNITS = {
@@ -45,6 +49,9 @@ UNITS = {
     "max_downtime": "milliseconds",
     "bandwidth": "MiB/s",
     "console_ttl": "seconds",
+    "memory": "MiB",
+    "vcpus": "vCPUs",
+    "disk": "GiB",
 }
 
 TRUE_WORDS = frozenset(("true", "yes", "on", "1"))
@@ -96,7 +103,7 @@ def at_most(number, limit, argument):
     """``number`` when it is within ``LIMITS[limit]``; Invalid naming ``argument`` otherwise."""
     maximum = LIMITS[limit]
     if number > maximum:
-        raise Invalid(f"{argument} must be at most {maximum:g} {UNITS[limit]}, not {number!r}")
+        raise Invalid(f"{argument} must be at most {maximum} {UNITS[limit]}, not {number!r}")
     return number
 
 

@@ -12,6 +12,9 @@ export const LIMITS = Object.freeze({
   max_downtime: 60000,
   bandwidth: 100000,
   console_ttl: 300,
+  memory: 1048576,
+  vcpus: 256,
+  disk: 65536,
 });
 
 /** What each limit counts. @type {Readonly<Record<string, string>>} */
@@ -22,4 +25,7 @@ export const UNITS = Object.freeze({
   max_downtime: "milliseconds",
   bandwidth: "MiB/s",
   console_ttl: "seconds",
+  memory: "MiB",
+  vcpus: "vCPUs",
+  disk: "GiB",
 });
