@@ -17,6 +17,10 @@ try:
 except ImportError:  # the pure readers work without it
     libvirt = None
 
+# The namespace of Brine's install marker in a domain's <metadata> (brine.install).
+INSTALL_NS = "https://brine.invalid/xmlns/install/1"
+INSTALL_FIELDS = ("state", "progress", "step", "reason")
+
 MEMORY_UNITS_IN_BYTES = {
     "b": 1,
     "bytes": 1,
@@ -107,6 +111,27 @@ def parse_graphics(graphics):
     }
 
 
+def parse_install(root):
+    """
+    The ``<install>`` marker of a domain's ``<metadata>`` (``brine.install``) as a dict of its
+    attributes (strings), or None when the domain carries none.
+    """
+    element = root.find(f"metadata/{{{INSTALL_NS}}}install")
+    return dict(element.attrib) if element is not None else None
+
+
+def install_record(marker):
+    """The ``install`` field of a VM dict: ``{state, progress, step, reason}`` or None."""
+    if not marker:
+        return None
+    return {
+        "state": marker.get("state"),
+        "progress": int_or_none(marker.get("progress")),
+        "step": marker.get("step"),
+        "reason": marker.get("reason"),
+    }
+
+
 def parse_domain(xml_text):
     """
     A domain's XML (``XMLDesc``) as the parts of Brine's VM dict that the XML knows. State,
@@ -133,6 +158,7 @@ def parse_domain(xml_text):
         "disks": [parse_disk(disk) for disk in devices.findall("disk")],
         "nics": [parse_nic(interface) for interface in devices.findall("interface")],
         "graphics": [parse_graphics(graphics) for graphics in devices.findall("graphics")],
+        "install": parse_install(root),
     }
 
 
@@ -197,6 +223,7 @@ def build_vm(
         "disks": _sized_disks(parsed["disks"], volume_sizes or {}),
         "nics": _addressed_nics(parsed["nics"], ips or {}, bridges or {}, active),
         "graphics": [dict(graphics) for graphics in parsed["graphics"]],
+        "install": install_record(parsed.get("install")),
     }
 
 

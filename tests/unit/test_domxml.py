@@ -199,6 +199,7 @@ RICH_DOMAIN_PARSED = {
         {"type": "spice", "port": None, "listen": "0.0.0.0"},
         {"type": "vnc", "port": None, "listen": "/run/libvirt/qemu/lab-vm1.vnc"},
     ],
+    "install": None,
 }
 
 
@@ -226,6 +227,7 @@ def test_parse_minimal_domain_xml():
         "disks": [],
         "nics": [],
         "graphics": [],
+        "install": None,
     }
 
 
@@ -311,7 +313,7 @@ def test_build_vm_of_a_running_vm_prefers_live_stats():
     assert list(vm) == [
         "name", "uuid", "state", "reason", "vcpus", "max_vcpus", "memory", "max_memory",
         "cpu_time", "autostart", "persistent", "os_type", "domain_type", "disks", "nics",
-        "graphics",
+        "graphics", "install",
     ]  # fmt: skip
     # The parsed XML is not changed along the way.
     assert parsed == RICH_DOMAIN_PARSED
@@ -379,3 +381,33 @@ ALWAYS = libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE | libvirt.VIR_DOMAIN_UNDEFINE_
 )
 def test_undefine_flags(xml_text, remove_disks, has_checkpoints, flags):
     assert domxml.undefine_flags(xml_text, remove_disks, has_checkpoints) == flags
+
+
+def test_the_install_marker_becomes_the_vm_dicts_install_field():
+    xml = (
+        "<domain type='qemu'><name>web1</name><uuid>u-2</uuid><memory>131072</memory><vcpu>1</vcpu>"
+        f"<metadata><b:install xmlns:b='{domxml.INSTALL_NS}' state='installing' progress='40'"
+        " step='writing the disk' keep='no'/><other xmlns='urn:x'/></metadata><os><type>hvm</type></os></domain>"
+    )
+    parsed = domxml.parse_domain(xml)
+    assert parsed["install"] == {
+        "state": "installing",
+        "progress": "40",
+        "step": "writing the disk",
+        "keep": "no",
+    }
+    vm = domxml.build_vm(parsed, {"state.state": libvirt.VIR_DOMAIN_RUNNING}, False, True)
+    assert vm["install"] == {
+        "state": "installing",
+        "progress": 40,
+        "step": "writing the disk",
+        "reason": None,
+    }
+
+
+def test_a_marker_in_another_namespace_is_not_brines():
+    xml = (
+        "<domain type='qemu'><name>x</name><metadata><install xmlns='urn:other' state='installing'/>"
+        "</metadata><os><type>hvm</type></os></domain>"
+    )
+    assert domxml.parse_domain(xml)["install"] is None
