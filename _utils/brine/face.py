@@ -58,8 +58,10 @@ def bind(fun, signature, args, kwargs):
     argument that is wrong, missing or given twice, never Python's ``TypeError``.
     """
     kwargs = {key: value for key, value in kwargs.items() if not str(key).startswith("__")}
-    params = signature.parameters
-    unknown = sorted(str(key) for key in kwargs if key not in params)
+    # A function with **fields (provision.catalog_set) takes any further keyword: it judges them.
+    open_ended = any(p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+    params = {key: p for key, p in signature.parameters.items() if p.kind is not p.VAR_KEYWORD}
+    unknown = [] if open_ended else sorted(str(key) for key in kwargs if key not in params)
     if unknown:
         raise errors.Invalid(
             f"{fun} has no argument {', '.join(unknown)} (its arguments: {_names(signature)})"

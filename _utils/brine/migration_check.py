@@ -322,6 +322,18 @@ def _disk_problems(vm_needs, facts):
     return problems
 
 
+def capacity_problems(vm_needs, facts):
+    """
+    The reasons a host (``facts`` as ``target_facts`` gathers them) has no room for a VM of
+    ``vm_needs``' memory, vCPUs, networks and bridges: what a migration and a new VM share.
+    """
+    return (
+        _memory_problems(vm_needs, facts)
+        + _cpu_problems(vm_needs, facts)
+        + _network_problems(vm_needs, facts)
+    )
+
+
 def target_problems(vm_needs, facts):
     """
     Why this host (``facts``, gathered on it) cannot take the VM described by ``vm_needs``
