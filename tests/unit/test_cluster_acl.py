@@ -1,6 +1,6 @@
 r"""
 The eauth table in master.d/brine-eauth.conf, checked with Salt's own ACL code
-against every public function of the ``cluster`` runner.
+against every public function of the ``cluster`` and ``provision`` runners.
 
 Salt matches ACL entries with ``re.match`` (anchored at the start only), so an
 operator entry ``cluster.start`` would also allow a new ``cluster.start_all``
@@ -24,19 +24,34 @@ VIEWER = {"inventory", "vm_info", "session"}
 OPERATOR = VIEWER | {"start", "shutdown", "force_off", "reboot", "pause", "resume", "console"}
 OPERATOR |= {"migration_targets", "migration_check", "migrate", "migration_abort"}
 ADMIN = OPERATOR | {"delete"}
-ROLES = {"brine-viewer": VIEWER, "brine-operator": OPERATOR, "brine-admin": ADMIN}
+# provision (docs/provisioning.md): viewers read the catalog, operators create VMs from it,
+# admins change it.
+PROVISION_VIEWER = {"catalog", "kickstarts", "installs"}
+PROVISION_OPERATOR = PROVISION_VIEWER | {"create", "dismiss"}
+PROVISION_ADMIN = PROVISION_OPERATOR | {"catalog_set", "catalog_delete"}
+ROLES = {
+    "brine-viewer": VIEWER | {f"provision.{f}" for f in PROVISION_VIEWER},
+    "brine-operator": OPERATOR | {f"provision.{f}" for f in PROVISION_OPERATOR},
+    "brine-admin": ADMIN | {f"provision.{f}" for f in PROVISION_ADMIN},
+}
+RUNNERS = ("cluster", "provision")
 # Names that only look like a role's functions: a suffix, another separator, a trailing newline.
 LOOKALIKES = ["{}X", "{}_all", "{}\n", "{}.x"]
 
 
-def _public_runner_functions():
-    module = loading.load("_runners/cluster.py")
+def _public_runner_functions(runner="cluster"):
+    module = loading.load(f"_runners/{runner}.py")
     # What Salt's loader exposes: functions defined there, not starting with "_"
     return {
         name
         for name, func in inspect.getmembers(module, inspect.isfunction)
         if not name.startswith("_") and func.__module__ == module.__name__
     }
+
+
+def _qualified(fun):
+    """``cluster.<fun>`` for the table's bare cluster names, ``provision.<fun>`` as it is."""
+    return fun if "." in fun else f"cluster.{fun}"
 
 
 @pytest.fixture(scope="module")
@@ -75,6 +90,7 @@ def _roles():
 
 def test_every_runner_function_has_a_role():
     assert _public_runner_functions() == ADMIN | _session()
+    assert _public_runner_functions("provision") == PROVISION_ADMIN
 
 
 def _patterns(pam_acl):
@@ -86,21 +102,25 @@ def _patterns(pam_acl):
 
 def test_every_pattern_is_anchored(pam_acl):
     for group, pattern in _patterns(pam_acl):
-        assert pattern.startswith("cluster\\.") and pattern.endswith("\\Z"), (group, pattern)
+        assert pattern.startswith(("cluster\\.", "provision\\.")) and pattern.endswith("\\Z"), (
+            group,
+            pattern,
+        )
 
 
 @pytest.mark.parametrize("group", sorted(ROLES))
 def test_names_that_only_look_like_a_roles_functions_are_refused(ckminions, pam_acl, group):
     for fun in sorted(_roles()[group]):
-        assert allowed(ckminions, pam_acl, [group], f"cluster.{fun}")
+        qualified = _qualified(fun)
+        assert allowed(ckminions, pam_acl, [group], qualified)
         for lookalike in LOOKALIKES:
             if group == "brine-admin" and lookalike == "{}_all":
                 continue  # an admin may call every cluster function, a future cluster.x_all too
-            assert not allowed(ckminions, pam_acl, [group], lookalike.format(f"cluster.{fun}"))
+            assert not allowed(ckminions, pam_acl, [group], lookalike.format(qualified))
         # Salt refuses a name without a dot before it matches; the patterns refuse it as well.
         for _group, pattern in _patterns(pam_acl):
-            assert not ckminions.match_check(pattern, f"clusterX{fun}")
-            assert not ckminions.match_check(pattern, f"cluster.{fun}\n")
+            assert not ckminions.match_check(pattern, qualified.replace(".", "X", 1))
+            assert not ckminions.match_check(pattern, f"{qualified}\n")
 
 
 def test_a_viewer_is_refused_inventory_lookalikes(ckminions, pam_acl):
@@ -110,9 +130,9 @@ def test_a_viewer_is_refused_inventory_lookalikes(ckminions, pam_acl):
 
 
 @pytest.mark.parametrize("group", sorted(ROLES))
-@pytest.mark.parametrize("fun", sorted(ADMIN))
+@pytest.mark.parametrize("fun", sorted(ROLES["brine-admin"]))
 def test_each_role_may_call_exactly_its_functions(ckminions, pam_acl, group, fun):
-    assert allowed(ckminions, pam_acl, [group], f"cluster.{fun}") is (fun in _roles()[group])
+    assert allowed(ckminions, pam_acl, [group], _qualified(fun)) is (fun in _roles()[group])
 
 
 @pytest.mark.parametrize(
