@@ -8,7 +8,8 @@
 /**
  * @typedef {Record<string, unknown>} Kwargs
  * @typedef {{name?: string, target?: string, removeDisks?: boolean, options?: Record<string, unknown>,
- *   binding?: string, publicKey?: string}} CallArgs
+ *   binding?: string, publicKey?: string, kind?: string, fields?: Record<string, unknown>, host?: string,
+ *   test?: boolean}} CallArgs
  * @typedef {object} CallSpec
  * @property {string} fun           the runner function, "module.function"
  * @property {"runner"} client      the netapi client it goes through (and Salt's ACL checks)
@@ -18,6 +19,47 @@
 
 /** @param {CallArgs} args */
 const byName = ({ name }) => ({ name });
+
+/** The entries whose value is not undefined (an argument not given is not sent). @param {Kwargs} kwargs */
+const given = (kwargs) => Object.fromEntries(Object.entries(kwargs).filter(([, value]) => value !== undefined));
+
+/**
+ * The arguments provision.create takes besides name and test (docs/provisioning.md): exactly
+ * these are sent, so nothing else the dialog holds (a typed password above all) can slip in.
+ */
+export const CREATE_PARTS = Object.freeze([
+  "host_group",
+  "profile",
+  "memory",
+  "vcpus",
+  "disk",
+  "os_tree",
+  "activation_key",
+  "network",
+  "pool",
+  "host",
+  "password_hash",
+  "ssh_key",
+]);
+
+/**
+ * provision.create's kwargs: the name, the parts given (unset ones, undefined, null or "", are
+ * left out: the host group's or the runner's defaults apply), keep_failed and test.
+ * @param {CallArgs} args
+ */
+function createKwargs({ name, options = {}, test = false }) {
+  /** @type {Kwargs} */
+  const kwarg = given({ name });
+  for (const part of CREATE_PARTS) {
+    const value = options[part];
+    if (value !== undefined && value !== null && value !== "") {
+      kwarg[part] = value;
+    }
+  }
+  kwarg.keep_failed = options.keep_failed === true;
+  kwarg.test = test === true;
+  return kwarg;
+}
 
 /** @type {Readonly<Record<string, Readonly<CallSpec>>>} */
 export const CALLS = Object.freeze({
@@ -61,6 +103,35 @@ export const CALLS = Object.freeze({
       ...(binding === undefined ? {} : { binding }),
       ...(publicKey === undefined ? {} : { public_key: publicKey }),
     }),
+    action: null,
+  },
+  // Provisioning (docs/provisioning.md, Runner provision): the catalog, creates, installs.
+  catalog: {
+    fun: "provision.catalog",
+    client: "runner",
+    kwargs: ({ kind }) => (kind === undefined ? undefined : { kind }),
+    action: null,
+  },
+  // Whole fields (the runner replaces the entry); kind and name come last so no field can change them.
+  catalog_set: {
+    fun: "provision.catalog_set",
+    client: "runner",
+    kwargs: ({ kind, name, fields = {} }) => given({ ...fields, kind, name }),
+    action: null,
+  },
+  catalog_delete: {
+    fun: "provision.catalog_delete",
+    client: "runner",
+    kwargs: ({ kind, name }) => given({ kind, name }),
+    action: null,
+  },
+  kickstarts: { fun: "provision.kickstarts", client: "runner", kwargs: () => undefined, action: null },
+  create: { fun: "provision.create", client: "runner", kwargs: createKwargs, action: null },
+  installs: { fun: "provision.installs", client: "runner", kwargs: () => undefined, action: null },
+  dismiss: {
+    fun: "provision.dismiss",
+    client: "runner",
+    kwargs: ({ name, host }) => given({ name, host }),
     action: null,
   },
 });
