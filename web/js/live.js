@@ -4,11 +4,13 @@
 // Which states count as active (for totals) or running is the vocabulary's (vocabulary.js),
 // the same definition the hosts and the runner use.
 
+import { mergeInstall } from "./installs.js";
 import { isActive, isRunning } from "./vocabulary.js";
 
 /**
  * Split a Brine tag into what it is about:
  *   brine/vm/<host>/<vm>/state        -> {kind: "vm-state", host, vm}
+ *   brine/vm/<host>/<vm>/install      -> {kind: "vm-install", host, vm}
  *   brine/host/<host>/<what>          -> {kind: "host", host, what}    (resync, disconnected)
  *   brine/migration/<id>/<phase>      -> {kind: "migration", id, phase} (started, progress, done, failed)
  * Anything else -> {kind: "other"}.
@@ -23,6 +25,9 @@ export function classifyTag(tag) {
   }
   if (parts[1] === "vm" && parts.length === 5 && parts[4] === "state") {
     return { kind: "vm-state", host: parts[2], vm: parts[3] };
+  }
+  if (parts[1] === "vm" && parts.length === 5 && parts[4] === "install") {
+    return { kind: "vm-install", host: parts[2], vm: parts[3] };
   }
   if (parts[1] === "host" && parts.length === 4) {
     return { kind: "host", host: parts[2], what: parts[3] };
@@ -107,6 +112,11 @@ export function applyVmStateEvent(inventory, { host, vm: vmName }, data) {
   let updated;
   if (data?.vm && typeof data.vm === "object") {
     updated = { ...data.vm, host: hostName };
+    // The install's progress comes from install events; a VM dict may not repeat it.
+    const install = mergeInstall(previous?.install, data.vm);
+    if (install !== undefined) {
+      updated.install = install;
+    }
   } else if (previous) {
     updated = { ...previous, state: data?.state ?? previous.state, reason: data?.reason ?? previous.reason };
   } else {

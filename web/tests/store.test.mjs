@@ -70,11 +70,12 @@ describe("createStore", () => {
     assert.equal(second, third, "callers arriving during a fetch share the follow-up");
     assert.equal(loader.pending.length, 1);
     loader.pending[0].resolve("old");
-    assert.equal(await first, "old");
+    // Two loaded slices (inventory, installs): callers get both.
+    assert.equal((await first).inventory, "old");
     await tick();
     assert.equal(loader.pending.length, 2, "the follow-up fetch starts after the first");
     loader.pending[1].resolve("new");
-    assert.equal(await second, "new");
+    assert.equal((await second).inventory, "new");
     assert.equal(store.state.inventory, "new");
   });
 

@@ -3,22 +3,30 @@
 // containers, ...) is a new slice module listed here.
 
 import { createStore } from "../store.js";
+import { catalogSlice } from "./catalog.js";
+import { installsSlice } from "./installs.js";
 import { inventorySlice } from "./inventory.js";
 import { migrationsSlice } from "./migrations.js";
 
 /**
+ * @typedef {object} SliceDeps
+ * @property {() => Promise<any>} loadInventory  cluster.inventory
+ * @property {() => Promise<any>} [loadInstalls]  provision.installs, or null where the user may not ask
+ */
+
+/**
  * The app's slices.
- * @param {{loadInventory: () => Promise<any>}} deps
+ * @param {SliceDeps} deps
  * @returns {import("../store.js").Slice[]}
  */
-export function appSlices({ loadInventory }) {
-  return [inventorySlice({ load: loadInventory }), migrationsSlice];
+export function appSlices({ loadInventory, loadInstalls = async () => null }) {
+  return [inventorySlice({ load: loadInventory }), migrationsSlice, installsSlice({ load: loadInstalls }), catalogSlice];
 }
 
 /**
  * The store with the app's slices.
- * @param {{loadInventory: () => Promise<any>, now?: () => number}} deps
+ * @param {SliceDeps & {now?: () => number}} deps
  */
-export function createAppStore({ loadInventory, now }) {
-  return createStore({ slices: appSlices({ loadInventory }), now });
+export function createAppStore({ now, ...deps }) {
+  return createStore({ slices: appSlices(deps), now });
 }

@@ -1,9 +1,10 @@
 // @ts-check
 // The inventory slice: every host with its facts and VMs (cluster.inventory), kept fresh by
-// brine/vm/.../state events; a host's resync or disconnect refetches it (there is no per-host
-// call, and one fan-out is cheap).
+// brine/vm/.../state events and a VM's install by brine/vm/.../install events; a host's resync
+// or disconnect refetches it (there is no per-host call, and one fan-out is cheap).
 
 import { naturalCompare } from "../format.js";
+import { applyInstallEvent } from "../installs.js";
 import { applyVmStateEvent } from "../live.js";
 
 /**
@@ -16,10 +17,13 @@ export function inventorySlice({ load }) {
     initial: null,
     load,
     applyEvent: (inventory, event) => {
-      if (event.about.kind !== "vm-state") {
-        return inventory;
+      const about = /** @type {any} */ (event.about);
+      let next = inventory;
+      if (about.kind === "vm-state") {
+        next = applyVmStateEvent(inventory, about, event.data);
+      } else if (about.kind === "vm-install") {
+        next = applyInstallEvent(inventory, about, event.data);
       }
-      const next = applyVmStateEvent(inventory, /** @type {any} */ (event.about), event.data);
       return next === inventory ? inventory : Object.freeze(next);
     },
     refreshAfter: (event) => event.about.kind === "host",
