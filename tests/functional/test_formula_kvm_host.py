@@ -101,13 +101,16 @@ def test_first_apply_installs_configures_and_starts(host, first_apply):
     assert "/usr/sbin/libvirtd" in processes and "/usr/sbin/virtlogd" in processes
     assert 'vnc_listen = "127.0.0.3"' in host.exec("cat", "/etc/libvirt/qemu.conf").stdout
     assert "hugetlbfs /dev/hugepages hugetlbfs" in host.exec("cat", "/proc/mounts").stdout
-    assert "brine_events" in host.exec("cat", "/etc/salt/minion.d/brine-kvm.conf").stdout
+    snippet = host.exec("cat", "/etc/salt/minion.d/brine-kvm.conf").stdout
+    assert "brine_events" in snippet and "brine_installs" in snippet
+    # Installs (docs/provisioning.md): virt-install from the formula's packages.
+    assert host.exec("test", "-x", "/usr/bin/virt-install").returncode == 0
     dropin = host.exec("cat", "/etc/default/grub.d/60-brine-kvm.cfg").stdout
     assert 'GRUB_CMDLINE_LINUX_DEFAULT="$GRUB_CMDLINE_LINUX_DEFAULT brine.test=1"' in dropin
     assert not first_apply["kvm-kernel-update-grub-cmd-run"]["changes"]
     assert "reboot" in first_apply["kvm-kernel-reboot-test-show_notification"]["comment"]
     synced = host.exec("ls", "/var/cache/salt/minion/extmods/modules").stdout.split()
-    assert "hypervisor.py" in synced
+    assert "hypervisor.py" in synced and "provision.py" in synced
 
 
 def test_guest_starts_with_the_formulas_qemu_conf(host, first_apply):  # pylint: disable=unused-argument

@@ -239,7 +239,7 @@ def test_kvm_defaults_on_an_init_script_host(render):
         **states["kvm-minion-snippet-file-managed"]["args"]["context"],
     )
     snippet = yaml.safe_load(snippet)
-    assert snippet["engines"] == [{"brine_events": {}}]
+    assert snippet["engines"] == [{"brine_events": {}}, {"brine_installs": {}}]
     assert snippet["brine"]["migration"]["uri"] == "qemu+tls://{host}/system"
     assert snippet["disable_modules"] == ["systemd_service"]
     assert snippet["brine"]["migration"]["tls"] is True
@@ -813,7 +813,12 @@ def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render
     # nginx's main configuration: the formula's, serving the site alone, as root in the lab only.
     main = files.pop(str(root / "nginx" / "nginx.conf"))
     assert "user root root;" in main and f"include {root}/nginx/brine-site.conf;" in main
-    assert f"pid {root}/nginx/nginx.pid;" in main and plan["directories"] == [f"{root}/nginx/tmp"]
+    assert f"pid {root}/nginx/nginx.pid;" in main
+    assert sorted(plan["directories"]) == [f"{root}/catalog", f"{root}/nginx/tmp"]
+    # The provisioning catalog: one folder for the runner (brine:provision:catalog_dir) and the
+    # ext_pillar that serves it to states.
+    assert paths["brine"]["provision"]["catalog_dir"] == str(root / "catalog")
+    assert paths["pillar_dirs"] == [f"{REPO}/_pillar"] and paths["ext_pillar"] == [{"brine_catalog": {}}]
     assert not files, f"files the test does not check: {sorted(files)}"
     assert not (REPO / "lab" / "templates" / "nginx.conf.j2").exists()
     # websockify: the init script's command line, token folder and PYTHONPATH.

@@ -36,6 +36,13 @@ brine-config-file-{{ snippet }}-file-managed:
     - makedirs: true
 {%- endfor %}
 
+brine-config-file-catalog-dir-file-directory:
+  file.directory:
+    - name: {{ brine.catalog_dir }}
+    - user: root
+    - mode: "0750"
+    - makedirs: true
+
 brine-config-file-brine-paths-conf-file-managed:
   file.managed:
     - name: {{ master_d }}/brine-paths.conf
@@ -58,6 +65,13 @@ brine-config-file-brine-paths-conf-file-managed:
           - {{ brine.repo }}/_engines
         engines:
           - brine_stream: {}
+        # The provisioning catalog as pillar for states (brine:catalog), read by the ext_pillar
+        # brine_catalog from brine:provision:catalog_dir. A site with its own ext_pillar list
+        # adds this entry to it (a master.d list replaces, it does not merge).
+        pillar_dirs:
+          - {{ brine.repo }}/_pillar
+        ext_pillar:
+          - brine_catalog: {}
         # Consoles: where cluster.console writes one-time tokens; websockify reads the same
         # folder (--token-source), both from brine:master:websockify:token_dir. The record
         # both append to (websockify's --auth-source) from brine:master:websockify:record.
@@ -65,6 +79,9 @@ brine-config-file-brine-paths-conf-file-managed:
           console:
             token_dir: {{ brine.websockify.token_dir | json }}
             record: {{ brine.websockify.record | json }}
+          # The provisioning catalog's folder (the provision runner and brine_catalog read it).
+          provision:
+            catalog_dir: {{ brine.catalog_dir | json }}
           # The stream listens where nginx proxies /stream, and asks salt-api where nginx does.
           stream:
             listen: {{ brine.nginx.stream_upstream | json }}
