@@ -23,6 +23,7 @@ one that cannot be written, naming the file.
 import contextlib
 import fcntl
 import os
+import pickle
 import tempfile
 
 import yaml
@@ -37,6 +38,12 @@ SUFFIX = ".yaml"
 # libyaml's safe loader and dumper when PyYAML has them (the same safe subset, much faster).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+# Files as this process last parsed them, by path: (their bytes, their entries pickled). A file
+# whose bytes are the same is not parsed again (PyYAML takes tens of milliseconds for 1,000
+# entries, and the master's workers read the catalog for every minion's pillar). The bytes are
+# compared whole, so no change is missed; every read gets objects of its own.
+_PARSED = {}
+PARSED_MAX = 64
 
 
 def _comment(text):
@@ -148,19 +155,13 @@ class Store:
     def _read_kind(self, kind):
         path = self.path(kind)
         try:
-            with open(path, encoding="utf-8") as source:
-                data = yaml.load(source, Loader=_LOADER)
+            with open(path, "rb") as source:
+                raw = source.read()
         except FileNotFoundError:
             return {}
-        except yaml.YAMLError as err:
-            mark = getattr(err, "problem_mark", None)
-            where = f" at line {mark.line + 1}" if mark else ""
-            raise Refused(
-                "internal", f"{path} is not valid YAML{where}: fix it or restore it from git"
-            ) from None
-        except (OSError, UnicodeDecodeError) as err:
-            raise Refused("internal", f"cannot read {path}: {err}") from None
-        return _entries(path, data)
+        except OSError as err:
+            raise Refused("internal", f"cannot read {path}: {err.strerror or err}") from None
+        return _parsed(path, raw)
 
     def _read(self, kinds):
         return {kind: self._read_kind(kind) if kind in kinds else {} for kind in catalog.KINDS}
@@ -173,10 +174,13 @@ class Store:
     # ---- changing
 
     def _write(self, kind, entries):
+        path, text = self.path(kind), render(kind, entries)
         try:
-            write_atomically(self.path(kind), render(kind, entries))
+            write_atomically(path, text)
         except OSError as err:
-            raise Refused("internal", f"cannot write {self.path(kind)}: {err.strerror or err}") from None
+            raise Refused("internal", f"cannot write {path}: {err.strerror or err}") from None
+        # What was written parses back to these entries: the next read need not parse it.
+        _remember(path, text.encode("utf-8"), entries)
 
     def set(self, kind, name, fields):
         """
@@ -213,6 +217,35 @@ class Store:
             fields = entries.pop(name)
             self._write(kind, entries)
         return fields
+
+
+def _parsed(path, raw):
+    """The entries of the file ``path`` whose bytes are ``raw``: parsed, or as parsed last time."""
+    cached = _PARSED.get(path)
+    if cached and cached[0] == raw:
+        return pickle.loads(cached[1])
+    try:
+        data = yaml.load(raw.decode("utf-8"), Loader=_LOADER)
+    except UnicodeDecodeError:
+        raise Refused("internal", f"{path} is not UTF-8 text: fix it or restore it from git") from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise Refused("internal", f"{path} is not valid YAML{where}: fix it or restore it from git") from None
+    entries = _entries(path, data)
+    _remember(path, raw, entries)
+    return entries
+
+
+def forget():
+    """Forget the files this process has parsed: the next read parses every file again."""
+    _PARSED.clear()
+
+
+def _remember(path, raw, entries):
+    if len(_PARSED) >= PARSED_MAX:
+        _PARSED.clear()
+    _PARSED[path] = (raw, pickle.dumps(entries))
 
 
 def _entries(path, data):

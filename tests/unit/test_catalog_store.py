@@ -311,3 +311,32 @@ def test_names_written_as_numbers_by_hand_are_read_as_names(store, folder):
     folder.mkdir()
     (folder / "profiles.yaml").write_text("123: {memory: 512, vcpus: 1, disk: 1}\n")
     assert store.read()["profiles"] == {"123": {"memory": 512, "vcpus": 1, "disk": 1}}
+
+
+# ---- what a process has parsed
+
+
+def test_an_edit_of_the_same_size_in_place_is_read(filled, folder):
+    filled.read()
+    path = folder / "profiles.yaml"
+    text = path.read_text()
+    edited = text.replace("memory: 2048", "memory: 4096")
+    assert len(edited) == len(text) and edited != text
+    with open(path, "r+", encoding="utf-8") as file:  # same inode, same size
+        file.write(edited)
+    assert filled.read()["profiles"]["small"]["memory"] == 4096
+
+
+def test_each_read_gets_objects_of_its_own(filled):
+    first = filled.read()
+    first["host_groups"]["web"]["placement"]["value"] = "changed"
+    first["views"]["base"]["products"].append("changed")
+    assert filled.read() == sample()
+
+
+def test_what_another_process_writes_is_read(filled, folder):
+    filled.read()
+    entries = {**sample()["products"], "extra": {"url": "http://h/extra/"}}
+    # Written without this process's store: nothing it remembers knows of the change.
+    catalog_store.write_atomically(str(folder / "products.yaml"), catalog_store.render("products", entries))
+    assert filled.read()["products"] == entries
