@@ -13,7 +13,12 @@ packages=(
     dnsmasq-base iproute2 iptables bridge-utils nginx-light openssl curl cpio kmod procps
     chromium chromium-driver gcc python3-dev git
     debootstrap
+    # Hosts install VMs with virt-install (docs/provisioning.md); the lab's install tree is built
+    # from Debian packages fetched with apt-get download (nothing more to install for it).
+    virtinst osinfo-db
 )
+# The lab installer's scripts are tested with busybox (either Debian package will do).
+command -v busybox >/dev/null || packages+=(busybox-static)
 
 if [ "$(id -u)" -eq 0 ]; then
     missing=()
