@@ -175,7 +175,7 @@ def _kickstart(name, parts, mac, hashed, key):
         "os_variant": parts["os_variant"],
         "url": parts["url"],
         "repositories": parts["repositories"],
-        "nics": [{"device": "eth0", "mac": mac}],
+        "nics": [{"mac": mac}],
         "password_hash": hashed,
         "ssh_key": key,
         "disk": parts["disk"],

@@ -22,7 +22,8 @@ BRINE_LAB_PILLAR = Path(__file__).resolve().parent / "brine-pillar.yaml"
 BRINE_WEBSOCKIFY_STATE = "brine-config-file-websockify-unit-file-managed"
 # What of the brine formula the lab does not apply itself: packages are setup.sh's, and the lab
 # starts its daemons itself (no init system here), websockify with the service's command line.
-BRINE_NOT_APPLIED = {"pkg.installed", "service.running", "cmd.run", "module.run"}
+# (pip.installed: Salt's environment is the lab's venv, which has requirements.txt.)
+BRINE_NOT_APPLIED = {"pkg.installed", "pip.installed", "service.running", "cmd.run", "module.run"}
 # The formula's files that only work in their machine-wide place, outside the lab's folder: the
 # PAM service of logins (PAM reads services from /etc/pam.d alone). The lab writes them there,
 # records them in its state and removes them at down.

@@ -854,3 +854,13 @@ def test_the_lab_starts_websockify_with_the_formulas_command_line(render, tmp_pa
     assert started["env"]["PYTHONPATH"] == websockify["pythonpath"]
     assert lab.console_tokens == pathlib.Path(websockify["token_dir"]) and lab.console_tokens.is_dir()
     assert oct(lab.console_tokens.stat().st_mode & 0o777) == "0o700"
+
+
+def test_the_masters_python_packages_are_the_pinned_ones():
+    """pykickstart goes into Salt's own environment at the version requirements.txt pins."""
+    defaults = yaml.safe_load((STATES / "brine/parameters/defaults.yaml").read_text())["master"]
+    pins = set((REPO / "requirements.txt").read_text().split())
+    assert defaults["python_packages"]["pkgs"] == ["pykickstart==3.78"]
+    assert set(defaults["python_packages"]["pkgs"]) <= pins
+    install = (STATES / "brine/package/install.sls").read_text()
+    assert "pip.installed" in install and "brine.python_packages.bin_env" in install

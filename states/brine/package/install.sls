@@ -5,3 +5,13 @@
 brine-package-install-pkg-installed:
   pkg.installed:
     - pkgs: {{ brine.packages | json }}
+
+{#- pykickstart for the provision runner, in Salt's own Python (Debian ships no package of it):
+    the version requirements.txt pins. bin_env: the pip of Salt's environment (salt-pip on an
+    onedir install); null leaves it to the installer. #}
+{%- if brine.python_packages.bin_env %}
+brine-package-install-pip-installed:
+  pip.installed:
+    - pkgs: {{ brine.python_packages.pkgs | json }}
+    - bin_env: {{ brine.python_packages.bin_env | json }}
+{%- endif %}
