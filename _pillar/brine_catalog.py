@@ -56,7 +56,7 @@ def ext_pillar(minion_id, pillar, *args, **kwargs):  # pylint: disable=unused-ar
 
         salt hv1 pillar.item brine:catalog
     """
-    directory = catalog_dir(__opts__)  # noqa: F821 - the loader's
+    directory = catalog_dir(__opts__)  # the loader's __opts__
     content = catalog_store.Store(directory).read()
     log.debug(
         "brine_catalog: %s entries from %s for %s", sum(map(len, content.values())), directory, minion_id

@@ -8,10 +8,11 @@ import yaml
 from brine import config
 from support.paths import REPO
 
-PRODUCT_FOLDERS = ("_modules", "_runners", "_engines", "_utils", "console")
-# Keys that are not runtime settings: the role pillar the runners target, and the formula's
-# own pillar (documented with the formula defaults).
-NOT_RUNTIME = ("roles", "master")
+PRODUCT_FOLDERS = ("_modules", "_runners", "_engines", "_pillar", "_utils", "console")
+# Keys that are not runtime settings: the role pillar the runners target, the formula's own
+# pillar (documented with the formula defaults) and the catalog the brine_catalog ext_pillar
+# serves (data, documented in docs/provisioning.md).
+NOT_RUNTIME = ("roles", "master", "catalog")
 
 
 def documented():

@@ -10,7 +10,7 @@ import pytest
 
 from support.paths import REPO
 
-PRODUCT = ("_modules", "_runners", "_engines", "_utils", "console", "lab")
+PRODUCT = ("_modules", "_runners", "_engines", "_pillar", "_utils", "console", "lab")
 MAX_FILE_LINES = 600
 MAX_FUNCTION_CODE_LINES = 60
 
