@@ -1,8 +1,9 @@
 // @ts-check
-// Badges: a VM's coloured state.
+// Badges: a VM's coloured state, or its install while it has one.
 
 import { h } from "../dom.js";
 import { stateInfo } from "../format.js";
+import { installLabel, installOf } from "../installs.js";
 
 /** The coloured state badge; data-state carries libvirt's word for tests and styles. */
 export function stateBadge(state) {
@@ -13,4 +14,34 @@ export function stateBadge(state) {
     h("span", { class: "dot", "aria-hidden": "true" }),
     info.label,
   );
+}
+
+/**
+ * An install's badge: "Installing 40%" (with the installer's step beside it) or "Install
+ * failed" (with the reason). data-install is the state, data-progress the percentage.
+ * @param {import("../installs.js").Install} install
+ */
+export function installBadge(install) {
+  const { label, tone, detail } = installLabel(install);
+  return h(
+    "span",
+    { class: "install-status", dataset: { testid: "install-badge", install: install.state, progress: install.progress } },
+    h(
+      "span",
+      { class: ["badge", `tone-${tone}`], title: detail },
+      h("span", { class: "dot", "aria-hidden": "true" }),
+      label,
+    ),
+    detail && h("span", { class: ["install-detail", install.state === "failed" && "is-failed"], text: detail }),
+  );
+}
+
+/**
+ * What a VM's state column shows: its install while it installs (or after it failed and was
+ * kept), else its libvirt state.
+ * @param {any} vm
+ */
+export function vmBadge(vm) {
+  const install = installOf(vm);
+  return install ? installBadge(install) : stateBadge(vm.state);
 }

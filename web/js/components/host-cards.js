@@ -1,6 +1,6 @@
 // @ts-check
 // Hosts: the cluster totals strip and one card per host. Each card is a drop target for a
-// VM's migration (registered in drop-targets.js).
+// VM's migration (registered in drop-targets.js) and lists the installs on its host.
 
 import { h, icon } from "../dom.js";
 import { dropTargets } from "../drop-targets.js";
@@ -13,6 +13,7 @@ import {
   sentenceCase,
   usage,
 } from "../format.js";
+import { hostInstalls } from "./install-rows.js";
 
 /**
  * A labelled capacity bar: "Memory  384 MiB of 24 GiB" over a track filled to the allocation.
@@ -92,15 +93,21 @@ function fact(term, value) {
   return [h("dt", { text: term }), h("dd", { text: value })];
 }
 
-/** @param {any} host */
-function hostCard(host) {
-  const card = hostCardElement(host);
+/**
+ * @param {any} host
+ * @param {readonly import("../installs.js").InstallRecord[]} orphans
+ */
+function hostCard(host, orphans) {
+  const card = hostCardElement(host, orphans);
   dropTargets.register(card, { host: host.name });
   return card;
 }
 
-/** @param {any} host */
-function hostCardElement(host) {
+/**
+ * @param {any} host
+ * @param {readonly import("../installs.js").InstallRecord[]} orphans
+ */
+function hostCardElement(host, orphans) {
   const reachable = Boolean(host.reachable);
   const f = host.facts ?? {};
   const badge = h(
@@ -160,11 +167,17 @@ function hostCardElement(host) {
       fact("libvirt", orDash(f.libvirt_version)),
       fact(f.hypervisor || "Hypervisor", orDash(f.hypervisor_version)),
     ),
+    hostInstalls(host, orphans),
   );
 }
 
-/** One card per host, in name order. */
-export function renderHosts(hosts) {
+/**
+ * One card per host, in name order.
+ * @param {any[]} hosts
+ * @param {{orphans?: readonly import("../installs.js").InstallRecord[]}} [options]
+ *   the install records no VM stands for (installs.js orphanInstalls), shown on their host's card
+ */
+export function renderHosts(hosts, { orphans = [] } = {}) {
   const sorted = [...(hosts ?? [])].sort((a, b) => naturalCompare(a.name, b.name));
   return h(
     "section",
@@ -172,6 +185,6 @@ export function renderHosts(hosts) {
     h("div", { class: "section-head" }, h("h2", { id: "hosts-heading", text: "Hosts" })),
     sorted.length === 0
       ? h("p", { class: "empty", text: "No hosts with the hypervisor role answered the master." })
-      : h("div", { class: "host-grid" }, sorted.map(hostCard)),
+      : h("div", { class: "host-grid" }, sorted.map((host) => hostCard(host, orphans))),
   );
 }

@@ -1,7 +1,7 @@
 // @ts-check
 // The VM page (#/vm/<name>): everything the VM dict says, the lifecycle buttons, the console.
 
-import { stateBadge } from "../components/badges.js";
+import { vmBadge } from "../components/badges.js";
 import { consoleBlocker, createConsolePanel, preloadConsole } from "../components/console.js";
 import { loadState } from "../components/load-state.js";
 import { dragHandle, migrateTargets } from "../components/migration-drag.js";
@@ -18,6 +18,7 @@ import {
   orDash,
   stateInfo,
 } from "../format.js";
+import { installLabel, installOf } from "../installs.js";
 import { allVms } from "../slices/inventory.js";
 import { Page } from "./page.js";
 
@@ -143,6 +144,16 @@ function backLink() {
   return h("a", { href: "#/", class: "back-link" }, icon("back"), "Overview");
 }
 
+/** The install line of the details, when the VM has one. @param {any} vm */
+function installDetail(vm) {
+  const install = installOf(vm);
+  if (!install) {
+    return null;
+  }
+  const said = installLabel(install);
+  return detail("Install", `${said.label}${said.detail ? `: ${said.detail}` : ""}`, { wide: true, testid: "install" });
+}
+
 function vmPage(vm, { perms, busyAction, store, onDone, consoleElement = null }) {
   const reason = vm.reason ? ` (${vm.reason})` : "";
   return h(
@@ -157,7 +168,7 @@ function vmPage(vm, { perms, busyAction, store, onDone, consoleElement = null })
         { class: "vm-title" },
         dragHandle(vm, { perms }),
         h("h1", { text: vm.name }),
-        stateBadge(vm.state),
+        vmBadge(vm),
         h("span", { class: "muted", text: `on ${vm.host}` }),
       ),
       actionBar(vm, { perms, busyAction, store, onDone, large: true }),
@@ -173,6 +184,7 @@ function vmPage(vm, { perms, busyAction, store, onDone, consoleElement = null })
         { class: "details" },
         detail("UUID", orDash(vm.uuid), { mono: true, wide: true, testid: "uuid" }),
         detail("State", `${stateInfo(vm.state).label}${reason}`, { testid: "state" }),
+        installDetail(vm),
         detail("Host", orDash(vm.host), { testid: "host" }),
         detail("vCPUs", ofMax(vm.vcpus, vm.max_vcpus, (n) => orDash(n)), { testid: "vcpus" }),
         detail("Memory", ofMax(vm.memory, vm.max_memory, formatKiB), { testid: "memory" }),
