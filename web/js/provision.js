@@ -248,6 +248,7 @@ export function createRequest(values, catalog) {
  * The arguments with the password's hash in them (the only form of it that leaves the page).
  * @param {Record<string, unknown>} options
  * @param {string | null} passwordHash
+ * @returns {Record<string, unknown>}
  */
 export function withPasswordHash(options, passwordHash) {
   return passwordHash ? { ...options, password_hash: passwordHash } : { ...options };

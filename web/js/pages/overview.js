@@ -1,11 +1,14 @@
 // @ts-check
-// The overview page: cluster totals, host cards, and the VM table.
+// The overview page: cluster totals, host cards, the VM table (with installs, and the failed
+// ones whose VM is gone), and Create VM for those who may.
 
+import { createVmButton } from "../components/create-vm.js";
 import { renderHosts, renderTotals } from "../components/host-cards.js";
 import { loadState } from "../components/load-state.js";
 import { renderVmTable } from "../components/vm-table.js";
 import { h, render } from "../dom.js";
 import { formatClock } from "../format.js";
+import { orphanInstalls } from "../installs.js";
 import { Page } from "./page.js";
 
 export class OverviewPage extends Page {
@@ -44,9 +47,14 @@ function mountOverview(container, { store, session: maybeSession }) {
       h("h2", { id: "vms-heading", text: "Virtual machines" }),
       h(
         "div",
-        { class: "filter" },
-        h("label", { for: "vm-filter", class: "visually-hidden", text: "Filter virtual machines" }),
-        filterInput,
+        { class: "section-tools" },
+        h(
+          "div",
+          { class: "filter" },
+          h("label", { for: "vm-filter", class: "visually-hidden", text: "Filter virtual machines" }),
+          filterInput,
+        ),
+        createVmButton({ perms: session.perms, store }),
       ),
     ),
     tableRegion,
@@ -66,7 +74,7 @@ function mountOverview(container, { store, session: maybeSession }) {
   const renderTable = (state) => {
     render(
       tableRegion,
-      renderVmTable(state.inventory, { perms: session.perms, busy: state.busy, store, filter }),
+      renderVmTable(state.inventory, { perms: session.perms, busy: state.busy, store, filter, installs: state.installs }),
     );
   };
 
@@ -93,7 +101,7 @@ function mountOverview(container, { store, session: maybeSession }) {
     }
     const inv = state.inventory;
     collected.textContent = inv.collected ? `Collected at ${formatClock(inv.collected)}` : "";
-    render(summary, renderTotals(inv.totals), renderHosts(inv.hosts));
+    render(summary, renderTotals(inv.totals), renderHosts(inv.hosts, { orphans: orphanInstalls(state.installs, inv) }));
     renderTable(state);
   };
 
