@@ -12,6 +12,7 @@ import { clearNotices, dismiss, initNotices, notify } from "./components/notices
 import { icon } from "./dom.js";
 import { ApiError } from "./errors.js";
 import { formatClock } from "./format.js";
+import { mayRun } from "./perms.js";
 import { createRouter } from "./router.js";
 import { FALLBACK, LOGIN, ROUTES } from "./routes.js";
 import { createAppStore } from "./slices/index.js";
@@ -30,6 +31,7 @@ const logoutButton = /** @type {HTMLButtonElement} */ (byId("logout-button"));
 const updatedText = byId("updated");
 const userName = byId("user-name");
 const userRole = byId("user-role");
+const navLinks = /** @type {HTMLAnchorElement[]} */ ([...document.querySelectorAll("#topnav a[data-nav]")]);
 
 initNotices(byId("notices"), byId("status"));
 refreshButton.prepend(icon("refresh"));
@@ -41,6 +43,21 @@ const store = createAppStore({
     api.getSession()
       ? api.inventory()
       : Promise.reject(new ApiError("You are not signed in.", { status: 401 })),
+  // Failed installs whose VM is gone: asked only where Salt's ACL allows it (salt-api answers
+  // anything else with 401, which signs the user out), and a failure here is no reason to
+  // lose the inventory: the records are then unknown until the next refresh.
+  loadInstalls: () => {
+    const session = api.getSession();
+    if (!session || !mayRun(session.perms, "installs")) {
+      return Promise.resolve(null);
+    }
+    return api.call("installs").catch((error) => {
+      if (error.status === 401) {
+        throw error;
+      }
+      return null;
+    });
+  },
 });
 
 const router = createRouter(ROUTES, { fallback: FALLBACK });
@@ -93,12 +110,25 @@ function signedOut(message) {
   navigate(loginHash);
 }
 
-/** @param {import("./api.js").Session | null} session */
-function showTopbar(session) {
+/**
+ * The top bar: who is signed in, and the links of the pages they may see, the current one marked.
+ * @param {import("./api.js").Session | null} session
+ * @param {string} [path]  the route's path
+ */
+function showTopbar(session, path = "/") {
   topbar.hidden = !session;
   if (session) {
     userName.textContent = session.user;
     userRole.textContent = roleName(session.perms);
+    const section = path.startsWith("/catalog") ? "/catalog" : "/";
+    for (const link of navLinks) {
+      link.hidden = link.dataset.nav === "/catalog" && !mayRun(session.perms, "catalog");
+      if (link.dataset.nav === section) {
+        link.setAttribute("aria-current", "page");
+      } else {
+        link.removeAttribute("aria-current");
+      }
+    }
   }
 }
 
@@ -153,7 +183,7 @@ function route() {
     return;
   }
 
-  showTopbar(session);
+  showTopbar(session, target.path);
   startRefreshing();
   show(target, session);
   if (!firstRoute) {

@@ -2,6 +2,8 @@
 // The route table: every page of the app registers here with its pattern and title. A new
 // page (networks, containers, ...) is one more line and one more file under pages/.
 
+import { kindSpec } from "./catalog.js";
+import { CatalogPage } from "./pages/catalog.js";
 import { LoginPage } from "./pages/login.js";
 import { OverviewPage } from "./pages/overview.js";
 import { VmPage } from "./pages/vm.js";
@@ -11,6 +13,8 @@ export const ROUTES = [
   { pattern: "/login", page: LoginPage, title: "Sign in · Brine", public: true },
   { pattern: "/", page: OverviewPage, title: "Overview · Brine" },
   { pattern: "/vm/:name", page: VmPage, title: (params) => `${params.name} · Brine` },
+  { pattern: "/catalog", page: CatalogPage, title: "Catalog · Brine" },
+  { pattern: "/catalog/:kind", page: CatalogPage, title: (params) => `${kindSpec(params.kind)?.label ?? params.kind} · Catalog · Brine` },
 ];
 
 /** Where an unknown route goes. */
