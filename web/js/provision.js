@@ -59,7 +59,7 @@ export const CREATE_FIELDS = Object.freeze([
 ]);
 
 /** Codes that are always about one field of the form. */
-export const CREATE_ERROR_FIELDS = Object.freeze({ vm_exists: "name", no_room: "host" });
+export const CREATE_ERROR_FIELDS = Object.freeze({ vm_exists: "name", no_room: "host", no_host: "host" });
 
 /** An empty form. @returns {CreateValues} */
 export function emptyValues() {
@@ -267,6 +267,8 @@ export function hideSecrets(text) {
  * @typedef {object} PlanView
  * @property {string} name
  * @property {string} host
+ * @property {string} host_group      "" when none
+ * @property {string} profile         "" for sizes given on their own
  * @property {number | null} memory   MiB
  * @property {number | null} vcpus
  * @property {number | null} disk     GiB
@@ -304,6 +306,8 @@ export function planView(plan) {
   return {
     name: text(plan?.name),
     host: chosenHost,
+    host_group: text(plan?.host_group),
+    profile: text(plan?.profile),
     memory: numberOrNull(plan?.memory),
     vcpus: numberOrNull(plan?.vcpus),
     disk: numberOrNull(plan?.disk),

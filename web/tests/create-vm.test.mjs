@@ -163,6 +163,8 @@ describe("refusals at their field", () => {
   test("a VM that exists is about the name; no room is about the host; the rest at the top", () => {
     assert.equal(place("vm_exists", "a VM named web1 exists on hv2").field, "name");
     assert.equal(place("no_room", "no host can take web1: hv1: 512 MiB free, 2048 needed").field, "host");
+    assert.equal(place("no_host", "hv9 is not a hypervisor host of this cluster").field, "host");
+    assert.equal(place("invalid_argument", "a create needs password_hash (SHA-512 crypt) or ssh_key: Brine takes no plaintext password").field, "password");
     assert.equal(place("unreachable", "hv1 did not answer").field, null);
     assert.equal(place("internal", "Brine hit an unexpected problem (ref 1)").field, null);
   });
@@ -196,6 +198,8 @@ describe("the plan", () => {
   test("planView: the chosen host first, then those that fit, then the others with why", () => {
     const view = planView(PLAN);
     assert.equal(view.host, "hv2");
+    assert.deepEqual([view.host_group, view.profile], ["", ""]);
+    assert.deepEqual([planView({ ...PLAN, host_group: "web", profile: "small" }).host_group, planView({ ...PLAN, profile: "small" }).profile], ["web", "small"]);
     assert.deepEqual(view.hosts.map((h) => [h.host, h.chosen, h.fits]), [["hv2", true, true], ["hv1", false, true], ["hv3", false, false]]);
     assert.deepEqual(view.hosts[2].problems, ["not enough memory: 100 KiB free"]);
     assert.deepEqual(view.nics, [{ network: "default", mac: "52:54:00:aa:bb:cc" }]);

@@ -8,7 +8,7 @@ import { call } from "../api.js";
 import { entryFields, formValues, PLACEMENTS, SIZES, sizeLimit } from "../catalog.js";
 import { h } from "../dom.js";
 import { placeError } from "../field-errors.js";
-import { hostNames, knownPlaces, loadCatalog, loadKickstarts } from "./catalog-data.js";
+import { hostNames, knownPlaces, loadKickstarts } from "./catalog-data.js";
 import { openDialog } from "./dialog.js";
 import { checkList, datalist, formErrors, formField, selectInput, setOptions, textInput, topError } from "./form-fields.js";
 import { notify } from "./notices.js";
@@ -184,8 +184,10 @@ export async function openCatalogForm({ kind, entryName, store }) {
         return false;
       }
       errors.clear();
+      /** @type {any} */
+      let answer;
       try {
-        await call("catalog_set", { kind: kind.id, name: result.name, fields: result.fields });
+        answer = await call("catalog_set", { kind: kind.id, name: result.name, fields: result.fields });
       } catch (error) {
         if (error?.status === 401) {
           dialog.close();
@@ -194,9 +196,9 @@ export async function openCatalogForm({ kind, entryName, store }) {
         errors.place(placeError(error, [{ name: "name" }, ...kind.fields], {}));
         return false;
       }
-      // What the runner stored (it may write a value in its own form): read that kind again.
-      store.dispatch("catalog", { type: "set", kind: kind.id, name: result.name, fields: result.fields });
-      loadCatalog(store, kind.id).catch(() => {});
+      // What the runner stored ({kind, name, fields}: it may write a value in its own form).
+      const stored = answer?.fields && typeof answer.fields === "object" ? answer.fields : result.fields;
+      store.dispatch("catalog", { type: "set", kind: kind.id, name: result.name, fields: stored });
       notify(`${entryName ? "Saved" : "Created"} ${kind.singular} ${result.name}.`, { tone: "success" });
       return true;
     },
@@ -236,7 +238,6 @@ export function confirmCatalogDelete({ kind, entryName, store }) {
         return false;
       }
       store.dispatch("catalog", { type: "deleted", kind: kind.id, name: entryName });
-      loadCatalog(store, kind.id).catch(() => {});
       notify(`Deleted ${kind.singular} ${entryName}.`, { tone: "success" });
       return true;
     },

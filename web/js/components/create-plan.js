@@ -110,6 +110,8 @@ export function renderPlan(plan) {
     h(
       "dl",
       { class: "details plan-details" },
+      item("Host group", plan.host_group || "None", "plan-host-group"),
+      item("Profile", plan.profile || "Own sizes", "plan-profile"),
       item("Memory", plan.memory === null ? "—" : formatKiB(plan.memory * 1024), "plan-memory"),
       item("vCPUs", orDash(plan.vcpus), "plan-vcpus"),
       item("Disk", amount(plan.disk, "GiB"), "plan-disk"),
