@@ -35,14 +35,13 @@ import { LIMITS } from "./limits.js";
  * @property {FieldSpec[]} fields
  */
 
-// The most a size may be: limits.js's memory/vcpus/disk (Python's brine.validate.LIMITS);
-// these stand in only while a limits.js without them is deployed. The runner checks either way.
-const SIZE_FALLBACKS = { memory: 4194304, vcpus: 1024, disk: 65536 };
-
-/** The most `field` (memory in MiB, vcpus, disk in GiB) may be. @param {"memory"|"vcpus"|"disk"} field */
+/**
+ * The most `field` (memory in MiB, vcpus, disk in GiB) may be: limits.js, the copy of Python's
+ * brine.validate.LIMITS. The least is SIZES' min (brine.catalog.MINIMUMS).
+ * @param {"memory"|"vcpus"|"disk"} field
+ */
 export function sizeLimit(field) {
-  const limit = /** @type {Record<string, number | undefined>} */ (LIMITS)[field];
-  return typeof limit === "number" && limit > 0 ? limit : SIZE_FALLBACKS[field];
+  return LIMITS[field];
 }
 
 /** @type {Readonly<Record<string, {unit?: string, min: number, label: string}>>} */
