@@ -7,13 +7,14 @@ mount and UTS namespaces, in which libvirtd, virtlogd and a salt-minion run with
 ``/run/libvirt``, ``/var/lib/libvirt``, ``/etc/libvirt``, ``/var/log/libvirt`` and ``/etc/hosts``.
 The salt-master listens on the lab bridge, salt-api on loopback, nginx on https://127.0.0.1:8443/.
 All state lives under one folder (``BRINE_LAB_DIR``, default /var/lib/brine-lab); ``cache/``
-in it (the guest image, the accelerator probe) survives ``down`` unless ``--purge``.
+in it (the guest image, the install tree, the accelerator probe) survives ``down`` unless ``--purge``.
 
 This file is the entry point and the lab's whole: ``Lab`` brings the parts up in order, reports
 their status and takes them down. The parts live beside it: lab_base (paths, constants, shared
 bookkeeping), lab_hosts (namespaces, libvirtd), lab_salt (master, minions), lab_site (the brine
 formula's configuration, salt-api, websockify, nginx), lab_accounts (PAM users, credentials),
-lab_guests (the guests) and guest (the guest image).
+lab_guests (the guests, the install tree's server), guest (the guest image) and install_tree (the
+install tree and its installer, lab/installer).
 """
 
 import argparse
@@ -43,6 +44,7 @@ from lab_base import ROLES
 from lab_base import SHARED_IMAGES
 from lab_base import SUBNET_PREFIX
 from lab_base import TEMPLATES
+from lab_base import TREE_URL
 from lab_base import URL
 from lab_base import VENV_BIN
 from lab_base import VNC_PORTS
@@ -94,6 +96,7 @@ __all__ = [
     "SHARED_IMAGES",
     "SUBNET_PREFIX",
     "TEMPLATES",
+    "TREE_URL",
     "URL",
     "VENV_BIN",
     "VNC_PORTS",
@@ -167,17 +170,18 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
         self.make_network(state, hosts)
         for host in hosts:
             self.start_host(host)
+        state["domain_type"] = self.domain_type(hosts[0])
+        self.save_state(state)
+        self.start_install_tree(hosts)
         self.make_accounts(state)
         log("rendering the master's configuration from the brine formula (lab/brine-pillar.yaml)")
         state["system_files"] = sorted(self.master_plan()["system_files"])
         self.save_state(state)
         write_master_plan(self.master_plan())
-        self.start_master(hosts)
+        self.start_master(hosts, state["domain_type"])
         for host in hosts:
             self.start_minion(host)
         self.accept_and_sync(hosts)
-        state["domain_type"] = self.domain_type(hosts[0])
-        self.save_state(state)
         self.make_guests(hosts, state["domain_type"])
         self.start_api()
         self.start_console_proxy()
@@ -194,6 +198,7 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
             "salt-api": read_pid(self.salt / "root" / "var" / "run" / "salt-api.pid"),
             "nginx": read_pid(self.nginx / "nginx.pid"),
             "websockify": read_pid(self.root / "websockify.pid"),
+            "install-tree": read_pid(self.tree_pid_file),
         }
         for host in state.get("hosts", []):
             procs[f"{host}/libvirtd"] = self.libvirtd_pid(host)

@@ -9,6 +9,7 @@ import secrets
 
 from lab_base import GUESTS
 from lab_base import ROLES
+from lab_base import TREE_URL
 from lab_base import URL
 from lab_base import VENV_BIN
 from lab_base import LabBase
@@ -54,6 +55,7 @@ class AccountsMixin(LabBase):
         print(f"  URL:    {URL}   (self-signed certificate)")
         for role in ROLES:
             print(f"  {role:<8} login: {creds[role]['username']:<13} password: {creds[role]['password']}")
+        print(f"  Install tree: {TREE_URL}   (virt-install --location; lab/install_tree.py)")
         print(f"  Credentials are kept in {self.credentials} (mode 0600).")
         print(f"  Shell:  {VENV_BIN}/salt -c {self.master_conf_dir} '*' hypervisor.inventory")
         print(f"          {VENV_BIN}/salt-run -c {self.master_conf_dir} cluster.inventory\n")

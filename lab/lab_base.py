@@ -35,6 +35,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-quic",
 ]
+# The lab's install tree (install_tree.py), served over HTTP on the lab bridge for virt-install's
+# --location and the installer it boots (docs/provisioning.md, The lab's install tree).
+TREE_PORT = 8090
+TREE_URL = f"http://{BRIDGE_ADDRESS}:{TREE_PORT}/"
 # Consoles: the guests' VNC ports, which answer only the master's websockify.
 VNC_PORTS = "5900:5999"
 # libvirtd's TCP port and QEMU's migration ports (qemu.conf's default range), which answer only
@@ -114,6 +118,7 @@ class LabBase:
         self.state_file = self.root / "lab.json"
         self.credentials = self.root / "credentials.json"
         self.console_tokens = self.root / "console-tokens"
+        self.tree_pid_file = self.root / "tree-http.pid"
         self._lock, self._lock_depth = None, 0
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),

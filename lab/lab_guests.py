@@ -1,16 +1,25 @@
 """The lab's guests: the accelerator probe (KVM where a probe guest boots, else TCG), the lab
-network and shared storage pool on every host, and the guests of ``GUESTS`` defined and booted."""
+network and shared storage pool on every host, the guests of ``GUESTS`` defined and booted, and
+the install tree new guests are installed from, served over HTTP on the lab bridge."""
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
+import install_tree
+from lab_base import BRIDGE_ADDRESS
 from lab_base import GUEST_MEMORY_MIB
 from lab_base import GUESTS
 from lab_base import SHARED_IMAGES
+from lab_base import TREE_PORT
+from lab_base import TREE_URL
 from lab_base import LabBase
 from lab_base import LabError
 from lab_base import log
+from lab_base import netns
+from lab_base import run
 
 
 class GuestsMixin(LabBase):
@@ -92,3 +101,31 @@ class GuestsMixin(LabBase):
                     f"guest {name} did not boot on {host} (see {serial})",
                 )
         log("guests booted")
+
+    def start_install_tree(self, hosts):
+        """Build the install tree (cached) and serve it on the lab bridge with Python's static
+        HTTP server, checked from every host's namespace, where virt-install fetches it (and the
+        installers, through their host's NAT)."""
+        log("building the install tree (cached)")
+        tree = install_tree.build(self.cache)
+        log(f"serving the install tree at {TREE_URL}")
+        log_file = self.root / "tree-http.log"
+        server = [sys.executable, "-m", "http.server", str(TREE_PORT), "--bind", BRIDGE_ADDRESS]
+        with open(log_file, "ab") as out:
+            proc = subprocess.Popen(  # pylint: disable=consider-using-with
+                [*server, "--directory", tree],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd="/",
+            )
+        self.tree_pid_file.write_text(f"{proc.pid}\n")
+        curl = ["curl", "-sf", "-o", "/dev/null", f"{TREE_URL}.treeinfo"]
+        for host in hosts:
+            fetch = ["ip", "netns", "exec", netns(host), *curl]
+            self.wait(
+                lambda fetch=fetch: run(fetch, check=False).returncode == 0,
+                30,
+                f"{host} cannot fetch the install tree from {TREE_URL} (see {log_file})",
+            )

@@ -129,6 +129,9 @@ class HostsMixin(LabBase):
         base = self.host_dir(host)
         for sub in ("run/libvirt", "lib/libvirt", "log/libvirt/qemu", "cache/libvirt", "salt"):
             (base / sub).mkdir(parents=True, exist_ok=True)
+        # Where virt-install puts an install's kernel and initrd, as Debian's libvirt package makes
+        # it (without it virt-install falls back to root's home folder, outside the host's folder).
+        (base / "lib" / "libvirt" / "boot").mkdir(mode=0o711, exist_ok=True)
         etc = base / "etc" / "libvirt"
         if not etc.exists():
             shutil.copytree("/etc/libvirt", etc, symlinks=True)

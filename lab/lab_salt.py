@@ -30,8 +30,9 @@ class SaltMixin(LabBase):
             timeout=timeout,
         )
 
-    def write_master_pillar(self, hosts):
-        """The lab hosts' pillar: hypervisors that migrate over plain TCP, each with its VNC address."""
+    def write_master_pillar(self, hosts, domain_type):
+        """The lab hosts' pillar: hypervisors that migrate over plain TCP, each with its VNC address,
+        installing new VMs with the lab's domain type (kvm, or qemu where KVM cannot boot a guest)."""
         pillar = self.salt / "pillar"
         (pillar / "brine").mkdir(parents=True, exist_ok=True)
         (pillar / "top.sls").write_text(
@@ -55,14 +56,16 @@ class SaltMixin(LabBase):
             # 50 ms keeps the idle lab guests' downtime under 100 ms (bench/migration.py).
             "    max_downtime: 50\n"
             f"    unsafe_shared_storage:\n      - {SHARED_IMAGES}\n"
+            # virt-install's --virt-type for new VMs: what the lab's probe found (lab_guests).
+            f"  provision:\n    virt_type: {domain_type}\n"
         )
         return pillar
 
-    def start_master(self, hosts):
+    def start_master(self, hosts, domain_type):
         log("starting salt-master")
         # file_roots, runner_dirs, utils_dirs, the console token folder and the salt-api and eauth
         # snippets are the brine formula's, in master.d/ (written by write_master_plan).
-        pillar = self.write_master_pillar(hosts)
+        pillar = self.write_master_pillar(hosts, domain_type)
         pam_python = self.salt / "pam-python"
         pam_python.write_text(f"#!/bin/sh\nexec '{sys.executable}' \"$@\"\n")
         os.chmod(pam_python, 0o755)

@@ -249,7 +249,7 @@ summary() {
     [ -s "$KS/lang" ] && echo "language       $(value lang)"
     [ -s "$KS/keyboard" ] && echo "keyboard       $(value keyboard)"
     echo "packages       $(wc -l <"$KS/packages") requested: $(head -n 8 "$KS/packages" | tr '\n' ' ')"
-    echo "               (all in /var/log/anaconda/packages.txt; nothing was installed from them)"
+    echo "               (listed in /var/log/anaconda/packages.txt, not installed)"
     posts=$(ls "$KS" | grep -c '^post\.')
     [ "$posts" -gt 0 ] && echo "%post          $posts script(s) recorded, not run: /var/log/anaconda/post-*.sh"
     [ -s "$KS/commands" ] && echo "not simulated  $(tr '\n' ' ' <"$KS/commands")"
