@@ -5,6 +5,7 @@ kickstarts the installer takes or refuses, run with busybox as the installer run
 """
 
 import configparser
+import os
 import re
 import shlex
 import shutil
@@ -122,6 +123,8 @@ def test_virt_install_finds_the_kernel_and_initrd_with_a_rhel_variant(tmp_path):
     args += ["--extra-args", "inst.ks=file:/ks.cfg console=ttyS0", "--print-xml", "1", "--debug"]
     result = subprocess.run(
         ["virt-install", *args],
+        # virt-install keeps its log in $XDG_CACHE_HOME/virt-manager: the test's folder, not ~.
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},
         capture_output=True,
         text=True,
         check=False,
