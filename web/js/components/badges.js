@@ -18,17 +18,19 @@ export function stateBadge(state) {
 
 /**
  * An install's badge: "Installing 40%" (with the installer's step beside it) or "Install
- * failed" (with the reason). data-install is the state, data-progress the percentage.
+ * failed" (with the reason). data-install is the install's state, data-progress the
+ * percentage; the inner badge's data-state is still libvirt's state of the VM, when it has one.
  * @param {import("../installs.js").Install} install
+ * @param {string | null} [state]  the VM's libvirt state (none for a VM that is gone)
  */
-export function installBadge(install) {
+export function installBadge(install, state = null) {
   const { label, tone, detail } = installLabel(install);
   return h(
     "span",
     { class: "install-status", dataset: { testid: "install-badge", install: install.state, progress: install.progress } },
     h(
       "span",
-      { class: ["badge", `tone-${tone}`], title: detail },
+      { class: ["badge", `tone-${tone}`], title: detail, dataset: { state } },
       h("span", { class: "dot", "aria-hidden": "true" }),
       label,
     ),
@@ -43,5 +45,5 @@ export function installBadge(install) {
  */
 export function vmBadge(vm) {
   const install = installOf(vm);
-  return install ? installBadge(install) : stateBadge(vm.state);
+  return install ? installBadge(install, vm.state ?? "unknown") : stateBadge(vm.state);
 }
