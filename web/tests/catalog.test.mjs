@@ -14,6 +14,7 @@ import {
   sizeLimit,
   urlProblem,
 } from "../js/catalog.js";
+import { hostNames, knownPlaces, namesIn } from "../js/components/catalog-data.js";
 import { ApiError } from "../js/errors.js";
 import { fieldNamedIn, placeError } from "../js/field-errors.js";
 import { LIMITS } from "../js/limits.js";
@@ -201,5 +202,26 @@ describe("reduceCatalog", () => {
     catalog = reduceCatalog(catalog, { type: "deleted", kind: "views", name: "base" });
     assert.deepEqual(catalog?.views, {});
     assert.equal(reduceCatalog(catalog, { type: "loaded", catalog: "junk" }), catalog);
+  });
+});
+
+describe("what the forms offer as choices", () => {
+  test("namesIn: provision.kickstarts' {kickstarts: [...]}, or a bare list", () => {
+    assert.deepEqual(namesIn({ kickstarts: ["rhel", "minimal"] }), ["rhel", "minimal"]);
+    assert.deepEqual(namesIn(["a", 3, "b"]), ["a", "b"]);
+    assert.deepEqual(namesIn(null), []);
+    assert.deepEqual(namesIn("rhel"), []);
+  });
+  test("hosts from the inventory; networks and pools the catalog and the VMs already use", () => {
+    const inventory = {
+      hosts: [
+        { name: "hv2", vms: [{ nics: [{ network: "default" }, { network: null }] }] },
+        { name: "hv1", vms: [{ nics: [{ network: "dmz" }] }] },
+      ],
+    };
+    const catalog = { host_groups: { web: { network: "default", pool: "fast" }, db: { network: "backend", pool: "" } } };
+    assert.deepEqual(hostNames(inventory), ["hv1", "hv2"]);
+    assert.deepEqual(knownPlaces(catalog, inventory), { networks: ["default", "backend", "dmz"], pools: ["fast"] });
+    assert.deepEqual(knownPlaces(null, null), { networks: [], pools: [] });
   });
 });
