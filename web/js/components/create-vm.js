@@ -302,7 +302,16 @@ export function openCreateVm(store) {
       return false;
     }
     form.errors.clear();
-    const options = withPasswordHash(request.options, request.password === null ? null : await hashPassword(request.password));
+    /** @type {string | null} */
+    let passwordHash = null;
+    try {
+      passwordHash = request.password === null ? null : await hashPassword(request.password);
+    } catch (error) {
+      // WebCrypto is there only in a secure context (the site's HTTPS).
+      form.errors.show({ password: `This browser could not hash the password (${error?.message ?? error}); give an SSH key instead.` });
+      return false;
+    }
+    const options = withPasswordHash(request.options, passwordHash);
     try {
       const plan = await call("create", { name: String(options.name), options, test: true });
       planned = options;
