@@ -13,7 +13,7 @@ KS=/run/ks
 T=/sysroot
 LOG=/run/install.log
 TREEINFO=/run/treeinfo
-TAB=$(printf '\t')
+US=$(printf '\037')  # the fields' separator in the kickstart's facts (kickstart.awk)
 
 say() {
     echo "brine-install: $*" >/dev/ttyS0
@@ -53,28 +53,29 @@ nic_of() {
         *) [ -e "/sys/class/net/$1" ] && echo "$1" ;;
     esac
 }
-nic_up() {  # nic bootproto ip netmask gateway
+nic_up() {  # nic bootproto ip netmask gateway nameservers
     grep -qx "$1" /run/nics-up 2>/dev/null && [ "$2" = dhcp ] && return 0
     ip link set "$1" up
     case "$2" in
         dhcp | bootp) udhcpc -i "$1" -s /etc/udhcpc.script -q -n -t 6 -T 2 >/dev/null 2>&1 || return 1 ;;
         static)
             [ -n "$3" ] && ifconfig "$1" "$3" netmask "${4:-255.255.255.0}" up || return 1
-            [ -z "$5" ] || route add default gw "$5" dev "$1" 2>/dev/null ;;
+            [ -z "$5" ] || route add default gw "$5" dev "$1" 2>/dev/null
+            [ -z "$6" ] || echo "$6" | tr , '\n' | sed 's/^/nameserver /' >/etc/resolv.conf ;;
         *) return 1 ;;
     esac
     echo "$1" >>/run/nics-up
-    echo "$1$TAB$2$TAB$3$TAB$4$TAB$5" >>/run/network
+    echo "$1$US$2$US$3$US$4$US$5" >>/run/network
     echo "$1 ($(cat "/sys/class/net/$1/address")) $2 $(ip -4 -o addr show dev "$1" | awk '{print $4}')" \
         >>/run/network.txt
     note "network: $(tail -n 1 /run/network.txt)"
 }
 start_network() {
     if [ -s "$KS/networks" ]; then
-        while IFS="$TAB" read -r dev proto ip mask gw dns; do
+        while IFS="$US" read -r dev proto ip mask gw dns; do
             nic=$(nic_of "$dev")
             [ -n "$nic" ] || fail "network: no network device ${dev:-at all}"
-            nic_up "$nic" "$proto" "$ip" "$mask" "$gw" || fail "network: cannot bring up $nic ($proto)"
+            nic_up "$nic" "$proto" "$ip" "$mask" "$gw" "$dns" || fail "network: cannot bring up $nic ($proto)"
         done <"$KS/networks"
     fi
     [ -s /run/nics-up ] && return
@@ -182,22 +183,28 @@ configure() {
     [ -e "$KS/rootpw.lock" ] && hash="!$hash"
     add_user root 0 "$hash" /root
     uid=1000
-    while IFS="$TAB" read -r name hash groups; do
+    while IFS="$US" read -r name hash groups; do
         add_user "$name" "$uid" "$hash" "/home/$name"
         mkdir -p "$T/home/$name/.ssh" && chmod 700 "$T/home/$name" "$T/home/$name/.ssh"
         chown -R "$uid:$uid" "$T/home/$name"
-        for g in $(echo "$groups" | tr , ' '); do echo "$g:x:$((uid + 1000)):$name" >>"$T/etc/group"; done
+        for g in $(echo "$groups" | tr , ' '); do
+            if grep -q "^$g:" "$T/etc/group"; then
+                sed -i "s/^$g:.*[^:]\$/&,$name/; s/^$g:\(.*\):\$/$g:\1:$name/" "$T/etc/group"
+            else
+                echo "$g:x:$((uid + 1000)):$name" >>"$T/etc/group"
+            fi
+        done
         uid=$((uid + 1))
     done <"$KS/users"
-    while IFS="$TAB" read -r name key; do
+    while IFS="$US" read -r name key; do
         home=/root; [ "$name" = root ] || home=/home/$name
         echo "$key" >>"$T$home/.ssh/authorized_keys"
         chmod 600 "$T$home/.ssh/authorized_keys"
-        [ "$name" = root ] || chown "$(grep "^$name:" "$T/etc/passwd" | cut -d: -f3)" "$T$home/.ssh/authorized_keys"
+        [ "$name" = root ] || chown "$(grep "^$name:" "$T/etc/passwd" | cut -d: -f3,4)" "$T$home/.ssh/authorized_keys"
     done <"$KS/sshkeys"
     # Every repo line becomes a repository of the installed system (Anaconda keeps only those
     # with --install; the lab keeps them all, to show what the kickstart carried).
-    while IFS="$TAB" read -r name url; do
+    while IFS="$US" read -r name url; do
         printf '[%s]\nname=%s\nbaseurl=%s\nenabled=1\ngpgcheck=0\n' "$name" "$name" "$url" \
             >"$T/etc/yum.repos.d/$name.repo"
     done <"$KS/repos"
@@ -205,6 +212,7 @@ configure() {
     [ -s "$KS/keyboard" ] && echo "KEYMAP=$(value keyboard)" >"$T/etc/vconsole.conf"
     [ -s "$KS/timezone" ] && ln -s "/usr/share/zoneinfo/$(value timezone)" "$T/etc/localtime"
     cp /run/network "$T/etc/brine-network"
+    [ -s /etc/resolv.conf ] && cp /etc/resolv.conf "$T/etc/resolv.conf"
     (umask 077; cp /run/ks.cfg "$T/root/anaconda-ks.cfg")
 }
 install_bootloader() {
@@ -230,19 +238,19 @@ hash_kind() {
         '$2'*) echo "bcrypt" ;; *) echo "crypt" ;;
     esac
 }
-keys_of() { grep -c "^$1$TAB" "$KS/sshkeys"; }
+keys_of() { grep -c "^$1$US" "$KS/sshkeys"; }
 summary() {
     echo "Installed by Brine's lab installer (Anaconda simulated), $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
     echo "host name      $(value hostname)"
     echo "install tree   $(value url)"
-    while IFS="$TAB" read -r name url; do echo "repository     $name  $url"; done <"$KS/repos"
+    while IFS="$US" read -r name url; do echo "repository     $name  $url"; done <"$KS/repos"
     while read -r line; do echo "network        $line"; done </run/network.txt
     root="no password"
     [ -s "$KS/rootpw" ] && root="password hash ($(hash_kind "$(value rootpw)"))"
     [ -e "$KS/rootpw.lock" ] && root="$root, locked"
     echo "root           $root, $(keys_of root) SSH key(s)"
-    while IFS="$TAB" read -r name hash groups; do
+    while IFS="$US" read -r name hash groups; do
         echo "user           $name${groups:+ (groups $groups)}, ${hash:+password hash, }$(keys_of "$name") SSH key(s)"
     done <"$KS/users"
     [ -s "$KS/timezone" ] && echo "time zone      $(value timezone)$([ -e "$KS/timezone.utc" ] && echo ' (UTC clock)')"

@@ -4,10 +4,11 @@
 # It writes one file per fact into <folder>, never evaluated by a shell:
 #   url hostname rootpw rootpw.lock timezone timezone.utc lang keyboard bootloader.append
 #   packages.options  (one value each)
-#   repos (name TAB baseurl), networks (device TAB bootproto TAB ip TAB netmask TAB gateway
-#   TAB nameserver), users (name TAB hash TAB groups), sshkeys (user TAB key), packages
+#   repos (name US baseurl), networks (device US bootproto US ip US netmask US gateway
+#   US nameserver), users (name US hash US groups), sshkeys (user US key), packages
 #   (one a line), post.N (the Nth %post script, recorded, not run), commands (the other commands,
 #   accepted but not simulated), errors (one reason a line; the exit status is 1 when there are any).
+# US is the ASCII unit separator (\037): unlike a tab, it keeps empty fields apart in sh's read.
 
 BEGIN {
     split("auth authconfig authselect autopart autostep bootloader btrfs cdrom clearpart cmdline " \
@@ -23,7 +24,7 @@ BEGIN {
     for (i in names) FLAG[names[i]] = 1
     split("packages post pre pre-install onerror traceback addon anaconda", names, " ")
     for (i in names) SECTION["%" names[i]] = 1
-    section = ""; nposts = 0; nerrors = 0; have_key = 0
+    section = ""; nposts = 0; nerrors = 0; have_key = 0; US = "\037"
 }
 
 function fail(message) { ERR[++nerrors] = "line " NR ": " message }
@@ -80,12 +81,12 @@ function command(cmd) {
         if (!safe_name(O["name"])) fail("repo: --name is missing or not a plain name")
         else if (O["baseurl"] !~ /^https?:\/\/[^ ]+$/) fail("repo " O["name"] ": --baseurl must be an http:// or https:// URL")
         else if (O["name"] in REPO) fail("repo " O["name"] ": given twice")
-        else { REPO[O["name"]] = 1; print O["name"] "\t" O["baseurl"] > (out "/repos") }
+        else { REPO[O["name"]] = 1; print O["name"] US O["baseurl"] > (out "/repos") }
     } else if (cmd == "network") {
         if ("hostname" in O) HOSTNAME = O["hostname"]
         if ("device" in O || "bootproto" in O || "ip" in O)
-            print O["device"] "\t" (O["bootproto"] == "" ? "dhcp" : O["bootproto"]) "\t" O["ip"] "\t" \
-                  O["netmask"] "\t" O["gateway"] "\t" O["nameserver"] > (out "/networks")
+            print O["device"] US (O["bootproto"] == "" ? "dhcp" : O["bootproto"]) US O["ip"] US \
+                  O["netmask"] US O["gateway"] US O["nameserver"] > (out "/networks")
     } else if (cmd == "rootpw") {
         if (O["lock"]) LOCK = 1
         if (nargs == 0 && LOCK) ROOTPW = ""
@@ -94,14 +95,15 @@ function command(cmd) {
         else ROOTPW = A[1]
     } else if (cmd == "user") {
         if (O["name"] !~ /^[a-z_][a-z0-9_-]*$/ || O["name"] == "root") fail("user: --name is missing or not a user name")
+        else if (O["name"] in USER) fail("user " O["name"] ": given twice")
         else if ("password" in O && !O["iscrypted"]) fail("user " O["name"] ": a plaintext password is refused (use --iscrypted)")
         else if ("password" in O && !crypt_hash(O["password"])) fail("user " O["name"] ": the password is not a crypt hash")
         else if (O["groups"] !~ /^([a-z_][a-z0-9_-]*(,[a-z_][a-z0-9_-]*)*)?$/) fail("user " O["name"] ": --groups is not a list of group names")
-        else { USER[O["name"]] = 1; print O["name"] "\t" O["password"] "\t" O["groups"] > (out "/users") }
+        else { USER[O["name"]] = 1; print O["name"] US O["password"] US O["groups"] > (out "/users") }
     } else if (cmd == "sshkey") {
         if (O["username"] == "") fail("sshkey: --username is missing")
         else if (nargs != 1 || A[1] !~ /^(ssh-|ecdsa-|sk-)[^ ]+ [A-Za-z0-9+\/=]+( .*)?$/) fail("sshkey: not one OpenSSH public key")
-        else { KEYUSER[O["username"]] = NR; have_key = 1; print O["username"] "\t" A[1] > (out "/sshkeys") }
+        else { KEYUSER[O["username"]] = NR; have_key = 1; print O["username"] US A[1] > (out "/sshkeys") }
     } else if (cmd == "timezone") {
         if (nargs && A[1] !~ /^[A-Za-z0-9_+\/-]+$/) fail("timezone: not a time zone name")
         else TIMEZONE = A[1]
@@ -134,6 +136,7 @@ function section_line(line,    first) {
 }
 
 { sub(/\r$/, "") }
+/[\001-\010\013-\037\177]/ { fail("control characters are refused"); next }
 section != "" { if (!section_line($0)) next }
 {
     n = words($0)

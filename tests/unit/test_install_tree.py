@@ -26,6 +26,7 @@ INSTALLER = REPO / "lab" / "installer"
 BUSYBOX = shutil.which("busybox")
 needs_busybox = pytest.mark.skipif(not BUSYBOX, reason="busybox is not installed (setup.sh installs it)")
 
+US = "\x1f"  # the separator of fields in the reader's facts
 HASH = "$6$rounds=5000$salt$Ab/cd.EF0123456789"
 KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIBrine root@lab"
 GOOD = f"""# a kickstart as Brine renders them
@@ -165,12 +166,12 @@ def test_a_good_kickstart_gives_every_fact_the_installer_writes(tmp_path):
     assert facts["url"] == "http://10.77.0.1:8090/\n"
     assert facts["hostname"] == "t1.lab\n"
     assert facts["repos"] == (
-        "appstream\thttp://10.77.0.1:8090/AppStream\nextras\thttp://10.77.0.1:8090/extras\n"
+        f"appstream{US}http://10.77.0.1:8090/AppStream\nextras{US}http://10.77.0.1:8090/extras\n"
     )
-    assert facts["networks"] == "52:54:00:12:34:56\tdhcp\t\t\t\t\n"
+    assert facts["networks"] == f"52:54:00:12:34:56{US}dhcp{US}{US}{US}{US}\n"
     assert facts["rootpw"] == HASH + "\n"
-    assert facts["users"] == f"admin\t{HASH}\twheel,adm\n"
-    assert facts["sshkeys"] == f"root\t{KEY}\nadmin\t{KEY}\n"
+    assert facts["users"] == f"admin{US}{HASH}{US}wheel,adm\n"
+    assert facts["sshkeys"] == f"root{US}{KEY}\nadmin{US}{KEY}\n"
     assert facts["packages"] == "@^minimal-environment\nvim-minimal\n-iwl*\n"
     assert facts["packages.options"] == "--ignoremissing\n"
     assert facts["post.1"] == 'echo "{{7*7}}" > /etc/motd\n# kept\n'
@@ -197,7 +198,7 @@ def test_words_are_split_as_pykickstart_splits_them(tmp_path, words):
     expected = shlex.split(line, comments=True)[2]
     status, facts, output = read(tmp_path, f"url --url=http://x/\nnetwork --hostname=h\n{line}\n")
     assert status == 0, output
-    assert facts["sshkeys"] == f"root\t{expected}\n"
+    assert facts["sshkeys"] == f"root{US}{expected}\n"
 
 
 @needs_busybox
@@ -238,6 +239,8 @@ BASE = "url --url=http://x/\nnetwork --hostname=h\n"
         ("url --url=http://x/\nnetwork --hostname=bad_name!\n", "network --hostname: not a host name"),
         (BASE + f"rootpw --iscrypted '{HASH}'\ntimezone ../../etc/passwd\n", "timezone: not a time zone"),
         (BASE + f"user --name=bob --groups='a b' --iscrypted --password={HASH}\n", "--groups is not a list"),
+        (BASE + f"rootpw --iscrypted '{HASH}'\nuser --name=bob\nuser --name=bob\n", "user bob: given twice"),
+        (BASE + f"rootpw --iscrypted '{HASH}'\nlang en\x1fUS\n", "line 4: control characters are refused"),
     ],
 )
 def test_a_bad_kickstart_is_refused_with_its_reason(tmp_path, text, reason):
@@ -251,3 +254,20 @@ def test_a_bad_kickstart_is_refused_with_its_reason(tmp_path, text, reason):
 def test_a_refusal_never_repeats_the_password_hash(tmp_path):
     status, _, output = read(tmp_path, f"rootpw --iscrypted '{HASH}'\nuser --name=x --password=Hunter2pw\n")
     assert status == 1 and "Hunter2pw" not in output and HASH not in output
+
+
+@needs_busybox
+def test_empty_fields_reach_the_installer_in_their_place(tmp_path):
+    text = BASE + f"rootpw --iscrypted '{HASH}'\nnetwork --bootproto=dhcp\nuser --name=bob --groups=wheel\n"
+    status, facts, output = read(tmp_path, text)
+    assert status == 0, output
+    assert facts["networks"] == f"{US}dhcp{US}{US}{US}{US}\n"
+    assert facts["users"] == f"bob{US}{US}wheel\n"
+    script = 'US=$(printf "\\037"); IFS="$US" read -r name hash groups <"$1"; echo "$name|$hash|$groups"'
+    result = subprocess.run(
+        [BUSYBOX, "sh", "-c", script, "sh", str(tmp_path / "facts" / "users")],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout == "bob||wheel\n"
