@@ -10,9 +10,11 @@ a code and leaves every host as it was; roles hold. The browser half is test_pro
 """
 
 import json
+import subprocess
 
 import pytest
 
+from support.lab import BusRecorder
 from support.provision_lab import footprint
 from support.provision_lab import make_catalog
 from support.provision_lab import remove_catalog
@@ -46,6 +48,7 @@ def installed(lab, tokens, catalog):  # pylint: disable=unused-argument
     """One VM created from the host group lab-web by an operator, followed to running."""
     name = "e2e-web1"
     remove_vm(lab, name)
+    recorder = BusRecorder(lab).__enter__()
     stream = StreamReader(lab, tokens["viewer"])
     status, plan = runner(lab, tokens["operator"], "provision.create", name=name, host_group="lab-web",
                           password_hash=HASH, ssh_key=SSH_KEY, test=True)  # fmt: skip
@@ -63,7 +66,8 @@ def installed(lab, tokens, catalog):  # pylint: disable=unused-argument
         f"{name} never finished installing",
     )
     stream.close()
-    yield {"name": name, "plan": plan, "created": created, "states": states(), "stream": stream.text}
+    recorder.__exit__()
+    yield {"name": name, "plan": plan, "created": created, "states": states(), "bus": recorder.text}
     remove_vm(lab, name)
 
 
@@ -187,3 +191,21 @@ def test_roles_viewers_read_operators_create_admins_change_the_catalog(lab, toke
         and ret["error"]["code"] == "in_use"
         and "host_groups/lab-web" in ret["error"]["message"]
     )
+
+
+def test_the_hash_travels_sealed_and_stays_off_the_bus_and_the_hosts_files(installed, lab):
+    """The password hash is only ever sealed for its host: not on the bus, not in the job
+    cache, not in a file on any host but the VM's own disk (where the installed system's
+    shadow file holds it, as on any installed machine)."""
+    assert "provision.install" in installed["bus"] and HASH not in installed["bus"]
+    jobs = lab.salt_run("--out=json", "jobs.list_jobs", timeout=120)
+    assert HASH not in jobs.stdout
+    root = lab.lab.root
+    # All of the lab's folder (the job cache, logs, the catalog, every host's libvirt folders)
+    # but the image cache and the VMs' disks (grep's --exclude-dir would match any "cache").
+    folders = [str(p) for p in root.iterdir() if p.name not in ("cache", "shared-images")]
+    args = ["grep", "-rlaF", "--", HASH, *folders]
+    found = subprocess.run(args, capture_output=True, text=True, check=False).stdout.split()
+    assert found == [], f"the password hash is in {found}"
+    disk = lab.lab.shared / f"{installed['name']}.qcow2"
+    assert disk.exists()

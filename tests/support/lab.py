@@ -2,10 +2,12 @@
 injected into a lab host's libvirtd (killed and restarted inside the host's namespaces)."""
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import salt.config
@@ -26,6 +28,43 @@ def master_bus(lab):
     with salt.utils.event.get_event("master", sock_dir=opts["sock_dir"], opts=opts, listen=True) as bus:
         bus.subscribe("brine/")
         yield EventLog(bus)
+
+
+class BusRecorder:
+    """
+    Everything on the lab master's event bus while it is open (every tag: jobs' publications
+    with their arguments, returns, Brine's events), as raw text, for tests that search it.
+    """
+
+    def __init__(self, lab):
+        self.lab = lab
+        self.texts = []
+        self._stop = threading.Event()
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._listen, daemon=True)
+
+    def _listen(self):
+        opts = salt.config.master_config(str(self.lab.lab.master_conf_dir / "master"))
+        with salt.utils.event.get_event("master", sock_dir=opts["sock_dir"], opts=opts, listen=True) as bus:
+            bus.subscribe("")
+            self._ready.set()
+            while not self._stop.is_set():
+                event = bus.get_event(wait=0.5, full=True, auto_reconnect=True)
+                if event:
+                    self.texts.append(f"{event.get('tag')} {json.dumps(event.get('data'), default=str)}")
+
+    def __enter__(self):
+        self._thread.start()
+        self._ready.wait(10)
+        return self
+
+    def __exit__(self, *_exc):
+        self._stop.set()
+        self._thread.join(5)
+
+    @property
+    def text(self):
+        return "\n".join(self.texts)
 
 
 def payload(data):
