@@ -112,7 +112,10 @@ class SaltMixin(LabBase):
             minion_root=base / "root",
             bridge_address=BRIDGE_ADDRESS,
         )
-        self.nsenter(host, VENV_BIN / "salt-minion", "-c", base / "etc", "-d")
+        # virt-install (the host's provision.install) always keeps a log in
+        # $XDG_CACHE_HOME/virt-manager: the host's own folder, not the machine's /root/.cache.
+        cache = f"XDG_CACHE_HOME={self.host_dir(host) / 'cache'}"
+        self.nsenter(host, "env", cache, VENV_BIN / "salt-minion", "-c", base / "etc", "-d")
 
     def accept_and_sync(self, hosts):
         log("waiting for minions, syncing Brine's modules to them")
