@@ -122,6 +122,24 @@ def catalog_delete(kind, name):
 
 
 @public
+def sealing_key():
+    """
+    The master's public key, for a browser to seal a root password's hash to it
+    (``password_hash_sealed`` of ``create``): ``{"key": <SPKI DER, base64>, "algorithm":
+    "RSA-OAEP-256"}``. A runner's arguments are on the event bus and in the job cache; a
+    sealed hash is only readable with the master's private key.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run provision.sealing_key
+    """
+    with open(os.path.join(__opts__["pki_dir"], "master.pub"), "rb") as key_file:
+        return {"key": sealed.public_key_der(key_file.read()), "algorithm": "RSA-OAEP-256"}
+
+
+@public
 def kickstarts():
     """
     The kickstart templates Brine ships (an OS tree's ``kickstart`` is one of them).
@@ -159,7 +177,16 @@ def _hosts_matching(where):
     return sorted(hosts)
 
 
-def _credentials(password_hash, ssh_key):
+def _unsealed(password_hash_sealed):
+    with open(os.path.join(__opts__["pki_dir"], "master.pem"), "rb") as key_file:
+        return sealed.unwrap(key_file.read(), password_hash_sealed, "password_hash_sealed")
+
+
+def _credentials(password_hash, ssh_key, password_hash_sealed=None):
+    if password_hash_sealed not in (None, ""):
+        if password_hash not in (None, ""):
+            raise Invalid("give password_hash or password_hash_sealed, not both")
+        password_hash = _unsealed(password_hash_sealed)
     if password_hash in (None, "") and ssh_key in (None, ""):
         raise Invalid(
             "a create needs password_hash (SHA-512 crypt) or ssh_key: Brine takes no plaintext password"
@@ -278,6 +305,7 @@ def create(  # pylint: disable=too-many-arguments
     ssh_key=None,
     keep_failed=False,
     test=False,
+    password_hash_sealed=None,
 ):
     """
     Create VM ``name`` from the catalog and start its unattended install.
@@ -285,7 +313,9 @@ def create(  # pylint: disable=too-many-arguments
     Give a ``host_group`` (its parts are the defaults) and/or the parts: ``profile`` or
     ``memory`` (MiB), ``vcpus`` and ``disk`` (GiB); ``os_tree``, ``activation_key``,
     ``network``, ``pool``; ``host`` (else the group's placement, else any host with room).
-    Authentication: ``password_hash`` (SHA-512 crypt, ``openssl passwd -6``) and/or
+    Authentication: ``password_hash`` (SHA-512 crypt, ``openssl passwd -6``), or the same
+    sealed to the master's key (``password_hash_sealed``, what the browser sends: see
+    ``sealing_key``; a runner's arguments land on the event bus and in the job cache), and/or
     ``ssh_key``; Brine never takes a plaintext password. ``keep_failed`` keeps a failed
     install's VM for debugging. With ``test=True`` only the plan comes back.
 
@@ -301,7 +331,7 @@ def create(  # pylint: disable=too-many-arguments
             password_hash="$(openssl passwd -6)" test=True
     """
     name = validate.vm_name(name)
-    hashed, key = _credentials(password_hash, ssh_key)
+    hashed, key = _credentials(password_hash, ssh_key, password_hash_sealed)
     keep_failed = validate.flag(keep_failed, "keep_failed")
     test = validate.flag(test, "test")
     parts = catalog_lib.resolve(

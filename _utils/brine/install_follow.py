@@ -46,9 +46,14 @@ def progress(dom, host, mark):
     ):
         return None
     attrs = {k: mark.get(k) for k in ("keep", "volume", "started")}
-    install.set_marker(
-        dom, "installing", live=True, progress=report["progress"], step=report["step"], **attrs
-    )
+    try:
+        install.set_marker(
+            dom, "installing", live=True, progress=report["progress"], step=report["step"], **attrs
+        )
+    except libvirt.libvirtError:
+        if dom.isActive():
+            raise
+        return None  # it stopped meanwhile: the next look finds it stopped and ends the install
     return event(host, name, "installing", report["progress"], report["step"])
 
 

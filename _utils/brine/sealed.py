@@ -17,6 +17,7 @@ import os
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -79,3 +80,31 @@ def unseal(private_pem, sealed, purpose):
         raise Refused(
             "invalid_argument", f"the sealed value was not sealed for this host's key and {purpose}"
         ) from None
+
+
+# ---- A short secret a browser seals to the master's key (the root password's hash).
+
+# RSA-OAEP with SHA-256 of a 4096-bit key is 512 bytes: 700 characters of base64 leave room.
+WRAPPED_TEXT_MAX = 700
+
+
+def public_key_der(public_pem):
+    """The base64 SPKI DER of a PEM public key: what WebCrypto's importKey("spki") takes."""
+    der = signing.public_key(public_pem).public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    return _b64(der)
+
+
+def unwrap(private_pem, text, argument):
+    """
+    The string a browser encrypted with RSA-OAEP (SHA-256) to the public half of
+    ``private_pem``, from its base64 ``text``; ``Invalid`` naming ``argument`` otherwise.
+    """
+    if not isinstance(text, str) or not text or len(text) > WRAPPED_TEXT_MAX:
+        raise Invalid(f"{argument} must be base64 of RSA-OAEP ciphertext (provision.sealing_key's key)")
+    try:
+        data = base64.b64decode(text, validate=True)
+        return signing.private_key(private_pem).decrypt(data, _oaep()).decode("utf-8")
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise Invalid(f"{argument} was not sealed with this master's key (provision.sealing_key)") from None

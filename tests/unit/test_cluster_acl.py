@@ -26,7 +26,7 @@ OPERATOR |= {"migration_targets", "migration_check", "migrate", "migration_abort
 ADMIN = OPERATOR | {"delete"}
 # provision (docs/provisioning.md): viewers read the catalog, operators create VMs from it,
 # admins change it.
-PROVISION_VIEWER = {"catalog", "kickstarts", "installs"}
+PROVISION_VIEWER = {"catalog", "kickstarts", "installs", "sealing_key"}
 PROVISION_OPERATOR = PROVISION_VIEWER | {"create", "dismiss"}
 PROVISION_ADMIN = PROVISION_OPERATOR | {"catalog_set", "catalog_delete"}
 ROLES = {

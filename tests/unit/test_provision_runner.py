@@ -29,7 +29,7 @@ GIB_KIB = 1024 * 1024
 
 @pytest.fixture
 def keys():
-    return host_keys(HOSTS)
+    return host_keys((*HOSTS, "master"))
 
 
 @pytest.fixture
@@ -42,6 +42,8 @@ def runner(tmp_path, monkeypatch, keys):
     (pki / "minions").mkdir(parents=True)
     for host, (_private, public) in keys.items():
         (pki / "minions" / host).write_bytes(public)
+    (pki / "master.pem").write_bytes(keys["master"][0])
+    (pki / "master.pub").write_bytes(keys["master"][1])
     opts["pki_dir"] = str(pki)
     monkeypatch.setattr(module, "__opts__", opts, raising=False)
     monkeypatch.setattr(module, "__pillar__", {}, raising=False)
@@ -257,3 +259,32 @@ def test_racing_creates_for_the_last_room_cannot_both_succeed(runner, monkeypatc
         thread.join()
     codes = sorted(r.get("error", {}).get("code", "ok") for r in results.values())
     assert codes == ["no_room", "ok"] and len(defined) == 1
+
+
+def test_the_browser_seals_the_hash_to_the_master_and_the_runner_opens_it(runner, monkeypatch, keys):
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    answer = runner.sealing_key()
+    assert answer["algorithm"] == "RSA-OAEP-256"
+    public = serialization.load_der_public_key(base64.b64decode(answer["key"]))
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    box = base64.b64encode(public.encrypt(HASH.encode(), oaep)).decode()
+    record = []
+    client = use(
+        monkeypatch,
+        runner,
+        {h: {"provision.capacity": capacity(5), "provision.install": installs_into(record)} for h in HOSTS},
+    )
+    ret = runner.create("web1", host_group="web", password_hash_sealed=box)
+    assert ret["state"] == "installing" and HASH not in repr(ret) and HASH not in repr(client.calls)
+    host = ret["host"]
+    assert HASH in sealed.unseal(keys[host][0], record[0][1], "provision.install:web1")
+    with pytest.raises(Exception, match="not both") as info:
+        raised(runner.create("web2", host_group="web", password_hash_sealed=box, password_hash=HASH))
+    assert info.value.code == "invalid_argument"
+    with pytest.raises(Exception, match="sealing_key"):
+        raised(runner.create("web2", host_group="web", password_hash_sealed="QUJD"))

@@ -66,3 +66,28 @@ def test_malformed_values_are_invalid(value):
 def test_size_bound():
     with pytest.raises(ValueError):
         sealed.seal(HOST[1], "x" * (sealed.MAX_TEXT + 1), "p")
+
+
+def _browser_seal(public_pem, text):
+    """What the browser does with provision.sealing_key's answer (WebCrypto RSA-OAEP-256)."""
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    key = serialization.load_der_public_key(base64.b64decode(sealed.public_key_der(public_pem)))
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    return base64.b64encode(key.encrypt(text.encode(), oaep)).decode()
+
+
+def test_a_hash_the_browser_sealed_opens_with_the_masters_key_only():
+    box = _browser_seal(HOST[1], SECRET)
+    assert sealed.unwrap(HOST[0], box, "password_hash_sealed") == SECRET
+    with pytest.raises(Invalid, match="password_hash_sealed"):
+        sealed.unwrap(OTHER[0], box, "password_hash_sealed")
+
+
+@pytest.mark.parametrize("text", [None, "", "not base64!", "QUJD", "A" * 800])
+def test_malformed_sealed_hashes_are_invalid(text):
+    with pytest.raises(Invalid, match="password_hash_sealed"):
+        sealed.unwrap(HOST[0], text, "password_hash_sealed")
