@@ -3,7 +3,11 @@ Shared fixtures of the provisioning tests: a small catalog, a known root passwor
 SHA-512 crypt hash, an SSH key, and RSA key pairs standing in for hosts' minion keys.
 """
 
+import base64
+
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from brine import catalog_store
@@ -63,3 +67,11 @@ def key_pair():
 
 def host_keys(hosts):
     return {host: key_pair() for host in hosts}
+
+
+def seal_for_master(spki_b64, text):
+    """``text`` sealed as the browser seals a password hash: RSA-OAEP (SHA-256) to the master's
+    key as ``provision.sealing_key`` gives it (SPKI DER, base64); base64 of the ciphertext."""
+    key = serialization.load_der_public_key(base64.b64decode(spki_b64))
+    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
+    return base64.b64encode(key.encrypt(text.encode(), oaep)).decode()

@@ -18,6 +18,7 @@ from support.provisioning import CATALOG
 from support.provisioning import HASH
 from support.provisioning import SSH_KEY
 from support.provisioning import host_keys
+from support.provisioning import seal_for_master
 from support.provisioning import write_catalog
 from support.saltfakes import ScriptedClient
 from support.saltfakes import master_opts
@@ -262,17 +263,9 @@ def test_racing_creates_for_the_last_room_cannot_both_succeed(runner, monkeypatc
 
 
 def test_the_browser_seals_the_hash_to_the_master_and_the_runner_opens_it(runner, monkeypatch, keys):
-    import base64
-
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives import serialization
-    from cryptography.hazmat.primitives.asymmetric import padding
-
     answer = runner.sealing_key()
     assert answer["algorithm"] == "RSA-OAEP-256"
-    public = serialization.load_der_public_key(base64.b64decode(answer["key"]))
-    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
-    box = base64.b64encode(public.encrypt(HASH.encode(), oaep)).decode()
+    box = seal_for_master(answer["key"], HASH)
     record = []
     client = use(
         monkeypatch,

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from brine import sealed
 from brine.errors import Invalid
 from brine.errors import Refused
+from support.provisioning import seal_for_master
 
 
 def _pair():
@@ -68,20 +69,8 @@ def test_size_bound():
         sealed.seal(HOST[1], "x" * (sealed.MAX_TEXT + 1), "p")
 
 
-def _browser_seal(public_pem, text):
-    """What the browser does with provision.sealing_key's answer (WebCrypto RSA-OAEP-256)."""
-    import base64
-
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import padding
-
-    key = serialization.load_der_public_key(base64.b64decode(sealed.public_key_der(public_pem)))
-    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
-    return base64.b64encode(key.encrypt(text.encode(), oaep)).decode()
-
-
 def test_a_hash_the_browser_sealed_opens_with_the_masters_key_only():
-    box = _browser_seal(HOST[1], SECRET)
+    box = seal_for_master(sealed.public_key_der(HOST[1]), SECRET)
     assert sealed.unwrap(HOST[0], box, "password_hash_sealed") == SECRET
     with pytest.raises(Invalid, match="password_hash_sealed"):
         sealed.unwrap(OTHER[0], box, "password_hash_sealed")
