@@ -26,6 +26,8 @@ const given = (kwargs) => Object.fromEntries(Object.entries(kwargs).filter(([, v
 /**
  * The arguments provision.create takes besides name and test (docs/provisioning.md): exactly
  * these are sent, so nothing else the dialog holds (a typed password above all) can slip in.
+ * The root password's hash goes only sealed to the Salt master (password_hash_sealed, seal.js):
+ * a runner's arguments are on the event bus and in the job cache, so password_hash is never sent.
  */
 export const CREATE_PARTS = Object.freeze([
   "host_group",
@@ -38,13 +40,17 @@ export const CREATE_PARTS = Object.freeze([
   "network",
   "pool",
   "host",
-  "password_hash",
+  "password_hash_sealed",
   "ssh_key",
 ]);
 
+/** RSA-OAEP ciphertext in base64: what password_hash_sealed is (a crypt hash, "$6$...", is not). */
+const SEALED_RE = /^[A-Za-z0-9+/]+={0,2}$/;
+
 /**
  * provision.create's kwargs: the name, the parts given (unset ones, undefined, null or "", are
- * left out: the host group's or the runner's defaults apply), keep_failed and test.
+ * left out: the host group's or the runner's defaults apply), keep_failed and test. Throws when
+ * password_hash_sealed is not base64 (a hash put there unsealed is a bug, and is not sent).
  * @param {CallArgs} args
  */
 function createKwargs({ name, options = {}, test = false }) {
@@ -55,6 +61,9 @@ function createKwargs({ name, options = {}, test = false }) {
     if (value !== undefined && value !== null && value !== "") {
       kwarg[part] = value;
     }
+  }
+  if ("password_hash_sealed" in kwarg && !(typeof kwarg.password_hash_sealed === "string" && SEALED_RE.test(kwarg.password_hash_sealed))) {
+    throw new Error("password_hash_sealed must be the sealed hash (base64), never the hash itself.");
   }
   kwarg.keep_failed = options.keep_failed === true;
   kwarg.test = test === true;
@@ -126,6 +135,9 @@ export const CALLS = Object.freeze({
     action: null,
   },
   kickstarts: { fun: "provision.kickstarts", client: "runner", kwargs: () => undefined, action: null },
+  // The Salt master's public key ({key: SPKI DER base64, algorithm: "RSA-OAEP-256"}) that the
+  // password's hash is sealed to before create (seal.js).
+  sealing_key: { fun: "provision.sealing_key", client: "runner", kwargs: () => undefined, action: null },
   create: { fun: "provision.create", client: "runner", kwargs: createKwargs, action: null },
   installs: { fun: "provision.installs", client: "runner", kwargs: () => undefined, action: null },
   dismiss: {

@@ -4,8 +4,9 @@
 // arguments (only the parts that differ from the group's are sent: they override it), the
 // checks the browser makes first, and the plan as the dialog shows it. Pure, no DOM.
 //
-// The root password is typed here and hashed here (sha512crypt.js): createRequest hands the
-// plaintext back separately from the arguments, and only its hash is ever put in them.
+// The root password is typed here and hashed here (sha512crypt.js), and the hash sealed to the
+// Salt master (seal.js): createRequest hands the plaintext back separately from the arguments,
+// and only the sealed hash (password_hash_sealed) is ever put in them.
 
 import { nameProblem, SIZES, sizeLimit, wholeNumber } from "./catalog.js";
 
@@ -39,7 +40,8 @@ export const PARTS = Object.freeze(["profile", "memory", "vcpus", "disk", "os_tr
 
 /**
  * The form's fields as a refusal may name them (field-errors.js): the form's names, with
- * provision.create's argument names where they differ (password_hash is the password field).
+ * provision.create's argument names where they differ (password_hash_sealed, and the hash it
+ * seals, password_hash, are the password field).
  * @type {readonly import("./field-errors.js").NamedField[]}
  */
 export const CREATE_FIELDS = Object.freeze([
@@ -54,7 +56,7 @@ export const CREATE_FIELDS = Object.freeze([
   { name: "network" },
   { name: "pool", aliases: ["storage pool"] },
   { name: "host" },
-  { name: "password", aliases: ["password_hash", "root password"] },
+  { name: "password", aliases: ["password_hash_sealed", "password_hash", "root password"] },
   { name: "ssh_key", aliases: ["SSH key"] },
 ]);
 
@@ -161,7 +163,7 @@ export function sshKeyProblem(key) {
 
 /**
  * provision.create's arguments from the form (without test, and without the password, which
- * comes back apart to be hashed), or the problems to show at each field.
+ * comes back apart to be hashed and sealed), or the problems to show at each field.
  *
  * With a host group only the parts that differ from it are sent; without one, os_tree,
  * network, pool and a profile (or memory, vcpus and disk) are needed.
@@ -245,13 +247,15 @@ export function createRequest(values, catalog) {
 }
 
 /**
- * The arguments with the password's hash in them (the only form of it that leaves the page).
+ * The arguments with the password's hash, sealed to the Salt master (seal.js), in them: the
+ * only form of it that leaves the page. Never the hash itself: the arguments are on the
+ * master's event bus and in its job cache.
  * @param {Record<string, unknown>} options
- * @param {string | null} passwordHash
+ * @param {string | null} sealedHash  base64 RSA-OAEP ciphertext, or null without a password
  * @returns {Record<string, unknown>}
  */
-export function withPasswordHash(options, passwordHash) {
-  return passwordHash ? { ...options, password_hash: passwordHash } : { ...options };
+export function withSealedPassword(options, sealedHash) {
+  return sealedHash ? { ...options, password_hash_sealed: sealedHash } : { ...options };
 }
 
 // A crypt hash ($1$, $5$, $6$, $y$, $2b$ ...): hidden wherever the plan shows text.

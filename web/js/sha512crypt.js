@@ -1,7 +1,8 @@
 // @ts-check
 // SHA-512 crypt ("$6$..."), the password hash glibc's crypt(3) and kickstart's
 // `rootpw --iscrypted` read, computed in the browser so a root password never leaves the page:
-// Brine only ever receives the hash (docs/provisioning.md). The algorithm is Ulrich Drepper's
+// Brine only ever receives the hash, and that sealed to the Salt master's key (seal.js;
+// docs/provisioning.md). The algorithm is Ulrich Drepper's
 // "Unix crypt using SHA-256 and SHA-512" (the specification glibc implements), written here on
 // WebCrypto's SHA-512 (crypto.subtle.digest); the node tests compare it with
 // `openssl passwd -6`. Pure apart from the random salt.

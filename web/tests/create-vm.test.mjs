@@ -17,7 +17,7 @@ import {
   hideSecrets,
   planView,
   sshKeyProblem,
-  withPasswordHash,
+  withSealedPassword,
 } from "../js/provision.js";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHk5d2p0 admin@example";
@@ -137,16 +137,19 @@ describe("the form to provision.create's kwargs", () => {
     assert.ok(sshKeyProblem(`${KEY}\n${KEY}`));
     assert.ok(sshKeyProblem("-----BEGIN OPENSSH PRIVATE KEY-----"));
   });
-  test("the password comes back apart; only its hash is ever put in the kwargs", () => {
+  test("the password comes back apart; only its sealed hash is ever put in the kwargs", () => {
     const values = { ...applyGroup(form({ host_group: "web", ssh_key: "" }), CATALOG, new Set()), password: "hunter2!", password_confirm: "hunter2!" };
     const request = createRequest(values, CATALOG);
     assert.ok("options" in request);
     assert.equal(request.password, "hunter2!");
     assert.ok(!JSON.stringify(request.options).includes("hunter2"));
-    const hashed = withPasswordHash(request.options, "$6$salt$hash");
-    assert.equal(hashed.password_hash, "$6$salt$hash");
-    assert.ok(!("password_hash" in request.options), "the options themselves are not changed");
-    assert.equal(withPasswordHash(request.options, null).password_hash, undefined);
+    const sealed = withSealedPassword(request.options, "c2VhbGVk");
+    assert.equal(sealed.password_hash_sealed, "c2VhbGVk");
+    assert.equal(sealed.password_hash, undefined);
+    assert.ok(!("password_hash_sealed" in request.options), "the options themselves are not changed");
+    assert.equal(withSealedPassword(request.options, null).password_hash_sealed, undefined);
+    const kwargs = callSpec("create").kwargs({ name: "web1", options: sealed, test: true });
+    assert.deepEqual(kwargs, { name: "web1", host_group: "web", password_hash_sealed: "c2VhbGVk", keep_failed: false, test: true });
   });
 });
 
@@ -154,6 +157,8 @@ describe("refusals at their field", () => {
   const place = (code, message) => placeError(new ApiError(message, { code, status: 200 }), CREATE_FIELDS, { byCode: CREATE_ERROR_FIELDS });
   test("each part, named by its argument", () => {
     assert.equal(place("invalid_argument", "password_hash must be a SHA-512 crypt hash ($6$...)").field, "password");
+    assert.equal(place("invalid_argument", "password_hash_sealed was not sealed with this master's key (provision.sealing_key)").field, "password");
+    assert.equal(place("invalid_argument", "password_hash_sealed must be base64 of RSA-OAEP ciphertext (provision.sealing_key's key)").field, "password");
     assert.equal(place("invalid_argument", "ssh_key must be one OpenSSH public key line").field, "ssh_key");
     assert.equal(place("no_entry", "host_group names host group 'x', which is not in the catalog").field, "host_group");
     assert.equal(place("no_entry", "profile names profile 'x', which is not in the catalog").field, "profile");

@@ -1,7 +1,8 @@
 // @ts-check
 // The Create VM dialog (issue 10, item 9): a name, a host group whose parts fill in as defaults
 // (as Minisat did), each of which can be overridden, root access by a password (hashed here,
-// SHA-512 crypt, before anything is sent) and/or an SSH key; "Review" asks provision.create
+// SHA-512 crypt, and the hash sealed to the Salt master's key, provision.sealing_key, before
+// anything is sent: only password_hash_sealed goes) and/or an SSH key; "Review" asks provision.create
 // with test=True and shows the plan; "Create" sends the same call for real. Refusals are shown
 // at the field they are about. The logic is provision.js's; this is its view.
 
@@ -21,8 +22,9 @@ import {
   PARTS,
   planView,
   profileSizes,
-  withPasswordHash,
+  withSealedPassword,
 } from "../provision.js";
+import { sealerFor } from "../seal.js";
 import { hashPassword } from "../sha512crypt.js";
 import { hostNames, knownPlaces, loadCatalog } from "./catalog-data.js";
 import { renderPlan } from "./create-plan.js";
@@ -56,7 +58,7 @@ export function createVmButton({ perms, store }) {
     "aria-haspopup": "dialog",
     dataset: { testid: "create-vm-button" },
     text: "Create VM",
-    onclick: () => openCreateVm(store),
+    onclick: () => openCreateVm(store, perms),
   });
 }
 
@@ -218,7 +220,10 @@ function createForm(catalog, inventory) {
       "fieldset",
       { class: "form-section" },
       h("legend", { text: "Root access" }),
-      h("p", { class: "muted small", text: "A password, an SSH key, or both. The password is hashed in your browser (SHA-512 crypt): only the hash is sent." }),
+      h("p", {
+        class: "muted small",
+        text: "A password, an SSH key, or both. The password is hashed in your browser (SHA-512 crypt) and the hash sealed to the Salt master's key: only the sealed hash is sent.",
+      }),
       h("div", { class: "form-row" }, fields.password.element, fields.password_confirm.element),
       fields.ssh_key.element,
     ),
@@ -241,8 +246,9 @@ function createForm(catalog, inventory) {
  * Open the Create VM dialog: read the catalog, then the form; Review shows the plan, Create
  * creates. The new VM then shows in the overview as installing.
  * @param {Store} store
+ * @param {unknown} perms  the session's (may the user fetch the master's sealing key?)
  */
-export function openCreateVm(store) {
+export function openCreateVm(store, perms) {
   const formStep = h("div", { class: "create-step", dataset: { step: "form" } }, h("p", { class: "muted", role: "status", text: "Reading the catalog…" }));
   const planStep = h("div", { class: "create-step", hidden: true, tabindex: "-1", dataset: { step: "plan" } });
   const back = /** @type {HTMLButtonElement} */ (h("button", { type: "button", class: "btn", hidden: true, dataset: { testid: "create-back" }, text: "Back" }));
@@ -250,9 +256,12 @@ export function openCreateVm(store) {
   let form = null;
   /** @type {any} */
   let catalog = null;
-  /** @type {Record<string, unknown> | null} the arguments the plan was made for (with the hash) */
+  /** @type {Record<string, unknown> | null} the arguments the plan was made for (with the sealed hash) */
   let planned = null;
   let step = "form";
+  // The Salt master's key, fetched the first time a password is sealed and kept in memory for
+  // this dialog only.
+  const sealPassword = sealerFor(() => call("sealing_key"));
 
   const dialog = openDialog({
     name: "create-vm",
@@ -303,15 +312,37 @@ export function openCreateVm(store) {
     }
     form.errors.clear();
     /** @type {string | null} */
-    let passwordHash = null;
-    try {
-      passwordHash = request.password === null ? null : await hashPassword(request.password);
-    } catch (error) {
-      // WebCrypto is there only in a secure context (the site's HTTPS).
-      form.errors.show({ password: `This browser could not hash the password (${error?.message ?? error}); give an SSH key instead.` });
-      return false;
+    let sealedHash = null;
+    if (request.password !== null) {
+      if (!mayRun(perms, "sealing_key")) {
+        form.errors.show({
+          password: "Your role may not read the Salt master's sealing key (provision.sealing_key), so the password cannot be sent; give an SSH key instead.",
+        });
+        return false;
+      }
+      /** @type {string} */
+      let passwordHash;
+      try {
+        passwordHash = await hashPassword(request.password);
+      } catch (error) {
+        // WebCrypto is there only in a secure context (the site's HTTPS).
+        form.errors.show({ password: `This browser could not hash the password (${error?.message ?? error}); give an SSH key instead.` });
+        return false;
+      }
+      try {
+        sealedHash = await sealPassword(passwordHash);
+      } catch (error) {
+        if (error?.status === 401) {
+          dialog.close(); // the app is taking the user to the login page
+          return false;
+        }
+        form.errors.show({
+          password: `Could not seal the password to the Salt master's key (${error?.message ?? error}); try again, or give an SSH key instead.`,
+        });
+        return false;
+      }
     }
-    const options = withPasswordHash(request.options, passwordHash);
+    const options = withSealedPassword(request.options, sealedHash);
     try {
       const plan = await call("create", { name: String(options.name), options, test: true });
       planned = options;
