@@ -16,6 +16,7 @@ import pytest
 
 from support.lab import BusRecorder
 from support.provision_lab import footprint
+from support.provision_lab import install_events
 from support.provision_lab import make_catalog
 from support.provision_lab import remove_catalog
 from support.provision_lab import remove_vm
@@ -63,7 +64,7 @@ def installed(lab, tokens, catalog):  # pylint: disable=unused-argument
     assert status == 200 and created.get("state") == "installing", created
 
     def states():
-        return [e["state"] for e in stream.events() if e.get("name") == name and "progress" in e]
+        return [event["state"] for event in install_events(stream, name)]
 
     wait_for(
         lambda: "running" in states() or "failed" in states(),

@@ -47,15 +47,19 @@ def remove_catalog(lab, admin_token):
 
 
 def footprint(lab):
-    """Every domain and every volume of the pool ``default`` on every lab host."""
-    found = {}
-    for host in lab.hosts:
-        domains = sorted(lab.virsh(host, "list", "--all", "--name").split())
-        volumes = sorted(
-            line.split()[0] for line in lab.virsh(host, "vol-list", "default").splitlines() if line.strip()
-        )
-        found[host] = (domains, volumes)
-    return found
+    """Every domain on every lab host, and every file in the hosts' shared image folder (the
+    pool ``default``; read from the folder, as a pool's list is only as fresh as its refresh)."""
+    domains = {host: sorted(lab.virsh(host, "list", "--all", "--name").split()) for host in lab.hosts}
+    return domains, sorted(path.name for path in lab.lab.shared.iterdir())
+
+
+def install_events(stream, name):
+    """The payloads of ``brine/vm/<host>/<name>/install`` events a StreamReader received."""
+    return [
+        event["data"]
+        for event in stream.events()
+        if str(event.get("tag", "")).endswith(f"/{name}/install") and isinstance(event.get("data"), dict)
+    ]
 
 
 def where_defined(lab, name):
