@@ -215,3 +215,51 @@ def test_the_hash_travels_sealed_and_stays_off_the_bus_and_the_hosts_files(insta
     assert found == [], f"the password hash is in {found}"
     disk = lab.lab.shared / f"{installed['name']}.qcow2"
     assert disk.exists()
+
+
+def _create_and_wait_for_installing(lab, tokens, name, **extra):
+    remove_vm(lab, name)
+    stream = StreamReader(lab, tokens["viewer"])
+    status, created = runner(lab, tokens["operator"], "provision.create", name=name, host_group="lab-web",
+                             ssh_key=SSH_KEY, **extra)  # fmt: skip
+    assert status == 200 and created.get("state") == "installing", created
+    wait_for(lambda: install_events(stream, name), INSTALL_TIMEOUT, f"{name}: no install event")
+    return stream, created["host"]
+
+
+def test_an_install_that_dies_is_removed_and_recorded_until_dismissed(lab, tokens, catalog):  # pylint: disable=unused-argument
+    """The installer's VM powered off without 'done' (here: destroyed mid-install): the host
+    removes the domain and its new disk, reports failed with the reason, and keeps a record
+    that provision.installs lists until an operator dismisses it."""
+    name = "e2e-dies"
+    stream, host = _create_and_wait_for_installing(lab, tokens, name)
+    lab.virsh(host, "destroy", name)
+    failed = wait_for(lambda: [e for e in install_events(stream, name) if e["state"] == "failed"], 60,
+                      f"{name}: no failed event")  # fmt: skip
+    stream.close()
+    assert "without reporting that it was done" in failed[0]["reason"]
+    assert where_defined(lab, name) == [] and f"{name}.qcow2" not in footprint(lab)[1]
+    status, listed = runner(lab, tokens["viewer"], "provision.installs")
+    mine = [i for i in listed["installs"] if i["name"] == name]
+    assert status == 200 and mine and mine[0]["state"] == "failed" and mine[0]["host"] == host, listed
+    status, ret = runner(lab, tokens["operator"], "provision.dismiss", name=name, host=host)
+    assert status == 200 and ret["changed"] is True, ret
+    status, listed = runner(lab, tokens["viewer"], "provision.installs")
+    assert name not in [i["name"] for i in listed["installs"]]
+
+
+def test_a_failed_install_asked_to_be_kept_stays_for_debugging(lab, tokens, catalog):  # pylint: disable=unused-argument
+    name = "e2e-kept"
+    stream, host = _create_and_wait_for_installing(lab, tokens, name, keep_failed=True)
+    lab.virsh(host, "destroy", name)
+    wait_for(
+        lambda: [e for e in install_events(stream, name) if e["state"] == "failed"], 60, f"{name}: not failed"
+    )
+    stream.close()
+    try:
+        assert where_defined(lab, name) == [host] and f"{name}.qcow2" in footprint(lab)[1]
+        status, info = runner(lab, tokens["viewer"], "cluster.vm_info", name=name)
+        assert status == 200 and info["install"]["state"] == "failed" and info["state"] == "shutoff", info
+    finally:
+        remove_vm(lab, name)
+        runner(lab, tokens["operator"], "provision.dismiss", name=name, host=host)
