@@ -189,17 +189,16 @@ def _path_reachable(path, volumes):
     return os.path.normpath(path) in volumes or os.path.exists(path)
 
 
-def target_facts(conn, vm_needs, host, reserved_memory, vcpu_ratio):
-    """What this host knows that ``target_problems`` weighs."""
-    same_name, same_uuid = _same_vm(conn, vm_needs)
+def capacity_facts(conn, host, reserved_memory, vcpu_ratio):
+    """
+    What a host has for one more VM, by migration or by a create: memory (running VMs' and the
+    reserve), CPUs and vCPUs, networks. ``capacity_problems`` weighs them.
+    """
     info = conn.getInfo()
     totals = vocabulary.totals(libvirt_host.describe_all(conn))
     networks = conn.listAllNetworks(0)
-    volumes = libvirt_host.pool_volumes(conn)
     return {
         "host": host,
-        "same_name": same_name,
-        "same_uuid": same_uuid,
         "memory_total": libvirt_host.node_memory_total(conn, info[1]),
         "memory_allocated": totals["memory_allocated"],
         "memory_available": libvirt_host.node_memory_available(conn),
@@ -207,9 +206,20 @@ def target_facts(conn, vm_needs, host, reserved_memory, vcpu_ratio):
         "cpus": info[2],
         "vcpus_allocated": totals["vcpus_allocated"],
         "vcpu_ratio": vcpu_ratio,
-        "cpu_problem": _cpu_problem(conn, vm_needs, host),
         "networks_active": {net.name() for net in networks if net.isActive()},
         "networks_defined": {net.name() for net in networks},
+    }
+
+
+def target_facts(conn, vm_needs, host, reserved_memory, vcpu_ratio):
+    """What this host knows that ``target_problems`` weighs."""
+    same_name, same_uuid = _same_vm(conn, vm_needs)
+    volumes = libvirt_host.pool_volumes(conn)
+    return {
+        **capacity_facts(conn, host, reserved_memory, vcpu_ratio),
+        "same_name": same_name,
+        "same_uuid": same_uuid,
+        "cpu_problem": _cpu_problem(conn, vm_needs, host),
         # The minion runs on the host it manages: its interfaces are the host's.
         "bridges": {b for b in vm_needs.get("bridges", []) if os.path.exists(f"/sys/class/net/{b}")},
         "paths_reachable": {

@@ -13,7 +13,6 @@ CPU), so a host that a migration may fill is the same host a create may fill.
 
 from brine import libvirt_host
 from brine import migration_check
-from brine import vocabulary
 from brine.errors import Refused
 
 try:
@@ -51,21 +50,9 @@ def _defined(conn, name):
 
 def facts(conn, host, needs, reserved_memory, vcpu_ratio):
     """What this host has that ``problems`` weighs for a new VM of ``needs``."""
-    info = conn.getInfo()
-    totals = vocabulary.totals(libvirt_host.describe_all(conn))
-    networks = conn.listAllNetworks(0)
     return {
-        "host": host,
+        **migration_check.capacity_facts(conn, host, reserved_memory, vcpu_ratio),
         "name_taken": _defined(conn, needs["name"]),
-        "memory_total": libvirt_host.node_memory_total(conn, info[1]),
-        "memory_allocated": totals["memory_allocated"],
-        "memory_available": libvirt_host.node_memory_available(conn),
-        "reserved_memory": int(reserved_memory),
-        "cpus": info[2],
-        "vcpus_allocated": totals["vcpus_allocated"],
-        "vcpu_ratio": vcpu_ratio,
-        "networks_active": {net.name() for net in networks if net.isActive()},
-        "networks_defined": {net.name() for net in networks},
         "bridges": set(),
         "pools": _pools(conn),
     }

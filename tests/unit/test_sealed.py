@@ -1,30 +1,15 @@
 """brine.sealed: what the master seals for one host opens with that host's key and purpose only."""
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
 
 from brine import sealed
 from brine.errors import Invalid
 from brine.errors import Refused
+from support.provisioning import key_pair
 from support.provisioning import seal_for_master
 
-
-def _pair():
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.TraditionalOpenSSL,
-        serialization.NoEncryption(),
-    )
-    public = key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return private, public
-
-
-HOST = _pair()
-OTHER = _pair()
+HOST = key_pair()
+OTHER = key_pair()
 SECRET = "rootpw --iscrypted $6$salt$" + "x" * 86
 
 
