@@ -281,3 +281,48 @@ def test_the_browser_seals_the_hash_to_the_master_and_the_runner_opens_it(runner
     assert info.value.code == "invalid_argument"
     with pytest.raises(Exception, match="sealing_key"):
         raised(runner.create("web2", host_group="web", password_hash_sealed="QUJD"))
+
+
+class FakeCkMinions:
+    """Salt's matcher on the master's caches: hypervisors hv1-hv3, hv2 and hv3 in rack r1."""
+
+    def __init__(self, opts):
+        self.opts = opts
+
+    def check_minions(self, expr, tgt_type):
+        table = {
+            ("brine:roles:hypervisor", "pillar"): ["hv1", "hv2", "hv3"],
+            ("site:rack:r1", "grain"): ["hv2", "hv3", "db9"],
+            ("brine:zone:z2", "pillar"): ["hv3"],
+        }
+        return {"minions": table.get((expr, tgt_type), [])}
+
+
+@pytest.mark.parametrize(
+    ("where", "hosts"),
+    [
+        ({"kind": "any"}, ["hv1", "hv2", "hv3"]),
+        ({"kind": "host", "value": "hv2"}, ["hv2"]),
+        ({"kind": "grain", "key": "site:rack", "value": "r1"}, ["hv2", "hv3"]),  # db9 is no hypervisor
+        ({"kind": "pillar", "key": "brine:zone", "value": "z2"}, ["hv3"]),
+        ({"kind": "grain", "key": "site:rack", "value": "r9"}, []),
+    ],
+)
+def test_the_placement_names_the_candidate_hosts(tmp_path, monkeypatch, where, hosts):
+    import salt.utils.minions
+
+    module = loading.load("_runners/provision.py")
+    monkeypatch.setattr(module, "__opts__", master_opts(tmp_path), raising=False)
+    monkeypatch.setattr(salt.utils.minions, "CkMinions", FakeCkMinions)
+    assert module._hosts_matching(where) == hosts  # pylint: disable=protected-access
+
+
+def test_a_placement_on_an_unknown_host_is_no_host(tmp_path, monkeypatch):
+    import salt.utils.minions
+
+    module = loading.load("_runners/provision.py")
+    monkeypatch.setattr(module, "__opts__", master_opts(tmp_path), raising=False)
+    monkeypatch.setattr(salt.utils.minions, "CkMinions", FakeCkMinions)
+    with pytest.raises(Exception, match="db9 is not a hypervisor host") as info:
+        module._hosts_matching({"kind": "host", "value": "db9"})  # pylint: disable=protected-access
+    assert info.value.code == "no_host"
