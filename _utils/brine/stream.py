@@ -50,7 +50,12 @@ Route = collections.namedtuple("Route", "pattern role sender master signed", def
 #   master   the master fires it itself too (payload without cmd/id, trusted)
 #   signed   a host's event must carry its signature (brine.signing); False only for Salt's own
 ROUTES = (
-    Route(re.compile(rf"brine/vm/(?P<host>{_SEGMENT})/{_SEGMENT}/(?:state|job|install)"), "viewer", "host", False),
+    Route(
+        re.compile(rf"brine/vm/(?P<host>{_SEGMENT})/{_SEGMENT}/(?:state|job|install)"),
+        "viewer",
+        "host",
+        False,
+    ),
     Route(re.compile(rf"brine/host/(?P<host>{_SEGMENT})/(?:resync|disconnected)"), "viewer", "host", False),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/(?:started|progress|done)"), "viewer", "source", False),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/failed"), "viewer", "source", True),

@@ -387,7 +387,8 @@ def test_the_install_marker_becomes_the_vm_dicts_install_field():
     xml = (
         "<domain type='qemu'><name>web1</name><uuid>u-2</uuid><memory>131072</memory><vcpu>1</vcpu>"
         f"<metadata><b:install xmlns:b='{domxml.INSTALL_NS}' state='installing' progress='40'"
-        " step='writing the disk' keep='no'/><other xmlns='urn:x'/></metadata><os><type>hvm</type></os></domain>"
+        " step='writing the disk' keep='no'/><other xmlns='urn:x'/></metadata>"
+        "<os><type>hvm</type></os></domain>"
     )
     parsed = domxml.parse_domain(xml)
     assert parsed["install"] == {
