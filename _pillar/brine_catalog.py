@@ -20,7 +20,7 @@ states then stop rather than act on a catalog that is not there.
 
     brine:
       provision:
-        catalog_dir: /srv/brine/catalog   # the default
+        catalog_dir: /srv/brine-catalog   # the default
     ext_pillar:
       - brine_catalog: {}
 """

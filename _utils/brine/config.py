@@ -23,7 +23,7 @@ KEYS = {
     "migration:unsafe_shared_storage": ([], "host"),
     "capacity:reserved_memory": (1048576, "host"),
     "capacity:vcpu_ratio": (4, "host"),
-    "provision:catalog_dir": ("/srv/brine/catalog", "master"),
+    "provision:catalog_dir": ("/srv/brine-catalog", "master"),
     "provision:virt_type": ("kvm", "host"),
     "stream:listen": ("127.0.0.1:8001", "master"),
     "stream:salt_api": ("http://127.0.0.1:8000", "master"),

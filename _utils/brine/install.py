@@ -35,8 +35,9 @@ VIRT_INSTALL = "virt-install"
 # kernel and initrd first).
 VIRT_INSTALL_TIMEOUT = 600
 SERIAL_LOG = "/var/log/libvirt/qemu/{name}-serial.log"
-# Failed installs whose domain was removed: one small JSON record each, root only.
-RECORDS_DIR = "/var/lib/brine/installs"
+# Failed installs whose domain was removed: one small JSON record each, root only. Beside
+# libvirt's own state, which is what they are about (and private to each lab host).
+RECORDS_DIR = "/var/lib/libvirt/brine/installs"
 # What the installer prints on its serial console (lab/installer; any installer may).
 _PROGRESS_RE = re.compile(r"^brine-install: progress (\d{1,3})(?: (.{0,200}))?$")
 _DONE = "brine-install: done"

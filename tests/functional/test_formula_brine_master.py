@@ -83,6 +83,9 @@ def master_host(tmp_path_factory):
                             "repo": "/srv/brine",
                             "restart_master": False,
                             "services": {"salt_api": None},
+                            # Salt here is the test's own virtual environment, which has
+                            # pykickstart from requirements.txt: no pip into it.
+                            "python_packages": {"bin_env": None},
                             # Only these hypervisor minions may ask the site CA to sign.
                             "x509_peers": ["hv1", "hv2.example.com"],
                             "nginx": {
@@ -150,6 +153,10 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
     assert "brine_console_tokens.BrineConsoleTokens" in processes and CONSOLE in processes
     assert f"--token-source {TOKENS} " in processes
     assert master_host.exec("stat", "-c", "%a", TOKENS).stdout.strip() == "700"
+    # The provisioning catalog: its folder, root's, and the master told where it is.
+    assert master_host.exec("stat", "-c", "%a %U", "/srv/brine-catalog").stdout.strip() == "750 root"
+    assert paths["brine"]["provision"]["catalog_dir"] == "/srv/brine-catalog"
+    assert paths["ext_pillar"] == [{"brine_catalog": {}}]
 
 
 def test_second_apply_changes_nothing(master_host, first_apply):  # pylint: disable=unused-argument

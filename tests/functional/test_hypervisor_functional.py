@@ -350,6 +350,7 @@ def test_inventory_describes_every_vm(hypervisor, libvirt_conn, make_vm, pool, t
             {"type": "vnc", "port": -1, "listen": "127.0.0.1"},
             {"type": "spice", "port": 5930, "listen": "0.0.0.0"},
         ],
+        "install": None,
     }
 
     assert (vms[paused.name()]["state"], vms[paused.name()]["reason"]) == ("paused", "user")

@@ -49,7 +49,7 @@ def test_an_empty_folder_gives_every_kind_empty(pillar, folder):
 def test_the_folder_defaults_to_the_documented_one(pillar):
     pillar.__opts__ = {}
     assert (
-        pillar.catalog_dir(pillar.__opts__) == config.default("provision:catalog_dir") == "/srv/brine/catalog"
+        pillar.catalog_dir(pillar.__opts__) == config.default("provision:catalog_dir") == "/srv/brine-catalog"
     )
 
 
