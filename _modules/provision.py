@@ -179,9 +179,8 @@ def installs():
     """
     with _connection("Could not list the installs on this host") as conn:
         running = []
-        for dom in conn.listAllDomains(0):
-            vm = libvirt_host.describe_domain(conn, dom)
-            if vm and vm.get("install") and vm["install"]["state"] == "installing":
+        for vm in libvirt_host.describe_all(conn):
+            if vm.get("install") and vm["install"]["state"] == "installing":
                 running.append(
                     {"name": vm["name"], "progress": vm["install"]["progress"], "step": vm["install"]["step"]}
                 )

@@ -256,3 +256,17 @@ def test_a_failed_install_asked_to_be_kept_stays_marked_failed(
     assert install.records(records_dir)[0]["kept"] is True
     # Not installing any more: the engine leaves it alone from now on.
     assert install_follow.check(libvirt_conn, dom, HOST, records_dir) is None
+
+
+def test_installs_lists_installing_domains_and_failure_records(
+    modules, libvirt_conn, new_vm, monkeypatch, tmp_path
+):
+    monkeypatch.setattr(install, "RECORDS_DIR", str(tmp_path / "records"))
+    dom, volume = new_vm(running=True)
+    install.set_marker(dom, "installing", live=True, keep="no", volume=volume, progress=30, step="copying")
+    install.record_failure(str(tmp_path / "records"), "gone-vm", "no url", kept=False)
+    ret = modules.provision.installs()
+    assert {"name": dom.name(), "progress": 30, "step": "copying"} in ret["installing"]
+    assert [(f["name"], f["reason"]) for f in ret["failed"]] == [("gone-vm", "no url")]
+    assert modules.provision.dismiss("gone-vm")["changed"] is True
+    assert modules.provision.installs()["failed"] == []
