@@ -11,9 +11,11 @@ started carries Brine's ``<install>`` marker; this engine (``brine.install_follo
   ``brine-install: done`` (state ``running``), else removes what the install made and
   reports ``failed`` with the installer's reason.
 
-It reacts to libvirt's lifecycle events at once and also looks at every installing domain each
-``interval`` seconds, so an install whose event was missed (libvirtd or the minion restarted)
-still ends. Events are signed with the minion's key, like ``brine_events``' (``brine.signing``).
+It finds the installing domains once per connection to libvirtd (so an install whose events
+were missed while libvirtd or the minion restarted still ends), learns of new ones from
+lifecycle and metadata-change events, and looks at those it follows each ``interval`` seconds
+(progress); the host's other domains cost it nothing. Events are signed with the minion's
+key, like ``brine_events``' (``brine.signing``).
 
 :depends: libvirt-python, Brine's library (``_utils/brine``)
 
@@ -86,25 +88,37 @@ class Follower:
         self.records_dir = records_dir
         self.wake = queue.Queue()
         self.stopping = threading.Event()
+        # The domains installing now: found once per connection, then from events only, so a
+        # look costs nothing for the host's other domains.
+        self.tracked = set()
 
     def _on_lifecycle(self, _conn, dom, _event, _detail, _opaque):
         self.wake.put(dom.name())
 
+    def _on_metadata(self, _conn, dom, _type, _nsuri, _opaque):
+        # provision.install marks a domain after virt-install defined and started it.
+        self.wake.put(dom.name())
+
     def look(self, conn, doms):
-        """Check each domain and fire what its install calls for."""
+        """Check each domain and fire what its install calls for; the names still installing."""
+        installing = set()
         for dom in doms:
             try:
                 payload = install_follow.check(conn, dom, self.host, self.records_dir)
             except Exception:  # pylint: disable=broad-except
                 log.exception("brine_installs: could not follow the install of %s", dom.name())
+                installing.add(dom.name())  # still ours: the next look tries again
                 continue
             if payload:
                 try:
                     self.fire(install_follow.install_tag(self.host, payload["name"]), payload)
                 except Exception:  # pylint: disable=broad-except
                     log.exception("brine_installs: could not send the install event of %s", payload["name"])
+            if install_follow.is_installing(dom):
+                installing.add(dom.name())
+        return installing
 
-    def _woken(self, conn):
+    def _woken(self):
         names = set()
         try:
             names.add(self.wake.get(timeout=self.interval))
@@ -112,28 +126,45 @@ class Follower:
                 names.add(self.wake.get_nowait())
         except queue.Empty:
             pass
+        return names
+
+    @staticmethod
+    def _domains(conn, names):
         doms = []
-        for name in names:
+        for name in sorted(names):
             try:
                 doms.append(conn.lookupByName(name))
             except libvirt.libvirtError:
                 continue
         return doms
 
+    def _register(self, conn):
+        ids = [
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None)
+        ]
+        try:
+            ids.append(
+                conn.domainEventRegisterAny(
+                    None, libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE, self._on_metadata, None
+                )
+            )
+        except (AttributeError, libvirt.libvirtError):
+            log.debug("brine_installs: no metadata events here; lifecycle events and the start scan only")
+        return ids
+
     def run_once(self):
         conn = libvirt.open(self.uri)
-        callback = conn.domainEventRegisterAny(
-            None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, None
-        )
+        callbacks = self._register(conn)
         try:
+            # Once per connection: installs that began (or events missed) while it was down.
+            self.tracked = {dom.name() for dom in install_follow.installing(conn)}
             while not self.stopping.is_set() and conn.isAlive():
-                woken = {dom.name(): dom for dom in self._woken(conn)}
-                for dom in install_follow.installing(conn):
-                    woken.setdefault(dom.name(), dom)
-                self.look(conn, woken.values())
+                names = self.tracked | self._woken()
+                self.tracked = self.look(conn, self._domains(conn, names))
         finally:
             try:
-                conn.domainEventDeregisterAny(callback)
+                for callback in callbacks:
+                    conn.domainEventDeregisterAny(callback)
                 conn.close()
             except libvirt.libvirtError:
                 pass

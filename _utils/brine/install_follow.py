@@ -112,14 +112,15 @@ def check(conn, dom, host, records_dir):
         raise
 
 
+def is_installing(dom):
+    """Does ``dom`` (still) carry an ``installing`` marker? False once it is gone."""
+    try:
+        mark = install.marker(dom, inactive=True)
+    except libvirt.libvirtError:
+        return False
+    return bool(mark) and mark.get("state") == "installing"
+
+
 def installing(conn):
     """The domains on ``conn`` whose marker says they are installing."""
-    found = []
-    for dom in conn.listAllDomains(0):
-        try:
-            mark = install.marker(dom, inactive=True)
-        except libvirt.libvirtError:
-            continue
-        if mark and mark.get("state") == "installing":
-            found.append(dom)
-    return found
+    return [dom for dom in conn.listAllDomains(0) if is_installing(dom)]

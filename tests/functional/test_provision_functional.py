@@ -270,3 +270,33 @@ def test_installs_lists_installing_domains_and_failure_records(
     assert [(f["name"], f["reason"]) for f in ret["failed"]] == [("gone-vm", "no url")]
     assert modules.provision.dismiss("gone-vm")["changed"] is True
     assert modules.provision.installs()["failed"] == []
+
+
+def test_the_engine_follows_only_installing_domains_and_lets_go_at_the_end(
+    libvirt_conn, new_vm, serial_logs, records_dir
+):
+    from support.loading import load
+
+    engine = load("_engines/brine_installs.py", "brine_installs_engine")
+    fired = []
+    follower = engine.Follower(
+        HOST, "test:///default", lambda tag, data: fired.append((tag, data)), 1, records_dir
+    )
+    installing, _ = new_vm(running=True)
+    finished, volume = new_vm()
+    plain, _ = new_vm(running=True)
+    install.set_marker(installing, "installing", live=True, keep="no", progress=0)
+    install.set_marker(finished, "installing", live=False, keep="no", volume=volume)
+    say(serial_logs, installing, "brine-install: progress 30 copying")
+    say(serial_logs, finished, "brine-install: done")
+    assert {d.name() for d in engine.install_follow.installing(libvirt_conn)} >= {
+        installing.name(),
+        finished.name(),
+    }
+    still = follower.look(libvirt_conn, [installing, finished, plain])
+    assert still == {installing.name()}  # finished is running from its disk now, plain was never ours
+    assert finished.isActive() and install.marker(finished) is None
+    assert [(t.rsplit("/", 2)[-2], d["state"]) for t, d in fired] == [
+        (installing.name(), "installing"),
+        (finished.name(), "running"),
+    ]
