@@ -23,19 +23,24 @@ except ImportError:
 GIB = 1024**3
 
 
-def _pools(conn):
-    pools = {}
-    for pool in conn.listAllStoragePools(0):
-        active = bool(pool.isActive())
-        available = None
-        if active:
-            try:
-                pool.refresh(0)
-            except libvirt.libvirtError:
-                pass
-            available = pool.info()[3]
-        pools[pool.name()] = {"active": active, "available": available}
-    return pools
+def _pools(conn, name):
+    """``{name: {active, available bytes}}`` of the one pool a create asks for (refreshed, so a
+    shared folder's new files count); empty when the host has no such pool."""
+    try:
+        pool = conn.storagePoolLookupByName(name)
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
+            return {}
+        raise
+    active = bool(pool.isActive())
+    available = None
+    if active:
+        try:
+            pool.refresh(0)
+        except libvirt.libvirtError:
+            pass
+        available = pool.info()[3]
+    return {name: {"active": active, "available": available}}
 
 
 def _defined(conn, name):
@@ -54,7 +59,7 @@ def facts(conn, host, needs, reserved_memory, vcpu_ratio):
         **migration_check.capacity_facts(conn, host, reserved_memory, vcpu_ratio),
         "name_taken": _defined(conn, needs["name"]),
         "bridges": set(),
-        "pools": _pools(conn),
+        "pools": _pools(conn, needs["pool"]),
     }
 
 
