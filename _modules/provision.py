@@ -25,7 +25,6 @@ from brine import placement
 from brine import sealed
 from brine import signing
 from brine import validate
-from brine.errors import Invalid
 from brine.errors import Refused
 
 try:
@@ -40,7 +39,6 @@ log = logging.getLogger(__name__)
 __virtualname__ = "provision"
 
 VIRT_TYPES = ("kvm", "qemu")
-NEEDS_FIELDS = ("name", "memory", "vcpus", "disk", "network", "pool")
 
 
 def __virtual__():
@@ -65,19 +63,6 @@ def _host_id():
     return __opts__.get("id") or __grains__.get("id")
 
 
-def _needs(needs):
-    if not isinstance(needs, dict) or sorted(needs) != sorted(NEEDS_FIELDS):
-        raise Invalid(f"needs must be a dict of exactly {', '.join(NEEDS_FIELDS)}")
-    validate.vm_name(needs["name"])
-    for field in ("network", "pool"):
-        if not isinstance(needs[field], str) or not validate.VM_NAME_RE.fullmatch(needs[field]):
-            raise Invalid(f"needs[{field!r}] {needs[field]!r} is not a valid name")
-    for field, unit in (("memory", "MiB"), ("vcpus", "vCPUs"), ("disk", "GiB")):
-        if validate.positive_int(needs[field], field, unit) is None:
-            raise Invalid(f"needs[{field!r}] is missing")
-    return needs
-
-
 def capacity(needs):
     """
     Whether this host has room for a new VM, and every reason why not.
@@ -96,7 +81,7 @@ def capacity(needs):
         salt hv1 provision.capacity \\
             '{name: web1, memory: 128, vcpus: 1, disk: 1, network: lab, pool: default}'
     """
-    needs = _needs(needs)
+    needs = placement.check_needs(needs)
     lookup = __salt__["config.get"]
     reserved = migration_check.configured_number("capacity:reserved_memory", lookup)
     ratio = migration_check.configured_number("capacity:vcpu_ratio", lookup)

@@ -21,6 +21,7 @@ from xml.etree import ElementTree
 
 from brine import domxml
 from brine import libvirt_host
+from brine import placement
 from brine import validate
 from brine.errors import Invalid
 from brine.errors import Refused
@@ -66,13 +67,9 @@ def check_spec(spec):
     """``spec`` if it is a whole install spec, checked again on the host; else ``Invalid``."""
     if not isinstance(spec, dict) or sorted(spec) != sorted(SPEC_FIELDS):
         raise Invalid(f"the install spec must have exactly the fields {', '.join(SPEC_FIELDS)}")
-    validate.vm_name(spec["name"])
-    for field in ("pool", "network", "os_variant"):
-        if not isinstance(spec[field], str) or not validate.VM_NAME_RE.fullmatch(spec[field]):
-            raise Invalid(f"the install spec's {field} {spec[field]!r} is not a valid name")
-    for field, unit in (("memory", "MiB"), ("vcpus", "vCPUs"), ("disk", "GiB")):
-        if validate.positive_int(spec[field], field, unit) is None:
-            raise Invalid(f"the install spec needs {field}")
+    placement.check_sizes_and_names(spec, "the install spec")
+    if not isinstance(spec["os_variant"], str) or not validate.VM_NAME_RE.fullmatch(spec["os_variant"]):
+        raise Invalid(f"the install spec's os_variant {spec['os_variant']!r} is not a valid name")
     if not isinstance(spec["mac"], str) or not _MAC_RE.match(spec["mac"]):
         raise Invalid(f"the install spec's mac {spec['mac']!r} is not a 52:54:00 MAC address")
     url = spec["url"]

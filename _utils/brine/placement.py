@@ -13,6 +13,8 @@ CPU), so a host that a migration may fill is the same host a create may fill.
 
 from brine import libvirt_host
 from brine import migration_check
+from brine import validate
+from brine.errors import Invalid
 from brine.errors import Refused
 
 try:
@@ -21,6 +23,27 @@ except ImportError:
     libvirt = None
 
 GIB = 1024**3
+# What a new VM needs of its host (``problems``), as ``provision.capacity`` takes it.
+NEEDS_FIELDS = ("name", "memory", "vcpus", "disk", "network", "pool")
+
+
+def check_sizes_and_names(values, label):
+    """The VM name, network, pool and sizes in ``values`` checked; ``Invalid`` naming ``label``."""
+    validate.vm_name(values["name"])
+    for field in ("network", "pool"):
+        if not isinstance(values[field], str) or not validate.VM_NAME_RE.fullmatch(values[field]):
+            raise Invalid(f"{label}'s {field} {values[field]!r} is not a valid name")
+    for field, unit in (("memory", "MiB"), ("vcpus", "vCPUs"), ("disk", "GiB")):
+        if validate.positive_int(values[field], field, unit) is None:
+            raise Invalid(f"{label} needs {field}")
+
+
+def check_needs(needs):
+    """``needs`` if it is exactly ``NEEDS_FIELDS``, each valid; else ``Invalid``."""
+    if not isinstance(needs, dict) or sorted(needs) != sorted(NEEDS_FIELDS):
+        raise Invalid(f"needs must be a dict of exactly {', '.join(NEEDS_FIELDS)}")
+    check_sizes_and_names(needs, "needs")
+    return needs
 
 
 def _pools(conn, name):
