@@ -65,18 +65,19 @@ def public_key(value):
     return value, key
 
 
-def _oaep():
+def oaep():
+    """RSA-OAEP as WebCrypto's {name: \"RSA-OAEP\", hash: \"SHA-256\"} does it (MGF1-SHA-256, no label)."""
     return padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
 
 def encrypt(key, text):
     """``text`` encrypted for the browser holding ``key``'s private half: base64 of RSA-OAEP."""
-    return base64.b64encode(key.encrypt(text.encode("utf-8"), _oaep())).decode("ascii")
+    return base64.b64encode(key.encrypt(text.encode("utf-8"), oaep())).decode("ascii")
 
 
 def decrypt(private_key, ciphertext):
     """The browser's side, for tests and tools written in Python: ``encrypt`` undone."""
-    return private_key.decrypt(base64.b64decode(ciphertext), _oaep()).decode("utf-8")
+    return private_key.decrypt(base64.b64decode(ciphertext), oaep()).decode("utf-8")
 
 
 def request_keys():

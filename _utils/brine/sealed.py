@@ -16,11 +16,10 @@ import binascii
 import os
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from brine import console_crypto
 from brine import signing
 from brine.errors import Invalid
 from brine.errors import Refused
@@ -29,10 +28,6 @@ VERSION = 1
 # A kickstart is a few KiB; anything far larger is not one of ours.
 MAX_TEXT = 256 * 1024
 FIELDS = ("v", "key", "nonce", "data")
-
-
-def _oaep():
-    return padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
 
 
 def _b64(data):
@@ -48,7 +43,7 @@ def seal(public_pem, text, purpose):
     data_key, nonce = AESGCM.generate_key(bit_length=256), os.urandom(12)
     return {
         "v": VERSION,
-        "key": _b64(key.encrypt(data_key, _oaep())),
+        "key": _b64(key.encrypt(data_key, console_crypto.oaep())),
         "nonce": _b64(nonce),
         "data": _b64(AESGCM(data_key).encrypt(nonce, raw, purpose.encode("utf-8"))),
     }
@@ -74,7 +69,7 @@ def unseal(private_pem, sealed, purpose):
         raise Invalid(f"the sealed value is not base64: {err}") from None
     key = signing.private_key(private_pem)
     try:
-        data_key = key.decrypt(wrapped, _oaep())
+        data_key = key.decrypt(wrapped, console_crypto.oaep())
         return AESGCM(data_key).decrypt(nonce, data, purpose.encode("utf-8")).decode("utf-8")
     except (ValueError, InvalidTag):
         raise Refused(
@@ -104,7 +99,7 @@ def unwrap(private_pem, text, argument):
     if not isinstance(text, str) or not text or len(text) > WRAPPED_TEXT_MAX:
         raise Invalid(f"{argument} must be base64 of RSA-OAEP ciphertext (provision.sealing_key's key)")
     try:
-        data = base64.b64decode(text, validate=True)
-        return signing.private_key(private_pem).decrypt(data, _oaep()).decode("utf-8")
+        base64.b64decode(text, validate=True)
+        return console_crypto.decrypt(signing.private_key(private_pem), text)
     except (binascii.Error, ValueError, UnicodeDecodeError):
         raise Invalid(f"{argument} was not sealed with this master's key (provision.sealing_key)") from None

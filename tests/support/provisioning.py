@@ -5,12 +5,11 @@ SHA-512 crypt hash, an SSH key, and RSA key pairs standing in for hosts' minion 
 
 import base64
 
-from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from brine import catalog_store
+from brine import console_crypto
 
 # The plaintext never reaches Brine; tests search every place for it after a create.
 PLAINTEXT = "Plain-Text-Root-Pw-7319"
@@ -72,6 +71,4 @@ def host_keys(hosts):
 def seal_for_master(spki_b64, text):
     """``text`` sealed as the browser seals a password hash: RSA-OAEP (SHA-256) to the master's
     key as ``provision.sealing_key`` gives it (SPKI DER, base64); base64 of the ciphertext."""
-    key = serialization.load_der_public_key(base64.b64decode(spki_b64))
-    oaep = padding.OAEP(mgf=padding.MGF1(algorithm=hashes.SHA256()), algorithm=hashes.SHA256(), label=None)
-    return base64.b64encode(key.encrypt(text.encode(), oaep)).decode()
+    return console_crypto.encrypt(serialization.load_der_public_key(base64.b64decode(spki_b64)), text)
