@@ -45,35 +45,47 @@ def catalog(lab, tokens):
     remove_catalog(lab, tokens["admin"])
 
 
+def _states(stream, name):
+    return [event["state"] for event in install_events(stream, name)]
+
+
+def _create(lab, tokens, name):
+    """The plan, then the create, as an operator in the browser: the hash sealed to the master's
+    key, never readable in the arguments."""
+    status, key = runner(lab, tokens["operator"], "provision.sealing_key")
+    assert status == 200 and key["algorithm"] == "RSA-OAEP-256", key
+    sealed_hash = seal_for_master(key["key"], HASH)
+    kwargs = {"name": name, "host_group": "lab-web", "password_hash_sealed": sealed_hash, "ssh_key": SSH_KEY}
+    status, plan = runner(lab, tokens["operator"], "provision.create", test=True, **kwargs)
+    assert status == 200 and plan.get("test") is True, plan
+    status, created = runner(lab, tokens["operator"], "provision.create", **kwargs)
+    assert status == 200 and created.get("state") == "installing", created
+    return plan, created
+
+
 @pytest.fixture(scope="module")
 def installed(lab, tokens, catalog):  # pylint: disable=unused-argument
     """One VM created from the host group lab-web by an operator, followed to running."""
     name = "e2e-web1"
     remove_vm(lab, name)
-    recorder = BusRecorder(lab).__enter__()
-    stream = StreamReader(lab, tokens["viewer"])
-    # As the browser does: the hash sealed to the master's key, never readable in the arguments.
-    status, key = runner(lab, tokens["operator"], "provision.sealing_key")
-    assert status == 200 and key["algorithm"] == "RSA-OAEP-256", key
-    sealed_hash = seal_for_master(key["key"], HASH)
-    status, plan = runner(lab, tokens["operator"], "provision.create", name=name, host_group="lab-web",
-                          password_hash_sealed=sealed_hash, ssh_key=SSH_KEY, test=True)  # fmt: skip
-    assert status == 200 and plan.get("test") is True, plan
-    status, created = runner(lab, tokens["operator"], "provision.create", name=name, host_group="lab-web",
-                             password_hash_sealed=sealed_hash, ssh_key=SSH_KEY)  # fmt: skip
-    assert status == 200 and created.get("state") == "installing", created
-
-    def states():
-        return [event["state"] for event in install_events(stream, name)]
-
-    wait_for(
-        lambda: "running" in states() or "failed" in states(),
-        INSTALL_TIMEOUT,
-        f"{name} never finished installing",
-    )
-    stream.close()
-    recorder.__exit__()
-    yield {"name": name, "plan": plan, "created": created, "states": states(), "bus": recorder.text}
+    with BusRecorder(lab) as recorder:
+        stream = StreamReader(lab, tokens["viewer"])
+        try:
+            plan, created = _create(lab, tokens, name)
+            wait_for(
+                lambda: {"running", "failed"} & set(_states(stream, name)),
+                INSTALL_TIMEOUT,
+                f"{name} never finished installing",
+            )
+        finally:
+            stream.close()
+    yield {
+        "name": name,
+        "plan": plan,
+        "created": created,
+        "states": _states(stream, name),
+        "bus": recorder.text,
+    }
     remove_vm(lab, name)
 
 
