@@ -40,6 +40,8 @@ CODES = {
     "vm_exists": "a VM of that name already exists",
     "no_room": "no host can take the VM",
     "install_failed": "the install did not complete",
+    "no_network": "no libvirt network of that name on the host",
+    "no_pool": "no storage pool of that name on the host",
     "internal": "Brine hit an unexpected problem",
 }
 

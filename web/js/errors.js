@@ -33,6 +33,8 @@ export const ERROR_CODES = Object.freeze([
   "vm_exists",
   "no_room",
   "install_failed",
+  "no_network",
+  "no_pool",
   "internal",
 ]);
 
