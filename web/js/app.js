@@ -9,6 +9,7 @@ import { startLiveUpdates } from "./components/live-status.js";
 import { mountMigrationPanel } from "./components/migration-panel.js";
 import { watchDrops } from "./components/migration-drag.js";
 import { clearNotices, dismiss, initNotices, notify } from "./components/notices.js";
+import { followSiteLive, siteLoaders } from "./components/site-data.js";
 import { icon } from "./dom.js";
 import { ApiError } from "./errors.js";
 import { formatClock } from "./format.js";
@@ -58,6 +59,8 @@ const store = createAppStore({
       return null;
     });
   },
+  // The site's networks and pools (docs/site.md), where the user's role may read them.
+  ...siteLoaders(),
 });
 
 const router = createRouter(ROUTES, { fallback: FALLBACK });
@@ -87,9 +90,12 @@ function startRefreshing() {
     const stopTimer = autoRefresh(store, REFRESH_INTERVAL_MS);
     // The stream's first connection refetches the inventory, as every reconnection does.
     const stopLive = startLiveUpdates(store, { api, indicator: updatedText });
+    // A network's or pool's events refetch that host's networks or pools.
+    const stopSite = followSiteLive(store);
     stopAutoRefresh = () => {
       stopTimer();
       stopLive();
+      stopSite();
     };
   }
 }

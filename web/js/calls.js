@@ -23,6 +23,12 @@ const byName = ({ name }) => ({ name });
 /** The entries whose value is not undefined (an argument not given is not sent). @param {Kwargs} kwargs */
 const given = (kwargs) => Object.fromEntries(Object.entries(kwargs).filter(([, value]) => value !== undefined));
 
+/** One host's, or (without a host) every host's. @param {CallArgs} args */
+const byHost = ({ host }) => (host === undefined ? undefined : { host });
+
+/** One object (a network, a pool) on one host. @param {CallArgs} args */
+const onHost = ({ host, name }) => given({ host, name });
+
 /**
  * The arguments provision.create takes besides name and test (docs/provisioning.md): exactly
  * these are sent, so nothing else the dialog holds (a typed password above all) can slip in.
@@ -146,6 +152,15 @@ export const CALLS = Object.freeze({
     kwargs: ({ name, host }) => given({ name, host }),
     action: null,
   },
+  // The site (docs/site.md, "What the hosts have"): every host's libvirt networks and storage
+  // pools (one host with `host`), and the admins' start, stop and refresh of one on its host.
+  site_networks: { fun: "site.networks", client: "runner", kwargs: byHost, action: null },
+  site_pools: { fun: "site.pools", client: "runner", kwargs: byHost, action: null },
+  network_start: { fun: "site.network_start", client: "runner", kwargs: onHost, action: null },
+  network_stop: { fun: "site.network_stop", client: "runner", kwargs: onHost, action: null },
+  pool_start: { fun: "site.pool_start", client: "runner", kwargs: onHost, action: null },
+  pool_stop: { fun: "site.pool_stop", client: "runner", kwargs: onHost, action: null },
+  pool_refresh: { fun: "site.pool_refresh", client: "runner", kwargs: onHost, action: null },
 });
 
 /**

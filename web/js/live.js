@@ -13,6 +13,8 @@ import { isActive, isRunning } from "./vocabulary.js";
  *   brine/vm/<host>/<vm>/install      -> {kind: "vm-install", host, vm}
  *   brine/host/<host>/<what>          -> {kind: "host", host, what}    (resync, disconnected)
  *   brine/migration/<id>/<phase>      -> {kind: "migration", id, phase} (started, progress, done, failed)
+ *   brine/network/<host>/<name>/state -> {kind: "network-state", host, network}  (docs/site.md)
+ *   brine/pool/<host>/<name>/state    -> {kind: "pool-state", host, pool}
  * Anything else -> {kind: "other"}.
  */
 export function classifyTag(tag) {
@@ -31,6 +33,12 @@ export function classifyTag(tag) {
   }
   if (parts[1] === "host" && parts.length === 4) {
     return { kind: "host", host: parts[2], what: parts[3] };
+  }
+  if (parts[1] === "network" && parts.length === 5 && parts[4] === "state") {
+    return { kind: "network-state", host: parts[2], network: parts[3] };
+  }
+  if (parts[1] === "pool" && parts.length === 5 && parts[4] === "state") {
+    return { kind: "pool-state", host: parts[2], pool: parts[3] };
   }
   if (parts[1] === "migration" && parts.length === 4) {
     return { kind: "migration", id: parts[2], phase: parts[3] };

@@ -4,6 +4,7 @@
 
 import { kindSpec } from "./catalog.js";
 import { CatalogPage } from "./pages/catalog.js";
+import { HostNetworksPage, HostStoragePage } from "./pages/host-site.js";
 import { LoginPage } from "./pages/login.js";
 import { OverviewPage } from "./pages/overview.js";
 import { VmPage } from "./pages/vm.js";
@@ -15,6 +16,8 @@ export const ROUTES = [
   { pattern: "/vm/:name", page: VmPage, title: (params) => `${params.name} · Brine` },
   { pattern: "/catalog", page: CatalogPage, title: "Catalog · Brine" },
   { pattern: "/catalog/:kind", page: CatalogPage, title: (params) => `${kindSpec(params.kind)?.label ?? params.kind} · Catalog · Brine` },
+  { pattern: "/hosts/:host/networks", page: HostNetworksPage, title: (params) => `Networks · ${params.host} · Brine` },
+  { pattern: "/hosts/:host/storage", page: HostStoragePage, title: (params) => `Storage · ${params.host} · Brine` },
 ];
 
 /** Where an unknown route goes. */

@@ -13,6 +13,7 @@ import {
   sentenceCase,
   usage,
 } from "../format.js";
+import { mayReadSite, SECTIONS, siteHref } from "../site.js";
 import { hostInstalls } from "./install-rows.js";
 
 /**
@@ -94,11 +95,24 @@ function fact(term, value) {
 }
 
 /**
+ * Links to the host's networks and storage pages, those the user's role may read.
+ * @param {string} host
+ * @param {unknown} perms
+ */
+function siteLinks(host, perms) {
+  const links = SECTIONS.filter((section) => mayReadSite(perms, section.kind)).map((section) =>
+    h("a", { href: siteHref(host, section.id), class: "host-link", dataset: { testid: `host-${section.id}-link` }, text: section.label }),
+  );
+  return links.length > 0 ? h("nav", { class: "host-links", "aria-label": `${host}: networks and storage` }, links) : null;
+}
+
+/**
  * @param {any} host
  * @param {readonly import("../installs.js").InstallRecord[]} orphans
+ * @param {unknown} perms
  */
-function hostCard(host, orphans) {
-  const card = hostCardElement(host, orphans);
+function hostCard(host, orphans, perms) {
+  const card = hostCardElement(host, orphans, perms);
   dropTargets.register(card, { host: host.name });
   return card;
 }
@@ -106,8 +120,9 @@ function hostCard(host, orphans) {
 /**
  * @param {any} host
  * @param {readonly import("../installs.js").InstallRecord[]} orphans
+ * @param {unknown} perms
  */
-function hostCardElement(host, orphans) {
+function hostCardElement(host, orphans, perms) {
   const reachable = Boolean(host.reachable);
   const f = host.facts ?? {};
   const badge = h(
@@ -135,6 +150,7 @@ function hostCardElement(host, orphans) {
       head,
       h("p", { class: "host-reason", dataset: { testid: "host-reason" }, text: sentenceCase(host.error) || "The host did not answer." }),
       h("p", { class: "muted small", text: "Its VMs are not listed until it answers again." }),
+      siteLinks(host.name, perms),
     );
   }
 
@@ -168,16 +184,18 @@ function hostCardElement(host, orphans) {
       fact(f.hypervisor || "Hypervisor", orDash(f.hypervisor_version)),
     ),
     hostInstalls(host, orphans),
+    siteLinks(host.name, perms),
   );
 }
 
 /**
  * One card per host, in name order.
  * @param {any[]} hosts
- * @param {{orphans?: readonly import("../installs.js").InstallRecord[]}} [options]
- *   the install records no VM stands for (installs.js orphanInstalls), shown on their host's card
+ * @param {{orphans?: readonly import("../installs.js").InstallRecord[], perms?: unknown}} [options]
+ *   orphans: the install records no VM stands for (installs.js orphanInstalls), shown on their
+ *   host's card; perms: the user's, for the links to each host's networks and storage
  */
-export function renderHosts(hosts, { orphans = [] } = {}) {
+export function renderHosts(hosts, { orphans = [], perms = [] } = {}) {
   const sorted = [...(hosts ?? [])].sort((a, b) => naturalCompare(a.name, b.name));
   return h(
     "section",
@@ -185,6 +203,6 @@ export function renderHosts(hosts, { orphans = [] } = {}) {
     h("div", { class: "section-head" }, h("h2", { id: "hosts-heading", text: "Hosts" })),
     sorted.length === 0
       ? h("p", { class: "empty", text: "No hosts with the hypervisor role answered the master." })
-      : h("div", { class: "host-grid" }, sorted.map((host) => hostCard(host, orphans))),
+      : h("div", { class: "host-grid" }, sorted.map((host) => hostCard(host, orphans, perms))),
   );
 }

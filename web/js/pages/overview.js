@@ -101,7 +101,7 @@ function mountOverview(container, { store, session: maybeSession }) {
     }
     const inv = state.inventory;
     collected.textContent = inv.collected ? `Collected at ${formatClock(inv.collected)}` : "";
-    render(summary, renderTotals(inv.totals), renderHosts(inv.hosts, { orphans: orphanInstalls(state.installs, inv) }));
+    render(summary, renderTotals(inv.totals), renderHosts(inv.hosts, { orphans: orphanInstalls(state.installs, inv), perms: session.perms }));
     renderTable(state);
   };
 

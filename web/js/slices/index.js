@@ -7,11 +7,14 @@ import { catalogSlice } from "./catalog.js";
 import { installsSlice } from "./installs.js";
 import { inventorySlice } from "./inventory.js";
 import { migrationsSlice } from "./migrations.js";
+import { siteBusySlice, siteSlice } from "./site.js";
 
 /**
  * @typedef {object} SliceDeps
  * @property {() => Promise<any>} loadInventory  cluster.inventory
  * @property {() => Promise<any>} [loadInstalls]  provision.installs, or null where the user may not ask
+ * @property {import("./site.js").SiteLoader} [loadNetworks]  site.networks, or null where the user may not ask
+ * @property {import("./site.js").SiteLoader} [loadPools]  site.pools, or null where the user may not ask
  */
 
 /**
@@ -19,8 +22,15 @@ import { migrationsSlice } from "./migrations.js";
  * @param {SliceDeps} deps
  * @returns {import("../store.js").Slice[]}
  */
-export function appSlices({ loadInventory, loadInstalls = async () => null }) {
-  return [inventorySlice({ load: loadInventory }), migrationsSlice, installsSlice({ load: loadInstalls }), catalogSlice];
+export function appSlices({ loadInventory, loadInstalls = async () => null, loadNetworks, loadPools }) {
+  return [
+    inventorySlice({ load: loadInventory }),
+    migrationsSlice,
+    installsSlice({ load: loadInstalls }),
+    catalogSlice,
+    siteSlice({ loadNetworks, loadPools }),
+    siteBusySlice,
+  ];
 }
 
 /**
