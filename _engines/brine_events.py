@@ -1,6 +1,6 @@
 """
-Brine's host engine: libvirt's domain events onto the Salt event bus
-====================================================================
+Brine's host engine: libvirt's domain, network and pool events onto the Salt event bus
+======================================================================================
 
 Runs inside each host's salt-minion and forwards what libvirt reports about the
 host's VMs to the master, under the ``brine/`` tags documented in Brine's
@@ -11,17 +11,21 @@ host's VMs to the master, under the ``brine/`` tags documented in Brine's
   the VM's state after it and its VM dict;
 - ``brine/vm/<host>/<vm>/job`` for a finished job (a migration, a save) and for
   each pass of a live migration over the VM's memory;
+- ``brine/network/<host>/<name>/state`` for a libvirt network's lifecycle event (defined,
+  undefined, started, stopped) and ``brine/pool/<host>/<name>/state`` for a storage pool's
+  (also created, deleted, and refreshed), with whether it is active when the engine forwards it;
 - ``brine/host/<host>/disconnected`` when libvirtd goes away, and
   ``brine/host/<host>/resync`` whenever the engine has (re)connected, because
   events may have been missed: the UI refetches that host.
 
 It survives libvirtd restarts: the connection has keepalive probes and a close
 callback, and is reopened with an exponential backoff. Its queue is bounded and coalesces per
-VM: a burst of lifecycle events for one VM sends one state event, with the state the VM is in
-when the engine gets to it; when the queue is full, what does not fit is dropped and a
-``brine/host/<host>/resync`` tells the UI to refetch the host. The VM dict in a state event is the one
-``hypervisor.vm_info`` returns, built by the same library (``brine.libvirt_host``) on a
-connection of its own, so a slow describe never holds up the event connection.
+VM, network and pool: a burst of lifecycle events for one VM sends one state event, with the
+state the VM is in when the engine gets to it; when the queue is full, what does not fit is
+dropped and a ``brine/host/<host>/resync`` tells the UI to refetch the host. The VM dict in a
+state event is the one ``hypervisor.vm_info`` returns, built by the same library (``brine.libvirt_host``) on a
+connection of its own, so a slow describe never holds up the event connection. The words, tags
+and payloads are the library's (``brine.host_events``); this file does the I/O.
 
 Every event is signed with the minion's own key (``<pki_dir>/minion.pem``, ``brine.signing``):
 the master's event stream forwards a host's event only with its signature. Without a readable
@@ -40,7 +44,7 @@ Configuration (minion config):
           # Seconds between reconnection attempts: doubles from min to max.
           reconnect_min: 1
           reconnect_max: 30
-          # Events waiting to be sent, at most (one per VM and kind once coalesced).
+          # Events waiting to be sent, at most (one per VM, network or pool and kind once coalesced).
           queue_size: 1000
 """
 
@@ -50,6 +54,7 @@ import queue
 import threading
 import time
 
+from brine import host_events
 from brine import libvirt_host
 from brine import signing
 
@@ -64,66 +69,6 @@ log = logging.getLogger(__name__)
 
 __virtualname__ = "brine_events"
 
-# virDomainEventType, in enum order, and each type's detail words in enum order.
-LIFECYCLE_EVENTS = (
-    "defined",
-    "undefined",
-    "started",
-    "suspended",
-    "resumed",
-    "stopped",
-    "shutdown",
-    "pmsuspended",
-    "crashed",
-)
-LIFECYCLE_DETAILS = {
-    "defined": ("added", "updated", "renamed", "from_snapshot"),
-    "undefined": ("removed", "renamed"),
-    "started": ("booted", "migrated", "restored", "from_snapshot", "wakeup"),
-    "suspended": (
-        "paused",
-        "migrated",
-        "ioerror",
-        "watchdog",
-        "restored",
-        "from_snapshot",
-        "api_error",
-        "postcopy",
-        "postcopy_failed",
-    ),
-    "resumed": ("unpaused", "migrated", "from_snapshot", "postcopy", "postcopy_failed"),
-    "stopped": (
-        "shutdown",
-        "destroyed",
-        "crashed",
-        "migrated",
-        "saved",
-        "failed",
-        "from_snapshot",
-    ),
-    "shutdown": ("finished", "guest", "host"),
-    "pmsuspended": ("memory", "disk"),
-    "crashed": ("panicked", "crashloaded"),
-}
-
-# Keys of a job's statistics worth sending (libvirt's typed parameter names).
-JOB_STAT_KEYS = (
-    "type",
-    "operation",
-    "success",
-    "time_elapsed",
-    "downtime",
-    "downtime_net",
-    "setup_time",
-    "data_total",
-    "data_processed",
-    "data_remaining",
-    "memory_dirty_rate",
-    "memory_page_size",
-    "memory_iteration",
-    "errmsg",
-)
-
 KEEPALIVE_INTERVAL = 5
 KEEPALIVE_COUNT = 3
 QUEUE_SIZE = 1000
@@ -136,50 +81,9 @@ def __virtual__():
 
 
 # ---------------------------------------------------------------------------
-# Pure helpers: no libvirt connection, no Salt dunders. Tests call them directly.
+# Pure helpers: no libvirt connection, no Salt dunders. Tests call them directly. The events'
+# words, tags and payloads are the library's (brine.host_events).
 # ---------------------------------------------------------------------------
-
-
-def lifecycle_words(event, detail):
-    """(event word, detail word) for libvirt's lifecycle ``event`` and ``detail`` codes."""
-    if isinstance(event, int) and 0 <= event < len(LIFECYCLE_EVENTS):
-        word = LIFECYCLE_EVENTS[event]
-    else:
-        return "unknown", "unknown"
-    details = LIFECYCLE_DETAILS[word]
-    if isinstance(detail, int) and 0 <= detail < len(details):
-        return word, details[detail]
-    return word, "unknown"
-
-
-def state_tag(host, name):
-    return f"brine/vm/{host}/{name}/state"
-
-
-def job_tag(host, name):
-    return f"brine/vm/{host}/{name}/job"
-
-
-def host_tag(host, what):
-    return f"brine/host/{host}/{what}"
-
-
-def state_data(host, name, event, detail, vm):
-    """The data of a ``brine/vm/<host>/<vm>/state`` event; ``vm`` is the VM dict or None."""
-    return {
-        "host": host,
-        "name": name,
-        "event": event,
-        "detail": detail,
-        "state": vm["state"] if vm else None,
-        "reason": vm["reason"] if vm else None,
-        "vm": vm,
-    }
-
-
-def job_stats(stats):
-    """The job statistics worth sending, as plain JSON values."""
-    return {key: stats[key] for key in JOB_STAT_KEYS if key in (stats or {})}
 
 
 def next_backoff(current, minimum, maximum):
@@ -191,9 +95,10 @@ def next_backoff(current, minimum, maximum):
 
 class EventQueue:
     """
-    The events waiting to be sent: bounded, and coalescing per VM. A VM has at most one
-    waiting state event (the newest word wins; the worker describes the VM when it sends it, so
-    the state sent is the latest anyway) and one waiting job event of each kind; a new event
+    The events waiting to be sent: bounded, and coalescing per VM, network and pool. A VM has
+    at most one waiting state event (the newest word wins; the worker describes the VM when it
+    sends it, so the state sent is the latest anyway) and one waiting job event of each kind, a
+    network or pool one waiting event (its newest word; ``active`` is read when sent); a new event
     for a waiting key replaces it in place. When ``size`` keys wait, a new key is dropped and
     counted (``take_dropped``): the worker then tells the UI to resync the host. A close notice
     always gets in. ``get``/``get_nowait`` raise ``queue.Empty`` like ``queue.Queue``.
@@ -208,7 +113,7 @@ class EventQueue:
     @staticmethod
     def key(item):
         kind = item[0]
-        if kind == "state":
+        if kind in ("state", "network", "pool"):
             return (kind, item[1])
         if kind == "job":
             return (kind, item[1], item[2])
@@ -276,17 +181,27 @@ class EventForwarder:
     One libvirt connection's events, forwarded through ``fire(tag, data)``.
 
     ``describe(name)`` returns the VM dict of ``name`` or None when it no longer
-    exists. Callbacks from libvirt's loop only queue; a worker thread (``run``)
-    describes VMs and fires, so a slow describe never stalls libvirt's loop.
+    exists; ``active(kind, name)`` whether a network or pool is active (None: cannot say).
+    Callbacks from libvirt's loop only queue; a worker thread (``run``) describes VMs and
+    fires, so a slow describe never stalls libvirt's loop.
     """
 
     def __init__(  # pylint: disable=too-many-arguments
-        self, host, uri, fire, describe, reconnect_min=1.0, reconnect_max=30.0, queue_size=QUEUE_SIZE
+        self,
+        host,
+        uri,
+        fire,
+        describe,
+        reconnect_min=1.0,
+        reconnect_max=30.0,
+        queue_size=QUEUE_SIZE,
+        active=None,
     ):
         self.host = host
         self.uri = uri
         self.fire = fire
         self.describe = describe
+        self.active = active or (lambda kind, name: None)
         self.reconnect_min = float(reconnect_min)
         self.reconnect_max = float(reconnect_max)
         self.queue = EventQueue(queue_size)
@@ -296,7 +211,7 @@ class EventForwarder:
 
     # -- libvirt callbacks (libvirt's loop thread): queue only ----------------------------
     def _on_lifecycle(self, _conn, dom, event, detail, _opaque):
-        self.queue.put(("state", dom.name(), *lifecycle_words(event, detail)))
+        self.queue.put(("state", dom.name(), *host_events.lifecycle_words(event, detail)))
 
     def _on_reboot(self, _conn, dom, _opaque):
         self.queue.put(("state", dom.name(), "reboot", "guest"))
@@ -305,7 +220,16 @@ class EventForwarder:
         self.queue.put(("job", dom.name(), "migration_iteration", {"iteration": iteration}))
 
     def _on_job_completed(self, _conn, dom, params, _opaque):
-        self.queue.put(("job", dom.name(), "job_completed", {"stats": job_stats(params)}))
+        self.queue.put(("job", dom.name(), "job_completed", {"stats": host_events.job_stats(params)}))
+
+    def _on_network(self, _conn, network, event, _detail, _opaque):
+        self.queue.put(("network", network.name(), host_events.network_word(event)))
+
+    def _on_pool(self, _conn, pool, event, _detail, _opaque):
+        self.queue.put(("pool", pool.name(), host_events.pool_word(event)))
+
+    def _on_pool_refresh(self, _conn, pool, _opaque):
+        self.queue.put(("pool", pool.name(), host_events.POOL_REFRESHED))
 
     def _on_close(self, _conn, reason, _opaque):
         words = {0: "an error", 1: "end of file", 2: "keepalive timeout", 3: "a client request"}
@@ -323,27 +247,34 @@ class EventForwarder:
             conn.registerCloseCallback(self._on_close, None)
         except libvirt.libvirtError as err:
             log.debug("brine_events: no close callback on %s: %s", self.uri, err)
+        # (register, deregister, event id, callback): domains, then networks and pools.
+        domain = ("domainEventRegisterAny", "domainEventDeregisterAny")
+        network = ("networkEventRegisterAny", "networkEventDeregisterAny")
+        pool = ("storagePoolEventRegisterAny", "storagePoolEventDeregisterAny")
         callbacks = (
-            (libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle),
-            (libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, self._on_reboot),
-            (libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, self._on_migration_iteration),
-            (libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_job_completed),
+            (*domain, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle),
+            (*domain, libvirt.VIR_DOMAIN_EVENT_ID_REBOOT, self._on_reboot),
+            (*domain, libvirt.VIR_DOMAIN_EVENT_ID_MIGRATION_ITERATION, self._on_migration_iteration),
+            (*domain, libvirt.VIR_DOMAIN_EVENT_ID_JOB_COMPLETED, self._on_job_completed),
+            (*network, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE, self._on_network),
+            (*pool, libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, self._on_pool),
+            (*pool, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH, self._on_pool_refresh),
         )
         ids = []
-        for event_id, callback in callbacks:
+        for register, deregister, event_id, callback in callbacks:
             try:
-                ids.append(conn.domainEventRegisterAny(None, event_id, callback, None))
+                ids.append((deregister, getattr(conn, register)(None, event_id, callback, None)))
             except libvirt.libvirtError as err:
-                log.debug("brine_events: event %s not supported: %s", event_id, err)
+                log.debug("brine_events: %s %s not supported: %s", register, event_id, err)
         self.conn, self.callback_ids = conn, ids
 
     def disconnect(self):
         conn, self.conn = self.conn, None
         if conn is None:
             return
-        for callback_id in self.callback_ids:
+        for deregister, callback_id in self.callback_ids:
             try:
-                conn.domainEventDeregisterAny(callback_id)
+                getattr(conn, deregister)(callback_id)
             except libvirt.libvirtError:
                 pass
         self.callback_ids = []
@@ -389,18 +320,32 @@ class EventForwarder:
             log.debug("brine_events: no VM dict for %s: %s", name, err)
             return None
 
+    def _active(self, kind, name):
+        try:
+            return self.active(kind, name)
+        except Exception as err:  # pylint: disable=broad-except
+            log.debug("brine_events: cannot tell whether the %s %s is active: %s", kind, name, err)
+            return None
+
     def handle(self, item):
         """Fire the Salt event for one queued item; returns False when the connection closed."""
         kind = item[0]
+        host = self.host
         if kind == "state":
             _, name, event, detail = item
             vm = None if event == "undefined" else self._vm(name)
-            self._send(state_tag(self.host, name), state_data(self.host, name, event, detail, vm))
+            self._send(
+                host_events.state_tag(host, name), host_events.state_data(host, name, event, detail, vm)
+            )
         elif kind == "job":
             _, name, event, extra = item
             self._send(
-                job_tag(self.host, name), dict({"host": self.host, "name": name, "event": event}, **extra)
+                host_events.job_tag(host, name), dict({"host": host, "name": name, "event": event}, **extra)
             )
+        elif kind in ("network", "pool"):
+            _, name, event = item
+            data = host_events.object_data(host, name, event, self._active(kind, name))
+            self._send(host_events.object_tag(kind, host, name), data)
         elif kind == "closed":
             return False
         return True
@@ -411,7 +356,7 @@ class EventForwarder:
         if self.stopping.is_set():
             return
         reason = "engine started" if first else f"reconnected to libvirtd after {waited:.1f} s"
-        self._send(host_tag(self.host, "resync"), {"host": self.host, "reason": reason})
+        self._send(host_events.host_tag(self.host, "resync"), {"host": self.host, "reason": reason})
         while not self.stopping.is_set():
             try:
                 item = self.queue.get(timeout=1)
@@ -428,7 +373,9 @@ class EventForwarder:
                 log.warning("brine_events: %s", error)
                 self.disconnect()
                 self._drain()
-                self._send(host_tag(self.host, "disconnected"), {"host": self.host, "error": error})
+                self._send(
+                    host_events.host_tag(self.host, "disconnected"), {"host": self.host, "error": error}
+                )
                 return
 
     def _resync_if_dropped(self):
@@ -436,7 +383,7 @@ class EventForwarder:
         if dropped:
             log.warning("brine_events: queue full, %d event(s) dropped; asking the UI to resync", dropped)
             reason = f"{dropped} event(s) dropped: the engine's queue was full"
-            self._send(host_tag(self.host, "resync"), {"host": self.host, "reason": reason})
+            self._send(host_events.host_tag(self.host, "resync"), {"host": self.host, "reason": reason})
 
     def _drain(self):
         """Forward what was queued before the close; drop a repeated close notice."""
@@ -468,7 +415,7 @@ def start(uri=None, reconnect_min=1, reconnect_max=30, queue_size=QUEUE_SIZE):
         Seconds between attempts to reconnect to libvirtd, doubling from min to max.
 
     queue_size
-        Events waiting to be sent, at most, once coalesced per VM.
+        Events waiting to be sent, at most, once coalesced per VM, network and pool.
     """
     _start_event_loop()
     host = __opts__.get("id") or __grains__.get("id")
@@ -483,4 +430,7 @@ def start(uri=None, reconnect_min=1, reconnect_max=30, queue_size=QUEUE_SIZE):
     def describe(name):
         return libvirt_host.vm_by_name(uri, name)
 
-    EventForwarder(host, uri, fire, describe, reconnect_min, reconnect_max, queue_size).run()
+    def active(kind, name):
+        return host_events.object_active(uri, kind, name)
+
+    EventForwarder(host, uri, fire, describe, reconnect_min, reconnect_max, queue_size, active=active).run()

@@ -57,6 +57,10 @@ ROUTES = (
         False,
     ),
     Route(re.compile(rf"brine/host/(?P<host>{_SEGMENT})/(?:resync|disconnected)"), "viewer", "host", False),
+    # A host's libvirt networks and storage pools (docs/site.md, What the hosts have).
+    Route(
+        re.compile(rf"brine/(?:network|pool)/(?P<host>{_SEGMENT})/{_SEGMENT}/state"), "viewer", "host", False
+    ),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/(?:started|progress|done)"), "viewer", "source", False),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/failed"), "viewer", "source", True),
     # Salt fires it, unsigned: forging one only makes the UI refetch that host.

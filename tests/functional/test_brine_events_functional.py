@@ -1,8 +1,8 @@
 """
 The brine_events engine's forwarder against libvirt's in-process ``test:///default`` driver,
-which emits domain lifecycle events (no migration, no reboot, no keepalive). ``fire`` is a plain
-recorder here and ``describe`` the library's, as the engine's ``start`` wires it; the lab e2e test
-covers them through Salt.
+which emits domain, network and storage pool lifecycle events and pool refreshes (no migration,
+no reboot, no keepalive). ``fire`` is a plain recorder here and ``describe`` and ``active`` the
+library's, as the engine's ``start`` wires them; the lab e2e test covers them through Salt.
 """
 
 import threading
@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from brine import host_events
 from brine import libvirt_host
 from brine import signing
 from support import signkeys
@@ -41,6 +42,9 @@ def forwarder(engine, libvirt_conn):  # pylint: disable=unused-argument
     def describe(name):
         return libvirt_host.vm_by_name("test:///default", name)
 
+    def active(kind, name):
+        return host_events.object_active("test:///default", kind, name)
+
     forwarder = engine.EventForwarder(
         "hv-test",
         "test:///default",
@@ -48,6 +52,7 @@ def forwarder(engine, libvirt_conn):  # pylint: disable=unused-argument
         describe,
         reconnect_min=0.1,
         reconnect_max=0.2,
+        active=active,
     )
     thread = threading.Thread(target=forwarder.run, daemon=True)
     thread.start()
@@ -132,3 +137,48 @@ def test_a_closed_connection_fires_disconnected_then_resync(forwarder):
     )
     tags = [t for t, _ in fired]
     assert tags.index("brine/host/hv-test/disconnected") < len(tags) - 1
+
+
+def _events(fired, tag):
+    return [(data["event"], data["active"]) for t, data in fired if t == tag]
+
+
+def test_network_lifecycle_events_are_fired_with_whether_it_is_active(forwarder, libvirt_conn):
+    _, fired = forwarder
+    tag = "brine/network/hv-test/brine-ev-net/state"
+    xml = "<network><name>brine-ev-net</name><ip address='192.168.233.1' netmask='255.255.255.0'/></network>"
+    # Each change waits for its event: a burst for one network is coalesced to its latest event.
+    steps = [
+        (lambda: libvirt_conn.networkDefineXML(xml), ("defined", False)),
+        (lambda: libvirt_conn.networkLookupByName("brine-ev-net").create(), ("started", True)),
+        (lambda: libvirt_conn.networkLookupByName("brine-ev-net").destroy(), ("stopped", False)),
+        (lambda: libvirt_conn.networkLookupByName("brine-ev-net").undefine(), ("undefined", False)),
+    ]
+    for count, (change, expected) in enumerate(steps, start=1):
+        change()
+        assert wait_until(lambda count=count: len(_events(fired, tag)) >= count), _events(fired, tag)
+        assert _events(fired, tag)[-1] == expected
+    data = next(d for t, d in fired if t == tag)
+    assert data == {"host": "hv-test", "name": "brine-ev-net", "event": "defined", "active": False}
+
+
+def test_pool_lifecycle_and_refresh_events_are_fired_with_whether_it_is_active(forwarder, libvirt_conn):
+    _, fired = forwarder
+    tag = "brine/pool/hv-test/brine-ev-pool/state"
+    xml = "<pool type='dir'><name>brine-ev-pool</name><target><path>/brine-ev-pool</path></target></pool>"
+
+    def pool():
+        return libvirt_conn.storagePoolLookupByName("brine-ev-pool")
+
+    steps = [
+        (lambda: libvirt_conn.storagePoolDefineXML(xml), ("defined", False)),
+        (lambda: pool().build(0), ("created", False)),
+        (lambda: pool().create(0), ("started", True)),
+        (lambda: pool().refresh(0), ("refreshed", True)),
+        (lambda: pool().destroy(), ("stopped", False)),
+        (lambda: pool().undefine(), ("undefined", False)),
+    ]
+    for count, (change, expected) in enumerate(steps, start=1):
+        change()
+        assert wait_until(lambda count=count: len(_events(fired, tag)) >= count), _events(fired, tag)
+        assert _events(fired, tag)[-1] == expected

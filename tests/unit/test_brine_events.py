@@ -1,4 +1,7 @@
-"""The brine_events engine: event words, tags, data, backoff, and its bounded, coalescing queue."""
+"""
+The brine_events engine: backoff, what it registers with libvirt, its bounded, coalescing queue
+and its worker. The events' words, tags and payloads are the library's (test_host_events.py).
+"""
 
 from unittest import mock
 
@@ -12,76 +15,6 @@ pytest.importorskip("libvirt")
 
 engine = load("_engines/brine_events.py", "brine_events_unit")
 libvirt = engine.libvirt
-
-
-@pytest.mark.parametrize(
-    "event,detail,words",
-    [
-        (
-            libvirt.VIR_DOMAIN_EVENT_STARTED,
-            libvirt.VIR_DOMAIN_EVENT_STARTED_MIGRATED,
-            ("started", "migrated"),
-        ),
-        (
-            libvirt.VIR_DOMAIN_EVENT_SUSPENDED,
-            libvirt.VIR_DOMAIN_EVENT_SUSPENDED_PAUSED,
-            ("suspended", "paused"),
-        ),
-        (
-            libvirt.VIR_DOMAIN_EVENT_STOPPED,
-            libvirt.VIR_DOMAIN_EVENT_STOPPED_MIGRATED,
-            ("stopped", "migrated"),
-        ),
-        (
-            libvirt.VIR_DOMAIN_EVENT_UNDEFINED,
-            libvirt.VIR_DOMAIN_EVENT_UNDEFINED_REMOVED,
-            ("undefined", "removed"),
-        ),
-        (
-            libvirt.VIR_DOMAIN_EVENT_CRASHED,
-            libvirt.VIR_DOMAIN_EVENT_CRASHED_PANICKED,
-            ("crashed", "panicked"),
-        ),
-        (libvirt.VIR_DOMAIN_EVENT_SHUTDOWN, libvirt.VIR_DOMAIN_EVENT_SHUTDOWN_GUEST, ("shutdown", "guest")),
-        (libvirt.VIR_DOMAIN_EVENT_STARTED, 99, ("started", "unknown")),
-        (99, 0, ("unknown", "unknown")),
-    ],
-)
-def test_lifecycle_words_follow_libvirts_enums(event, detail, words):
-    assert engine.lifecycle_words(event, detail) == words
-
-
-def test_every_libvirt_detail_constant_has_its_word():
-    for event, details in engine.LIFECYCLE_DETAILS.items():
-        for index, word in enumerate(details):
-            assert getattr(libvirt, f"VIR_DOMAIN_EVENT_{event.upper()}_{word.upper()}") == index
-    for index, event in enumerate(engine.LIFECYCLE_EVENTS):
-        assert getattr(libvirt, f"VIR_DOMAIN_EVENT_{event.upper()}") == index
-
-
-def test_tags_and_state_data():
-    assert engine.state_tag("hv1", "vm") == "brine/vm/hv1/vm/state"
-    assert engine.job_tag("hv1", "vm") == "brine/vm/hv1/vm/job"
-    assert engine.host_tag("hv1", "resync") == "brine/host/hv1/resync"
-    vm = {"name": "vm", "state": "paused", "reason": "user"}
-    assert engine.state_data("hv1", "vm", "suspended", "paused", vm) == {
-        "host": "hv1",
-        "name": "vm",
-        "event": "suspended",
-        "detail": "paused",
-        "state": "paused",
-        "reason": "user",
-        "vm": vm,
-    }
-    assert engine.state_data("hv1", "vm", "undefined", "removed", None)["state"] is None
-
-
-def test_job_stats_keep_known_keys_only():
-    assert engine.job_stats({"downtime": 40, "time_elapsed": 900, "disk_total": 0}) == {
-        "downtime": 40,
-        "time_elapsed": 900,
-    }
-    assert engine.job_stats(None) == {}
 
 
 def test_backoff_doubles_up_to_the_maximum():
@@ -236,3 +169,102 @@ def test_start_passes_the_queue_size(monkeypatch):
     ):
         engine.start(queue_size=7)
     assert forwarder.call_args.args[-1] == 7
+
+
+# -- networks and storage pools ----------------------------------------------------------------
+
+
+def _named(name):
+    obj = mock.Mock()
+    obj.name.return_value = name
+    return obj
+
+
+def test_network_and_pool_events_wait_as_one_per_object_with_the_latest_word():
+    forwarder = engine.EventForwarder("hv1", "test:///default", lambda t, d: None, lambda name: None)
+    defined, started, stopped = 0, 2, 3  # libvirt's VIR_NETWORK_EVENT_* and VIR_STORAGE_POOL_EVENT_*
+    for _ in range(20):
+        forwarder._on_network(None, _named("service"), started, 0, None)  # pylint: disable=protected-access
+        forwarder._on_network(None, _named("service"), stopped, 0, None)  # pylint: disable=protected-access
+    forwarder._on_network(None, _named("backend"), defined, 0, None)  # pylint: disable=protected-access
+    forwarder._on_pool(None, _named("service"), defined, 0, None)  # pylint: disable=protected-access
+    forwarder._on_pool(None, _named("service"), started, 0, None)  # pylint: disable=protected-access
+    forwarder._on_pool_refresh(None, _named("service"), None)  # pylint: disable=protected-access
+    forwarder._on_lifecycle(None, _dom("service"), started, 0, None)  # pylint: disable=protected-access
+    events = forwarder.queue
+    assert [events.get_nowait() for _ in range(events.qsize())] == [
+        ("network", "service", "stopped"),
+        ("network", "backend", "defined"),
+        ("pool", "service", "refreshed"),
+        ("state", "service", "started", "booted"),
+    ]
+
+
+def test_the_worker_sends_network_and_pool_events_with_whether_they_are_active():
+    fired, asked = [], []
+
+    def active(kind, name):
+        asked.append((kind, name))
+        if name == "broken":
+            raise RuntimeError("libvirtd went away")
+        return kind == "pool"
+
+    forwarder = engine.EventForwarder(
+        "hv1", "test:///default", lambda t, d: fired.append((t, d)), lambda name: None, active=active
+    )
+    forwarder.queue.put(("network", "service", "stopped"))
+    forwarder.queue.put(("pool", "images", "refreshed"))
+    forwarder.queue.put(("network", "broken", "started"))
+    _drain(forwarder)
+    assert fired == [
+        (
+            "brine/network/hv1/service/state",
+            {"host": "hv1", "name": "service", "event": "stopped", "active": False},
+        ),
+        (
+            "brine/pool/hv1/images/state",
+            {"host": "hv1", "name": "images", "event": "refreshed", "active": True},
+        ),
+        (
+            "brine/network/hv1/broken/state",
+            {"host": "hv1", "name": "broken", "event": "started", "active": None},
+        ),
+    ]
+    assert asked == [("network", "service"), ("pool", "images"), ("network", "broken")]
+
+
+def test_network_and_pool_events_are_registered_and_deregistered_with_their_own_calls(monkeypatch):
+    conn = mock.create_autospec(libvirt.virConnect, instance=True)
+    conn.domainEventRegisterAny.side_effect = [1, 2, 3, 4]
+    conn.networkEventRegisterAny.return_value = 5
+    conn.storagePoolEventRegisterAny.side_effect = [6, 7]
+    monkeypatch.setattr(engine.libvirt, "openReadOnly", lambda uri: conn)
+    forwarder = engine.EventForwarder("hv1", "test:///default", lambda t, d: None, lambda name: None)
+    forwarder.connect()
+    network_call = conn.networkEventRegisterAny.call_args.args
+    assert network_call[:2] == (None, libvirt.VIR_NETWORK_EVENT_ID_LIFECYCLE)
+    assert network_call[2] == forwarder._on_network  # pylint: disable=protected-access
+    pool_calls = [call.args[:3] for call in conn.storagePoolEventRegisterAny.call_args_list]
+    assert pool_calls == [
+        (None, libvirt.VIR_STORAGE_POOL_EVENT_ID_LIFECYCLE, forwarder._on_pool),  # pylint: disable=protected-access
+        (None, libvirt.VIR_STORAGE_POOL_EVENT_ID_REFRESH, forwarder._on_pool_refresh),  # pylint: disable=protected-access
+    ]
+    forwarder.disconnect()
+    assert [call.args for call in conn.domainEventDeregisterAny.call_args_list] == [(1,), (2,), (3,), (4,)]
+    conn.networkEventDeregisterAny.assert_called_once_with(5)
+    assert [call.args for call in conn.storagePoolEventDeregisterAny.call_args_list] == [(6,), (7,)]
+
+
+def test_start_asks_the_library_whether_a_network_or_pool_is_active(monkeypatch):
+    monkeypatch.setattr(engine, "__opts__", {"id": "hv1"}, raising=False)
+    monkeypatch.setattr(engine, "__grains__", {}, raising=False)
+    monkeypatch.setattr(engine, "__salt__", {"config.get": lambda key: "test:///default"}, raising=False)
+    with (
+        mock.patch.object(engine, "_start_event_loop", autospec=True),
+        mock.patch.object(engine, "EventForwarder", autospec=True) as forwarder,
+        mock.patch.object(engine.host_events, "object_active", autospec=True) as object_active,
+    ):
+        engine.start()
+        active = forwarder.call_args.kwargs["active"]
+        assert active("pool", "images") is object_active.return_value
+    object_active.assert_called_once_with("test:///default", "pool", "images")

@@ -368,3 +368,38 @@ def test_an_install_event_passes_signed_by_its_host_only():
     unsigned = {"cmd": "_minion_event", "id": "hv1", "tag": tag, "data": INSTALL}
     assert check(tag, unsigned) == (None, "unsigned")
     assert check(tag, from_host("hv1", tag, INSTALL, signer="hv2")) == (None, "bad signature")
+
+
+NETWORK = {"host": "hv1", "name": "service", "event": "stopped", "active": False}
+POOL = {"host": "hv1", "name": "images", "event": "refreshed", "active": True}
+
+
+@pytest.mark.parametrize(
+    ("tag", "payload"),
+    [("brine/network/hv1/service/state", NETWORK), ("brine/pool/hv1/images/state", POOL)],
+)
+def test_network_and_pool_events_pass_signed_by_their_host_to_every_role(tag, payload):
+    assert check(tag, from_host("hv1", tag, payload)) == (payload, None)
+    assert all(stream.may_see(role, stream.route_of(tag)) for role in stream.ROLES)
+    unsigned = {"cmd": "_minion_event", "id": "hv1", "tag": tag, "data": payload}
+    assert check(tag, unsigned) == (None, "unsigned")
+    assert check(tag, from_host("hv1", tag, payload, signer="hv2")) == (None, "bad signature")
+    other = tag.replace("/hv1/", "/hv2/")
+    assert check(other, from_host("hv1", other, payload)) == (None, "tag names another host")
+    assert check(tag, from_host("hv1", tag, dict(payload, host="hv2"))) == (
+        None,
+        "payload's host is another host",
+    )
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "brine/network/hv1/service/job",
+        "brine/pool/hv1/images",
+        "brine/pool/hv1/a/b/state",
+        "brine/volume/hv1/v/state",
+    ],
+)
+def test_only_the_state_of_networks_and_pools_is_served(tag):
+    assert stream.route_of(tag) is None

@@ -1,0 +1,183 @@
+"""
+Brine's site on a hypervisor host: the libvirt networks and storage pools it has
+================================================================================
+
+What this host has of the site (docs/site.md, "What the hosts have"): every libvirt network and
+storage pool, whether the host's site picture (its pillar ``site``, ``brine.site.host_picture``)
+manages it, and an admin's actions on them: start, stop, and refresh a pool. Definitions stay
+code: the ``site`` states make them, nothing here defines or undefines anything.
+
+This file is the Salt face: it checks arguments, opens one libvirt connection per call and calls
+Brine's library (``_utils/brine``: ``site_inventory``, ``host_networks``, ``host_pools``),
+letting its coded errors through (``[<code>] <sentence>``, docs/api.md).
+
+:depends: libvirt-python, Brine's library (``_utils/brine``, synced with ``saltutil.sync_utils``)
+:configuration: ``virt:connection:uri`` (unset: libvirt's default); the pillar ``site``
+"""
+
+from brine import libvirt_host
+from brine import site as site_picture
+from brine import site_inventory
+
+try:
+    import libvirt  # noqa: F401  pylint: disable=unused-import
+
+    HAS_LIBVIRT = True
+except ImportError:
+    HAS_LIBVIRT = False
+
+__virtualname__ = "site"
+
+
+def __virtual__():
+    if not HAS_LIBVIRT:
+        return (False, "Brine's site module needs libvirt-python (import libvirt failed)")
+    return __virtualname__
+
+
+# ---------------------------------------------------------------------------
+# The boundary: the connection, this host's name, its site picture.
+# ---------------------------------------------------------------------------
+
+
+def _connection(failure):
+    """An open connection, closed afterwards; libvirt's errors become coded ``Refused``."""
+    uri = __salt__["config.get"]("virt:connection:uri") or None
+    return libvirt_host.connection(lambda: libvirt_host.open_connection(uri), failure)
+
+
+def _host_id():
+    return __opts__.get("id") or __grains__.get("id")
+
+
+def _managed():
+    """The names this host's site picture defines, and the sentence why none when it is invalid."""
+    layers = __pillar__.get("site") or {}
+    return site_inventory.managed_names(site_picture.host_picture, layers, _host_id())
+
+
+# ---------------------------------------------------------------------------
+# What the host has: networks and storage pools.
+# ---------------------------------------------------------------------------
+
+
+def networks():
+    """
+    Every libvirt network of this host, active or not: ``{"networks": [network]}`` with
+    ``{"name", "active", "autostart", "persistent", "managed", "mode", "bridge", "domain",
+    "subnet", "gateway", "dhcp", "static_hosts", "dns_hosts", "leases"}`` each (docs/site.md).
+    ``managed`` says whether the host's site pillar defines it; when that pillar is invalid,
+    nothing is managed and ``site_error`` says why.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.networks
+    """
+    managed, site_error = _managed()
+    with _connection("Could not list the networks of this host") as conn:
+        found = site_inventory.networks(conn, managed)
+    return site_inventory.with_site_error({"networks": found}, site_error)
+
+
+def pools():
+    """
+    Every storage pool of this host, active or not: ``{"pools": [pool]}`` with ``{"name",
+    "type", "active", "autostart", "persistent", "managed", "path", "capacity", "allocation",
+    "available", "volumes"}`` each (sizes in bytes, None while inactive), every volume of an
+    active pool with the VMs whose disks use it (``users``). ``site_error`` as for ``networks``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.pools
+    """
+    managed, site_error = _managed()
+    with _connection("Could not list the storage pools of this host") as conn:
+        found = site_inventory.pools(conn, managed)
+    return site_inventory.with_site_error({"pools": found}, site_error)
+
+
+# ---------------------------------------------------------------------------
+# Admin actions: start, stop, refresh. Each returns the object's dict afterwards.
+# ---------------------------------------------------------------------------
+
+
+def _act(kind, action, name, doing):
+    name = site_inventory.object_name(name, kind)
+    managed, _site_error = _managed()
+    noun = site_inventory.NOUNS[kind]
+    with _connection(f"Could not {doing} the {noun} {name}") as conn:
+        return site_inventory.act(conn, kind, action, name, _host_id(), managed)
+
+
+def network_start(name):
+    """
+    Start the inactive libvirt network ``name``; returns its network dict. Refuses with
+    ``no_network`` when there is none of that name, ``wrong_state`` when it is active.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.network_start service
+    """
+    return _act("network", "start", name, "start")
+
+
+def network_stop(name):
+    """
+    Stop the active libvirt network ``name`` (its guests lose their network until it starts
+    again); returns its network dict. Refuses with ``no_network`` or ``wrong_state``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.network_stop service
+    """
+    return _act("network", "stop", name, "stop")
+
+
+def pool_start(name):
+    """
+    Start the inactive storage pool ``name``; returns its pool dict. Refuses with ``no_pool``
+    when there is none of that name, ``wrong_state`` when it is active.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.pool_start images
+    """
+    return _act("pool", "start", name, "start")
+
+
+def pool_stop(name):
+    """
+    Stop the active storage pool ``name``; returns its pool dict. Refuses with ``no_pool`` or
+    ``wrong_state``.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.pool_stop images
+    """
+    return _act("pool", "stop", name, "stop")
+
+
+def pool_refresh(name):
+    """
+    Read the volumes of the active storage pool ``name`` from its storage again; returns its
+    pool dict. Refuses with ``no_pool``, or ``wrong_state`` when it is not active.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.pool_refresh images
+    """
+    return _act("pool", "refresh", name, "refresh")
