@@ -25,6 +25,8 @@ KEYS = {
     "capacity:vcpu_ratio": (4, "host"),
     "provision:catalog_dir": ("/srv/brine-catalog", "master"),
     "provision:virt_type": ("kvm", "host"),
+    "site:confd": ("", "master"),
+    "site:host": ("", "master"),
     "stream:listen": ("127.0.0.1:8001", "master"),
     "stream:salt_api": ("http://127.0.0.1:8000", "master"),
     "stream:queue_size": (1000, "master"),
