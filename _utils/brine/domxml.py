@@ -20,6 +20,9 @@ except ImportError:  # the pure readers work without it
 # The namespace of Brine's install marker in a domain's <metadata> (brine.install).
 INSTALL_NS = "https://brine.invalid/xmlns/install/1"
 INSTALL_FIELDS = ("state", "progress", "step", "reason")
+# The namespace of the site's mark in a domain's <metadata> (brine.site_xml): a domain the site
+# defined carries ``<site:guest xmlns:site="..." group="..."/>``.
+SITE_NS = "https://brine.invalid/xmlns/site/1"
 
 MEMORY_UNITS_IN_BYTES = {
     "b": 1,
@@ -73,6 +76,29 @@ def parse_disk(disk):
     }
 
 
+def disk_definition(disk):
+    """
+    A ``<disk>`` element as its definition says it: ``{kind, pool, volume, path, format, cache,
+    bus, target}``, kind being the disk's type (file, block, volume, network, ...).
+    """
+    parsed = parse_disk(disk)
+    source = disk.find("source")
+    target = disk.find("target")
+    driver = disk.find("driver")
+    kind = disk.get("type", "file")
+    volume_source = source is not None and kind == "volume"
+    return {
+        "kind": kind,
+        "pool": source.get("pool") if volume_source else None,
+        "volume": source.get("volume") if volume_source else None,
+        "path": parsed["path"],
+        "format": parsed["format"],
+        "cache": driver.get("cache") if driver is not None else None,
+        "bus": target.get("bus") if target is not None else None,
+        "target": parsed["target"],
+    }
+
+
 def parse_nic(interface):
     """An ``<interface>`` element as the NIC part of Brine's VM dict (IP unknown yet)."""
     nic_type = interface.get("type")
@@ -117,6 +143,15 @@ def parse_install(root):
     attributes (strings), or None when the domain carries none.
     """
     element = root.find(f"metadata/{{{INSTALL_NS}}}install")
+    return dict(element.attrib) if element is not None else None
+
+
+def parse_site(root):
+    """
+    The site's ``<guest>`` mark of a domain's ``<metadata>`` (``brine.site_xml``) as a dict of
+    its attributes (strings), or None when the site did not define the domain.
+    """
+    element = root.find(f"metadata/{{{SITE_NS}}}guest")
     return dict(element.attrib) if element is not None else None
 
 
@@ -259,15 +294,14 @@ def disk_details(xml_text):
     root = ElementTree.fromstring(xml_text)
     details = []
     for disk in root.findall("devices/disk"):
-        parsed = parse_disk(disk)
-        driver = disk.find("driver")
+        defined = disk_definition(disk)
         details.append(
             {
-                "target": parsed["target"],
-                "device": parsed["device"],
-                "path": parsed["path"],
-                "source_type": disk.get("type", "file"),
-                "cache": driver.get("cache") if driver is not None else None,
+                "target": defined["target"],
+                "device": disk.get("device", "disk"),
+                "path": defined["path"],
+                "source_type": defined["kind"],
+                "cache": defined["cache"],
                 "readonly": disk.find("readonly") is not None,
                 "shareable": disk.find("shareable") is not None,
             }
