@@ -15,9 +15,13 @@ letting its coded errors through (``[<code>] <sentence>``, docs/api.md).
 :configuration: ``virt:connection:uri`` (unset: libvirt's default); the pillar ``site``
 """
 
+from brine import config
+from brine import host_networks
 from brine import libvirt_host
 from brine import site as site_picture
+from brine import site_apply
 from brine import site_inventory
+from brine import validate
 
 try:
     import libvirt  # noqa: F401  pylint: disable=unused-import
@@ -181,3 +185,55 @@ def pool_refresh(name):
         salt hv1 site.pool_refresh images
     """
     return _act("pool", "refresh", name, "refresh")
+
+
+# ---------------------------------------------------------------------------
+# The site as code: this host's picture, and how the host differs from it.
+# ---------------------------------------------------------------------------
+
+
+def _layers(refresh):
+    """The pillar ``site``: the minion's own, or compiled afresh by the master (``refresh``)."""
+    pillar = __salt__["pillar.items"]() if refresh else __pillar__
+    return pillar.get("site") or {}
+
+
+def picture(refresh=False):
+    """
+    This host's part of the site (docs/site.md): ``{"host", "networks", "pools", "guests",
+    "volumes"}``, the pillar ``site`` merged, derived and checked as a whole, each pool with the
+    arguments of saltext-virt's ``virt.pool_running`` (``virt``) and every volume to make. The
+    ``site`` formula renders its states from this. ``refresh=True`` asks the master for the
+    pillar afresh instead of using the one this minion holds. An invalid site is refused
+    (``invalid_argument``) with the reason, naming the object and field.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.picture
+        salt hv1 site.picture refresh=True
+    """
+    refresh = validate.flag(refresh, "refresh")
+    return site_apply.plan(site_picture.host_picture(_layers(refresh), _host_id()))
+
+
+def diff():
+    """
+    How this host differs from its part of the site, with the pillar compiled afresh:
+    ``{"host", "networks": {name: {"changes", "comment"}}, "pools": {name: [sentences]},
+    "guests": {name: {"changes", "diff", "comment"}}}``, an object as the site describes it
+    having no changes (``diff`` is the unified diff of what the site manages in a guest's
+    definition). Changes nothing: it is the ``site`` states' own check, under test.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt hv1 site.diff
+    """
+    planned = picture(refresh=True)
+    domain_type = config.get("provision:virt_type", __salt__["config.get"])
+    with _connection("Could not compare this host with the site") as conn:
+        found = site_apply.differences(conn, planned, host_networks.parse, domain_type)
+    return dict(found, host=_host_id())

@@ -26,6 +26,8 @@ from brine import fanout
 from brine import site_hosts
 from brine import site_inventory
 from brine import validate
+from brine.errors import Invalid
+from brine.errors import Refused
 
 __virtualname__ = "site"
 public = face.runner(__virtualname__, lambda: globals().get("__context__"))
@@ -187,3 +189,93 @@ def pool_refresh(host, name):
         salt-run site.pool_refresh hv1 images
     """
     return _act("pool", "pool_refresh", host, name)
+
+
+# ---- The site as code: what the pillar would make, and how the hosts differ from it.
+
+
+def _each(fun, kwarg, host):
+    """``{host: (ret, error)}``: every host's answer to ``fun`` (or ``host``'s only)."""
+    wait = _timeout()
+    with _local_client() as client:
+        if host is not None:
+            host = validate.host_id(host, "host")
+            return {host: fanout.ask(client, host, fun, kwarg, wait)}
+        expected, answers = fanout.gather(client, fun, kwarg, wait)
+    return site_hosts.each(expected, answers, fun, wait)
+
+
+@public
+def show(guest=None, network=None, pool=None, host=None):
+    """
+    What the pillar ``site`` makes of one guest, network or pool (docs/site.md): the layers
+    merged and every derived value filled in, as the hosts compute it from their pillar, compiled
+    afresh. A guest: ``{"guest": {...}, "host"}``; a network or pool: ``{"network"|"pool": name,
+    "hosts": {host: {...}}}`` (a host layer may make it differ per host). ``host`` limits the
+    question to one host. An invalid site is refused (``invalid_argument``) with the reason.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run site.show guest=web-1
+        salt-run site.show network=service
+        salt-run site.show pool=images host=hv2
+    """
+    asked = {key: value for key, value in (("guest", guest), ("network", network), ("pool", pool)) if value}
+    if len(asked) != 1:
+        raise Invalid("site.show takes exactly one of guest, network or pool")
+    ((kind, name),) = asked.items()
+    name = site_inventory.object_name(name, "network") if kind != "guest" else validate.vm_name(name)
+    answers = _each("site.picture", {"refresh": True}, host)
+    for _ret, error in answers.values():
+        if error and error[0] == "invalid_argument":
+            raise Invalid(error[1])
+    pictures = {h: ret for h, (ret, error) in answers.items() if ret is not None}
+    silent = sorted(h for h, (ret, error) in answers.items() if ret is None)
+    unsure = f" ({', '.join(silent)} did not answer)" if silent else ""
+    if kind == "guest":
+        for where, picture in sorted(pictures.items()):
+            if name in picture["guests"]:
+                return {"guest": picture["guests"][name], "host": where}
+        raise Refused("no_vm", f"the site describes no guest {name}{unsure}")
+    found = {
+        where: picture[kind + "s"][name]
+        for where, picture in sorted(pictures.items())
+        if name in picture[kind + "s"]
+    }
+    if not found:
+        raise Refused(
+            "no_network" if kind == "network" else "no_pool", f"the site describes no {kind} {name}{unsure}"
+        )
+    return {kind: name, "hosts": found}
+
+
+@public
+def diff(host=None):
+    """
+    How every hypervisor host (or ``host``) differs from its part of the site, with the pillar
+    compiled afresh: ``{"hosts": [{"host", "answered", "error", "networks", "pools",
+    "guests"}]}``, each object with the changes a highstate would make (a guest's ``diff`` is
+    the unified diff of its managed definition). Changes nothing.
+
+    CLI Example:
+
+    .. code-block:: bash
+
+        salt-run site.diff
+        salt-run site.diff host=hv1
+    """
+    hosts = []
+    for where, (ret, error) in sorted(_each("site.diff", None, host).items()):
+        hosts.append(
+            {
+                "host": where,
+                "answered": error is None,
+                "error": None if error is None else {"code": error[0], "message": error[1]},
+                "networks": (ret or {}).get("networks", {}),
+                "pools": (ret or {}).get("pools", {}),
+                "guests": (ret or {}).get("guests", {}),
+            }
+        )
+    return {"hosts": hosts}

@@ -65,3 +65,22 @@ def gathered(expected, answers, fun, key, wait):
 def asked(host, fun, key, ret, error):
     """``{"hosts": [entry]}`` of the one host ``fanout.ask`` asked: ``(ret, error)`` is its answer."""
     return {"hosts": [_checked(host, key, fun, ret, error)]}
+
+
+def each(expected, answers, fun, wait):
+    """
+    ``{host: (ret, error)}`` from what ``fanout.gather`` returned, for answers that are dicts
+    of any shape (``site.picture``, ``site.diff``): ``error`` is ``(code, sentence)`` when the
+    host did not answer, refused, or answered something that is not a dict.
+    """
+    found = {}
+    for host in sorted(set(expected) | set(answers)):
+        answer = answers.get(host)
+        if not fanout.answered(answer):
+            found[host] = (None, ("unreachable", fanout.no_answer(wait)))
+            continue
+        error = fanout.host_error(answer, fun)
+        if error is None and not isinstance(answer["ret"], dict):
+            error = ("host_error", f"answered {fun} with data Brine does not understand")
+        found[host] = (None, error) if error else (answer["ret"], None)
+    return found

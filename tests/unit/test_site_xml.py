@@ -11,9 +11,6 @@ After a deliberate change, regenerate the golden files and review their diff:
 """
 
 import copy
-import os
-import shutil
-import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
@@ -22,17 +19,15 @@ import pytest
 from brine import domxml
 from brine import site_xml
 from brine.errors import Invalid
+from support.golden import REGEN_ENV
+from support.golden import compare as compare_golden
+from support.golden import virt_xml_validate
 from support.site_pictures import DB1_UUID
 from support.site_pictures import GUESTS
 from support.site_pictures import NETWORKS
 from support.site_pictures import POOLS
 
 GOLDEN = Path(__file__).resolve().parent / "files" / "site" / "xml"
-REGEN_ENV = "BRINE_REGEN_GOLDEN"
-VIRT_XML_VALIDATE = "/usr/bin/virt-xml-validate"
-# virt-xml-validate's schema for each kind of golden file (libvirt's storagepool.rng for pools).
-SCHEMAS = {"network": "network", "pool": "storagepool", "domain": "domain"}
-
 CASES = {
     "network-nat": lambda: site_xml.network_xml(NETWORKS["service"]),
     "network-route": lambda: site_xml.network_xml(NETWORKS["backend"]),
@@ -51,22 +46,6 @@ CASES = {
 LIBVIRT_WEB1 = (GOLDEN.parent / "libvirt-web-1-inactive.xml").read_text()
 
 
-def compare_golden(path, text):
-    """``text`` equals the golden file at ``path``; with ``BRINE_REGEN_GOLDEN=1`` it is written first."""
-    if os.environ.get(REGEN_ENV) == "1":
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(text.encode())
-    assert path.read_bytes() == text.encode()
-
-
-def virt_xml_validate(path, kind):
-    assert Path(VIRT_XML_VALIDATE).exists(), "libvirt's virt-xml-validate is not installed (libvirt-clients)"
-    assert shutil.which("xmllint"), "virt-xml-validate needs xmllint (Debian's libxml2-utils)"
-    return subprocess.run(
-        [VIRT_XML_VALIDATE, str(path), kind], capture_output=True, text=True, timeout=60, check=False
-    )
-
-
 # ---- Golden files
 
 
@@ -81,7 +60,7 @@ def test_the_xml_equals_its_golden_file(case):
 
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_the_golden_file_passes_virt_xml_validate(case):
-    result = virt_xml_validate(GOLDEN / f"{case}.xml", SCHEMAS[case.split("-")[0]])
+    result = virt_xml_validate(GOLDEN / f"{case}.xml", case.split("-")[0])
     assert result.returncode == 0, result.stdout + result.stderr
 
 
