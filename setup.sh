@@ -16,8 +16,8 @@ packages=(
     # Hosts install VMs with virt-install (docs/provisioning.md); the lab's install tree is built
     # from Debian packages fetched with apt-get download (nothing more to install for it).
     virtinst osinfo-db
-    # virt-xml-validate (libvirt-clients) checks the site's network, pool and domain XML with
-    # xmllint (docs/site.md).
+    # virt-xml-validate (libvirt-clients) checks the landscape's network, pool and domain XML with
+    # xmllint (docs/landscape.md).
     libxml2-utils
 )
 # The lab installer's scripts are tested with busybox (either Debian package will do).

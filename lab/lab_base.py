@@ -52,6 +52,8 @@ GUESTS = {"lab-vm1": (1, True), "lab-vm2": (2, True), "lab-vm3": (1, False)}
 # Where the shared image folder appears inside every host: the same path on all of them,
 # like an NFS mount, so a guest's disk and kernel are reachable wherever it runs.
 SHARED_IMAGES = "/var/lib/libvirt/images"
+# The lab's landscape (docs/landscape.md), in the hosts' pillar as brine/landscape.sls.
+LANDSCAPE_PILLAR = Path(__file__).resolve().parent / "landscape.yaml"
 LIBVIRT_DIRS = ("/run/libvirt", "/var/lib/libvirt", "/etc/libvirt", "/var/log/libvirt", "/var/cache/libvirt")
 
 

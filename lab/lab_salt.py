@@ -9,6 +9,7 @@ import signal
 import sys
 
 from lab_base import BRIDGE_ADDRESS
+from lab_base import LANDSCAPE_PILLAR
 from lab_base import SHARED_IMAGES
 from lab_base import VENV_BIN
 from lab_base import LabBase
@@ -35,8 +36,17 @@ class SaltMixin(LabBase):
         installing new VMs with the lab's domain type (kvm, or qemu where KVM cannot boot a guest)."""
         pillar = self.salt / "pillar"
         (pillar / "brine").mkdir(parents=True, exist_ok=True)
-        (pillar / "top.sls").write_text(
-            "base:\n" + "".join(f"  '{h}':\n    - brine.hypervisor\n    - brine.host-{h}\n" for h in hosts)
+        each = "    - brine.hypervisor\n    - brine.host-{host}\n    - brine.landscape\n"
+        top = "".join(f"  '{h}':\n" + each.format(host=h) for h in hosts)
+        (pillar / "top.sls").write_text("base:\n" + top)
+        # The lab's landscape (networks, a pool and guests as code): in the pillar, applied by a
+        # highstate only when asked (lab/landscape.yaml says how).
+        shutil.copy2(LANDSCAPE_PILLAR, pillar / "brine" / "landscape.sls")
+        # The state top a site writes for its hypervisors; the lab's hosts get the kvm formula's
+        # configuration rendered at up (they cannot install packages), so only `landscape` here.
+        (self.salt / "srv").mkdir(parents=True, exist_ok=True)
+        (self.salt / "srv" / "top.sls").write_text(
+            "base:\n  'brine:roles:hypervisor':\n    - match: pillar\n    - landscape\n"
         )
         for host in hosts:
             # The master's record of where each host's VNC is: cluster.console checks every

@@ -20,9 +20,9 @@ except ImportError:  # the pure readers work without it
 # The namespace of Brine's install marker in a domain's <metadata> (brine.install).
 INSTALL_NS = "https://brine.invalid/xmlns/install/1"
 INSTALL_FIELDS = ("state", "progress", "step", "reason")
-# The namespace of the site's mark in a domain's <metadata> (brine.site_xml): a domain the site
-# defined carries ``<site:guest xmlns:site="..." group="..."/>``.
-SITE_NS = "https://brine.invalid/xmlns/site/1"
+# The namespace of the landscape's mark in a domain's <metadata> (brine.landscape_xml): a domain the landscape
+# defined carries ``<landscape:guest xmlns:landscape="..." group="..."/>``.
+LANDSCAPE_NS = "https://brine.invalid/xmlns/landscape/1"
 
 MEMORY_UNITS_IN_BYTES = {
     "b": 1,
@@ -146,12 +146,12 @@ def parse_install(root):
     return dict(element.attrib) if element is not None else None
 
 
-def parse_site(root):
+def parse_landscape(root):
     """
-    The site's ``<guest>`` mark of a domain's ``<metadata>`` (``brine.site_xml``) as a dict of
-    its attributes (strings), or None when the site did not define the domain.
+    The landscape's ``<guest>`` mark of a domain's ``<metadata>`` (``brine.landscape_xml``) as a dict of
+    its attributes (strings), or None when the landscape did not define the domain.
     """
-    element = root.find(f"metadata/{{{SITE_NS}}}guest")
+    element = root.find(f"metadata/{{{LANDSCAPE_NS}}}guest")
     return dict(element.attrib) if element is not None else None
 
 

@@ -15,8 +15,8 @@ Everything here but ``object_active`` is pure: the engine does the I/O.
 :depends: libvirt-python (for ``object_active`` only)
 """
 
+from brine import landscape_inventory
 from brine import libvirt_host
-from brine import site_inventory
 
 # virDomainEventType, in enum order, and each type's detail words in enum order.
 LIFECYCLE_EVENTS = (
@@ -127,7 +127,7 @@ def host_tag(host, what):
 
 def object_tag(kind, host, name):
     """``brine/network/<host>/<name>/state`` or ``brine/pool/<host>/<name>/state``."""
-    if kind not in site_inventory.KINDS:
+    if kind not in landscape_inventory.KINDS:
         raise ValueError(f"no events for a {kind!r}")
     return f"brine/{kind}/{host}/{name}/state"
 
@@ -168,5 +168,5 @@ def object_active(uri, kind, name):
         return libvirt_host.open_connection(uri)
 
     with libvirt_host.connection(opener, f"Could not look up the {kind} {name}") as conn:
-        obj = site_inventory.find(conn, kind, name)
+        obj = landscape_inventory.find(conn, kind, name)
         return obj is not None and bool(obj.isActive())

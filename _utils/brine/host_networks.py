@@ -1,10 +1,10 @@
 """
-The libvirt networks a host has, as Brine's network dict (docs/site.md, What the hosts have).
+The libvirt networks a host has, as Brine's network dict (docs/landscape.md, What the hosts have).
 
 ``parse`` reads a network's XML (forward mode, bridge, domain, the first IPv4 address with its
 DHCP range and static hosts, the DNS hosts); ``leases`` reads an active network's DHCP leases;
 ``describe`` and ``list_all`` put those together with what libvirt says of the network's state.
-Callers pass an open connection (``brine.libvirt_host.connection``) and the names the host's site
+Callers pass an open connection (``brine.libvirt_host.connection``) and the names the host's landscape
 picture manages; nothing here reads Salt's configuration.
 
 :depends: libvirt-python (not for ``parse``)
@@ -125,7 +125,7 @@ def leases(network):
 
 
 def describe(network, managed):
-    """Brine's network dict of ``network``; ``managed`` is the set of names the site defines."""
+    """Brine's network dict of ``network``; ``managed`` is the set of names the landscape defines."""
     name = network.name()
     active = bool(network.isActive())
     described = {

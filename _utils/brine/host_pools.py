@@ -1,5 +1,5 @@
 """
-The storage pools a host has, as Brine's pool dict (docs/site.md, What the hosts have), with
+The storage pools a host has, as Brine's pool dict (docs/landscape.md, What the hosts have), with
 each volume's users: the domains whose disks refer to it.
 
 A disk refers to a volume by its path (``<source file|dev>``) or by ``<source pool volume>``;
@@ -7,7 +7,7 @@ A disk refers to a volume by its path (``<source file|dev>``) or by ``<source po
 inactive XML once per call, and ``users_of`` answers per volume from that index. ``describe``
 and ``list_all`` put a pool together: type, path, sizes from ``pool.info()`` and, for an active
 pool, its volumes (one XML per volume). Callers pass an open connection
-(``brine.libvirt_host.connection``) and the names the host's site picture manages.
+(``brine.libvirt_host.connection``) and the names the host's landscape picture manages.
 
 :depends: libvirt-python (not for the parsers)
 """
@@ -130,7 +130,7 @@ def volumes(pool, users):
 
 def describe(pool, managed, users):
     """
-    Brine's pool dict of ``pool``; ``managed`` is the set of names the site defines, ``users``
+    Brine's pool dict of ``pool``; ``managed`` is the set of names the landscape defines, ``users``
     the ``Users`` of the host's domains.
     """
     name = pool.name()

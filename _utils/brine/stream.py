@@ -57,7 +57,7 @@ ROUTES = (
         False,
     ),
     Route(re.compile(rf"brine/host/(?P<host>{_SEGMENT})/(?:resync|disconnected)"), "viewer", "host", False),
-    # A host's libvirt networks and storage pools (docs/site.md, What the hosts have).
+    # A host's libvirt networks and storage pools (docs/landscape.md, What the hosts have).
     Route(
         re.compile(rf"brine/(?:network|pool)/(?P<host>{_SEGMENT})/{_SEGMENT}/state"), "viewer", "host", False
     ),

@@ -1,6 +1,6 @@
 r"""
 The eauth table in master.d/brine-eauth.conf, checked with Salt's own ACL code
-against every public function of the ``cluster``, ``provision`` and ``site`` runners.
+against every public function of the ``cluster``, ``provision`` and ``landscape`` runners.
 
 Salt matches ACL entries with ``re.match`` (anchored at the start only), so an
 operator entry ``cluster.start`` would also allow a new ``cluster.start_all``
@@ -29,23 +29,31 @@ ADMIN = OPERATOR | {"delete"}
 PROVISION_VIEWER = {"catalog", "kickstarts", "installs", "sealing_key"}
 PROVISION_OPERATOR = PROVISION_VIEWER | {"create", "dismiss"}
 PROVISION_ADMIN = PROVISION_OPERATOR | {"catalog_set", "catalog_delete"}
-# site (docs/site.md): every role sees what the hosts have, the picture and the difference; only
+# landscape (docs/landscape.md): every role sees what the hosts have, the picture and the difference; only
 # admins start, stop and refresh networks and pools.
-SITE_VIEWER = {"networks", "pools", "show", "diff"}
-SITE_OPERATOR = SITE_VIEWER
-SITE_ADMIN = SITE_OPERATOR | {"network_start", "network_stop", "pool_start", "pool_stop", "pool_refresh"}
-# Decided before they exist: the site runner's picture and difference come later.
-SITE_COMING = {"show", "diff"}
+LANDSCAPE_VIEWER = {"networks", "pools", "show", "diff"}
+LANDSCAPE_OPERATOR = LANDSCAPE_VIEWER
+LANDSCAPE_ADMIN = LANDSCAPE_OPERATOR | {
+    "network_start",
+    "network_stop",
+    "pool_start",
+    "pool_stop",
+    "pool_refresh",
+}
+# Decided before they exist: the landscape runner's picture and difference come later.
+LANDSCAPE_COMING = {"show", "diff"}
 ROLES = {
     "brine-viewer": VIEWER
     | {f"provision.{f}" for f in PROVISION_VIEWER}
-    | {f"site.{f}" for f in SITE_VIEWER},
+    | {f"landscape.{f}" for f in LANDSCAPE_VIEWER},
     "brine-operator": OPERATOR
     | {f"provision.{f}" for f in PROVISION_OPERATOR}
-    | {f"site.{f}" for f in SITE_OPERATOR},
-    "brine-admin": ADMIN | {f"provision.{f}" for f in PROVISION_ADMIN} | {f"site.{f}" for f in SITE_ADMIN},
+    | {f"landscape.{f}" for f in LANDSCAPE_OPERATOR},
+    "brine-admin": ADMIN
+    | {f"provision.{f}" for f in PROVISION_ADMIN}
+    | {f"landscape.{f}" for f in LANDSCAPE_ADMIN},
 }
-RUNNERS = ("cluster", "provision", "site")
+RUNNERS = ("cluster", "provision", "landscape")
 # Names that only look like a role's functions: a suffix, another separator, a trailing newline.
 LOOKALIKES = ["{}X", "{}_all", "{}\n", "{}.x"]
 
@@ -102,7 +110,7 @@ def _roles():
 def test_every_runner_function_has_a_role():
     assert _public_runner_functions() == ADMIN | _session()
     assert _public_runner_functions("provision") == PROVISION_ADMIN
-    assert _public_runner_functions("site") | SITE_COMING == SITE_ADMIN
+    assert _public_runner_functions("landscape") | LANDSCAPE_COMING == LANDSCAPE_ADMIN
 
 
 def _patterns(pam_acl):
@@ -114,7 +122,9 @@ def _patterns(pam_acl):
 
 def test_every_pattern_is_anchored(pam_acl):
     for group, pattern in _patterns(pam_acl):
-        assert pattern.startswith(("cluster\\.", "provision\\.", "site\\.")) and pattern.endswith("\\Z"), (
+        assert pattern.startswith(("cluster\\.", "provision\\.", "landscape\\.")) and pattern.endswith(
+            "\\Z"
+        ), (
             group,
             pattern,
         )

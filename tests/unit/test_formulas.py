@@ -60,8 +60,8 @@ FULL_PILLAR = {
         "network": {"bridges": {"br0": {"ports": ["eno1"]}}},
         "kernel": {"cmdline": ["intel_iommu=on"]},
     },
-    # The worked site of pillar.example (networks, pools and guests as code, docs/site.md).
-    "site": yaml.safe_load((REPO / "pillar" / "pillar.example").read_text())["site"],
+    # The worked landscape of pillar.example (networks, pools and guests as code, docs/landscape.md).
+    "landscape": yaml.safe_load((REPO / "pillar" / "pillar.example").read_text())["landscape"],
 }
 
 
@@ -104,7 +104,7 @@ class Renderer:
                 "file_client": "local",
                 "root_dir": str(root),
                 "file_roots": {"base": [str(STATES)]},
-                # Brine's own modules, states and library, as a synced host has them (the site
+                # Brine's own modules, states and library, as a synced host has them (the landscape
                 # formula asks its host module for the host's picture).
                 "module_dirs": [str(REPO / "_modules")],
                 "states_dirs": [str(REPO / "_states")],
@@ -873,44 +873,46 @@ def test_the_masters_python_packages_are_the_pinned_ones():
     assert "pip.installed" in install and "brine.python_packages.bin_env" in install
 
 
-# -- site --------------------------------------------------------------------------------------
-def test_site_renders_the_hosts_part_of_the_worked_site(render):
-    """hv1's part of pillar.example's site: saltext-virt's pool and volume states, Brine's
+# -- landscape --------------------------------------------------------------------------------------
+def test_landscape_renders_the_hosts_part_of_the_worked_site(render):
+    """hv1's part of pillar.example's landscape: saltext-virt's pool and volume states, Brine's
     network and guest states, each guest after what it needs."""
-    states = render.show("site", FULL_PILLAR)
+    # In a process of its own: in one process, Callers with other pillars have been seen to hand
+    # the host module another Caller's pillar.
+    states = render.show("landscape", FULL_PILLAR, isolated=True)
     assert isinstance(states, dict), states
     by_fun = {}
     for state_id, state in states.items():
         by_fun.setdefault(state["fun"], []).append(state_id)
     assert sorted(by_fun["virt.pool_running"]) == [
-        "site-pool-images-virt-pool_running",
-        "site-pool-shared-virt-pool_running",
+        "landscape-pool-images-virt-pool_running",
+        "landscape-pool-shared-virt-pool_running",
     ]
-    images = states["site-pool-images-virt-pool_running"]["args"]
+    images = states["landscape-pool-images-virt-pool_running"]["args"]
     assert images["ptype"] == "dir" and images["target"] == "/var/lib/libvirt/images", images
-    assert sorted(by_fun["site.network"]) == [
-        "site-network-backend-site-network",
-        "site-network-lan-site-network",
-        "site-network-service-site-network",
+    assert sorted(by_fun["landscape.network"]) == [
+        "landscape-network-backend-landscape-network",
+        "landscape-network-lan-landscape-network",
+        "landscape-network-service-landscape-network",
     ]
     # hv1's guests only (web-2, db-1 and satellite are hv2's).
-    assert sorted(by_fun["site.guest"]) == [
-        "site-guest-db-2-site-guest",
-        "site-guest-proxy-1-site-guest",
-        "site-guest-web-1-site-guest",
+    assert sorted(by_fun["landscape.guest"]) == [
+        "landscape-guest-db-2-landscape-guest",
+        "landscape-guest-proxy-1-landscape-guest",
+        "landscape-guest-web-1-landscape-guest",
     ]
     volumes = {sid: states[sid]["args"] for sid in by_fun["virt.volume_defined"]}
-    web1 = volumes["site-volume-images-web-1-disk0.qcow2-virt-volume_defined"]
+    web1 = volumes["landscape-volume-images-web-1-disk0.qcow2-virt-volume_defined"]
     assert web1["pool"] == "images" and web1["size"] == 20 * 1024 and web1["format"] == "qcow2", web1
-    assert "site-volume-images-rhel9-base.qcow2-virt-volume_defined" in volumes
-    requires = states["site-guest-db-2-site-guest"]["args"]["require"]
-    assert {"site": "site-network-service-site-network"} in requires
-    assert {"site": "site-network-backend-site-network"} in requires
-    assert {"virt": "site-volume-images-db-2-disk0.qcow2-virt-volume_defined"} in requires, requires
+    assert "landscape-volume-images-rhel9-base.qcow2-virt-volume_defined" in volumes
+    requires = states["landscape-guest-db-2-landscape-guest"]["args"]["require"]
+    assert {"landscape": "landscape-network-service-landscape-network"} in requires
+    assert {"landscape": "landscape-network-backend-landscape-network"} in requires
+    assert {"virt": "landscape-volume-images-db-2-disk0.qcow2-virt-volume_defined"} in requires, requires
 
 
-def test_site_refuses_an_invalid_site_with_its_reason(render):
+def test_landscape_refuses_an_invalid_site_with_its_reason(render):
     pillar = copy.deepcopy(FULL_PILLAR)
-    pillar["site"]["guests"]["web-2"]["ip"] = "192.168.155.11"
-    text = errors_text(render.show("site", pillar))
+    pillar["landscape"]["guests"]["web-2"]["ip"] = "192.168.155.11"
+    text = errors_text(render.show("landscape", pillar, isolated=True))
     assert "web-1" in text and "web-2" in text and "192.168.155.11" in text, text

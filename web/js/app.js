@@ -9,7 +9,7 @@ import { startLiveUpdates } from "./components/live-status.js";
 import { mountMigrationPanel } from "./components/migration-panel.js";
 import { watchDrops } from "./components/migration-drag.js";
 import { clearNotices, dismiss, initNotices, notify } from "./components/notices.js";
-import { followSiteLive, siteLoaders } from "./components/site-data.js";
+import { followLandscapeLive, landscapeLoaders } from "./components/landscape-data.js";
 import { icon } from "./dom.js";
 import { ApiError } from "./errors.js";
 import { formatClock } from "./format.js";
@@ -59,8 +59,8 @@ const store = createAppStore({
       return null;
     });
   },
-  // The site's networks and pools (docs/site.md), where the user's role may read them.
-  ...siteLoaders(),
+  // The landscape's networks and pools (docs/landscape.md), where the user's role may read them.
+  ...landscapeLoaders(),
 });
 
 const router = createRouter(ROUTES, { fallback: FALLBACK });
@@ -91,11 +91,11 @@ function startRefreshing() {
     // The stream's first connection refetches the inventory, as every reconnection does.
     const stopLive = startLiveUpdates(store, { api, indicator: updatedText });
     // A network's or pool's events refetch that host's networks or pools.
-    const stopSite = followSiteLive(store);
+    const stopLandscape = followLandscapeLive(store);
     stopAutoRefresh = () => {
       stopTimer();
       stopLive();
-      stopSite();
+      stopLandscape();
     };
   }
 }

@@ -152,15 +152,15 @@ export const CALLS = Object.freeze({
     kwargs: ({ name, host }) => given({ name, host }),
     action: null,
   },
-  // The site (docs/site.md, "What the hosts have"): every host's libvirt networks and storage
+  // The landscape (docs/landscape.md, "What the hosts have"): every host's libvirt networks and storage
   // pools (one host with `host`), and the admins' start, stop and refresh of one on its host.
-  site_networks: { fun: "site.networks", client: "runner", kwargs: byHost, action: null },
-  site_pools: { fun: "site.pools", client: "runner", kwargs: byHost, action: null },
-  network_start: { fun: "site.network_start", client: "runner", kwargs: onHost, action: null },
-  network_stop: { fun: "site.network_stop", client: "runner", kwargs: onHost, action: null },
-  pool_start: { fun: "site.pool_start", client: "runner", kwargs: onHost, action: null },
-  pool_stop: { fun: "site.pool_stop", client: "runner", kwargs: onHost, action: null },
-  pool_refresh: { fun: "site.pool_refresh", client: "runner", kwargs: onHost, action: null },
+  landscape_networks: { fun: "landscape.networks", client: "runner", kwargs: byHost, action: null },
+  landscape_pools: { fun: "landscape.pools", client: "runner", kwargs: byHost, action: null },
+  network_start: { fun: "landscape.network_start", client: "runner", kwargs: onHost, action: null },
+  network_stop: { fun: "landscape.network_stop", client: "runner", kwargs: onHost, action: null },
+  pool_start: { fun: "landscape.pool_start", client: "runner", kwargs: onHost, action: null },
+  pool_stop: { fun: "landscape.pool_stop", client: "runner", kwargs: onHost, action: null },
+  pool_refresh: { fun: "landscape.pool_refresh", client: "runner", kwargs: onHost, action: null },
 });
 
 /**

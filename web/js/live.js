@@ -13,7 +13,7 @@ import { isActive, isRunning } from "./vocabulary.js";
  *   brine/vm/<host>/<vm>/install      -> {kind: "vm-install", host, vm}
  *   brine/host/<host>/<what>          -> {kind: "host", host, what}    (resync, disconnected)
  *   brine/migration/<id>/<phase>      -> {kind: "migration", id, phase} (started, progress, done, failed)
- *   brine/network/<host>/<name>/state -> {kind: "network-state", host, network}  (docs/site.md)
+ *   brine/network/<host>/<name>/state -> {kind: "network-state", host, network}  (docs/landscape.md)
  *   brine/pool/<host>/<name>/state    -> {kind: "pool-state", host, pool}
  * Anything else -> {kind: "other"}.
  */

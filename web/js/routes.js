@@ -4,7 +4,7 @@
 
 import { kindSpec } from "./catalog.js";
 import { CatalogPage } from "./pages/catalog.js";
-import { HostNetworksPage, HostStoragePage } from "./pages/host-site.js";
+import { HostNetworksPage, HostStoragePage } from "./pages/host-landscape.js";
 import { LoginPage } from "./pages/login.js";
 import { OverviewPage } from "./pages/overview.js";
 import { VmPage } from "./pages/vm.js";

@@ -13,7 +13,7 @@ import {
   sentenceCase,
   usage,
 } from "../format.js";
-import { mayReadSite, SECTIONS, siteHref } from "../site.js";
+import { mayReadLandscape, SECTIONS, landscapeHref } from "../landscape.js";
 import { hostInstalls } from "./install-rows.js";
 
 /**
@@ -99,9 +99,9 @@ function fact(term, value) {
  * @param {string} host
  * @param {unknown} perms
  */
-function siteLinks(host, perms) {
-  const links = SECTIONS.filter((section) => mayReadSite(perms, section.kind)).map((section) =>
-    h("a", { href: siteHref(host, section.id), class: "host-link", dataset: { testid: `host-${section.id}-link` }, text: section.label }),
+function landscapeLinks(host, perms) {
+  const links = SECTIONS.filter((section) => mayReadLandscape(perms, section.kind)).map((section) =>
+    h("a", { href: landscapeHref(host, section.id), class: "host-link", dataset: { testid: `host-${section.id}-link` }, text: section.label }),
   );
   return links.length > 0 ? h("nav", { class: "host-links", "aria-label": `${host}: networks and storage` }, links) : null;
 }
@@ -150,7 +150,7 @@ function hostCardElement(host, orphans, perms) {
       head,
       h("p", { class: "host-reason", dataset: { testid: "host-reason" }, text: sentenceCase(host.error) || "The host did not answer." }),
       h("p", { class: "muted small", text: "Its VMs are not listed until it answers again." }),
-      siteLinks(host.name, perms),
+      landscapeLinks(host.name, perms),
     );
   }
 
@@ -184,7 +184,7 @@ function hostCardElement(host, orphans, perms) {
       fact(f.hypervisor || "Hypervisor", orDash(f.hypervisor_version)),
     ),
     hostInstalls(host, orphans),
-    siteLinks(host.name, perms),
+    landscapeLinks(host.name, perms),
   );
 }
 

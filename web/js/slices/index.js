@@ -7,14 +7,14 @@ import { catalogSlice } from "./catalog.js";
 import { installsSlice } from "./installs.js";
 import { inventorySlice } from "./inventory.js";
 import { migrationsSlice } from "./migrations.js";
-import { siteBusySlice, siteSlice } from "./site.js";
+import { landscapeBusySlice, landscapeSlice } from "./landscape.js";
 
 /**
  * @typedef {object} SliceDeps
  * @property {() => Promise<any>} loadInventory  cluster.inventory
  * @property {() => Promise<any>} [loadInstalls]  provision.installs, or null where the user may not ask
- * @property {import("./site.js").SiteLoader} [loadNetworks]  site.networks, or null where the user may not ask
- * @property {import("./site.js").SiteLoader} [loadPools]  site.pools, or null where the user may not ask
+ * @property {import("./landscape.js").LandscapeLoader} [loadNetworks]  landscape.networks, or null where the user may not ask
+ * @property {import("./landscape.js").LandscapeLoader} [loadPools]  landscape.pools, or null where the user may not ask
  */
 
 /**
@@ -28,8 +28,8 @@ export function appSlices({ loadInventory, loadInstalls = async () => null, load
     migrationsSlice,
     installsSlice({ load: loadInstalls }),
     catalogSlice,
-    siteSlice({ loadNetworks, loadPools }),
-    siteBusySlice,
+    landscapeSlice({ loadNetworks, loadPools }),
+    landscapeBusySlice,
   ];
 }
 

@@ -1,0 +1,382 @@
+"""
+The landscape kept true on one host: a network and a guest brought to what the picture says.
+
+The ``landscape`` state module (``_states/landscape.py``) is the face: it passes a libvirt connection and
+one object of the host's picture (``brine.landscape.host_picture``), and reports what these functions
+return as a state's ``(result, changes, comment)``. Storage pools and their volumes need none of
+this: saltext-virt's ``virt.pool_running`` and ``virt.volume_defined`` do that job (docs/design.md,
+The landscape).
+
+A network's static DHCP hosts and DNS entries change live (``virNetworkUpdate``, the running
+network keeps its dnsmasq and its guests); any other difference redefines the network's
+persistent definition, which a running network takes when it is restarted, and says so. A guest
+is redefined when the parts the landscape manages (``landscape_xml.managed_view``) differ, keeping its
+uuid; a running guest takes the new definition at its next boot.
+
+:depends: libvirt-python
+"""
+
+from brine import landscape_xml
+from brine.errors import Refused
+
+try:
+    import libvirt
+except ImportError:  # the unit tests of the pure parts run without it
+    libvirt = None
+
+
+class Outcome:
+    """What a state reports: ``result`` (None under test when something would change),
+    ``changes`` and the sentences of ``comment``."""
+
+    def __init__(self, test):
+        self.test = test
+        self.result = True
+        self.changes = {}
+        self.notes = []
+
+    def change(self, key, value, sentence):
+        self.changes[key] = value
+        self.notes.append(sentence)
+        if self.test:
+            self.result = None
+
+    def note(self, sentence):
+        self.notes.append(sentence)
+
+    def comment(self, unchanged):
+        return " ".join(self.notes) if self.notes else unchanged
+
+
+# --------------------------------------------------------------------------
+# Networks
+# --------------------------------------------------------------------------
+
+
+def _network_lookup(conn, name):
+    try:
+        return conn.networkLookupByName(name)
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
+            return None
+        raise
+
+
+def desired_hosts(net):
+    """The static DHCP hosts and the DNS hosts the picture gives ``net``:
+    ``({mac: entry}, {ip: sorted hostnames})``."""
+    dhcp = {
+        entry["mac"]: {"mac": entry["mac"], "ip": entry["ip"], "name": entry["name"]}
+        for entry in net["static_hosts"]
+    }
+    dns = {}
+    for entry in [*net["dns_hosts"], *net["dns_entries"]]:
+        dns.setdefault(entry["ip"], set()).update(entry["hostnames"])
+    return dhcp, {ip: sorted(names) for ip, names in dns.items()}
+
+
+def current_hosts(described):
+    """The same two maps from a network's dict as the host module describes it."""
+    dhcp = {
+        entry["mac"]: {"mac": entry["mac"], "ip": entry["ip"], "name": entry.get("name")}
+        for entry in described["static_hosts"]
+        if entry.get("mac")
+    }
+    dns = {entry["ip"]: sorted(entry["hostnames"]) for entry in described["dns_hosts"]}
+    return dhcp, dns
+
+
+STRUCTURE = ("mode", "domain", "subnet", "gateway", "dhcp")
+
+
+def structure_changes(net, described):
+    """The fields other than hosts where the network on the host differs from the picture,
+    as ``{field: (current, desired)}``. A bridge left to libvirt (None) is not compared."""
+    changes = {
+        field: (described.get(field), net[field]) for field in STRUCTURE if described.get(field) != net[field]
+    }
+    if net["bridge"] and described.get("bridge") != net["bridge"]:
+        changes["bridge"] = (described.get("bridge"), net["bridge"])
+    return changes
+
+
+def host_updates(net, described):
+    """The live updates that bring the running network's hosts to the picture: a list of
+    ``(command, section, xml, sentence)``, deletions first."""
+    want_dhcp, want_dns = desired_hosts(net)
+    have_dhcp, have_dns = current_hosts(described)
+    updates = []
+    for mac, entry in sorted(have_dhcp.items()):
+        if want_dhcp.get(mac) != entry:
+            sentence = f"static host {entry['ip']} ({mac}) removed"
+            updates.append(("delete", "dhcp", landscape_xml.dhcp_host_xml(entry), sentence))
+    for ip, names in sorted(have_dns.items()):
+        if want_dns.get(ip) != names:
+            updates.append(("delete", "dns", landscape_xml.dns_host_xml(ip, names), f"DNS host {ip} removed"))
+    for mac, entry in sorted(want_dhcp.items()):
+        if have_dhcp.get(mac) != entry:
+            sentence = f"static host {entry['ip']} ({mac}, {entry['name']}) added"
+            updates.append(("add", "dhcp", landscape_xml.dhcp_host_xml(entry), sentence))
+    for ip, names in sorted(want_dns.items()):
+        if have_dns.get(ip) != names:
+            sentence = f"DNS host {ip} ({', '.join(names)}) added"
+            updates.append(("add", "dns", landscape_xml.dns_host_xml(ip, names), sentence))
+    return updates
+
+
+def _apply_updates(network, updates, flag):
+    commands = {
+        "add": libvirt.VIR_NETWORK_UPDATE_COMMAND_ADD_LAST,
+        "delete": libvirt.VIR_NETWORK_UPDATE_COMMAND_DELETE,
+    }
+    sections = {"dhcp": libvirt.VIR_NETWORK_SECTION_IP_DHCP_HOST, "dns": libvirt.VIR_NETWORK_SECTION_DNS_HOST}
+    for command, section, xml, _sentence in updates:
+        network.update(commands[command], sections[section], -1, xml, flag)
+
+
+def _persistent_xml(network):
+    """The network's persistent definition; a driver that cannot tell it apart from the running
+    one (libvirt's test driver refuses the flag) gives the running one."""
+    try:
+        return network.XMLDesc(libvirt.VIR_NETWORK_XML_INACTIVE)
+    except libvirt.libvirtError as err:
+        if err.get_error_code() != libvirt.VIR_ERR_INVALID_ARG:
+            raise
+        return network.XMLDesc(0)
+
+
+def _define_network(conn, net, uuid=None):
+    return conn.networkDefineXML(landscape_xml.network_xml(net, uuid=uuid))
+
+
+def _sentences(updates):
+    return "; ".join(update[3] for update in updates)
+
+
+def ensure_network(conn, net, describe, test):
+    """
+    Bring the network ``net`` (a picture entry) about on ``conn``: defined, its hosts updated
+    live where it runs, autostarted as asked, started. ``describe(xml)`` reads a libvirt
+    network's XML into the host module's dict (``brine.landscape_inventory``). Returns an Outcome.
+    """
+    out = Outcome(test)
+    name = net["name"]
+    network = _network_lookup(conn, name)
+    if network is None:
+        out.change("defined", True, f"Network {name} defined.")
+        if not test:
+            network = _define_network(conn, net)
+    else:
+        _update_network(conn, network, net, describe, out)
+    if network is not None and bool(network.autostart()) != net["autostart"]:
+        state = "on" if net["autostart"] else "off"
+        out.change("autostart", net["autostart"], f"Network {name}'s autostart set {state}.")
+        if not test:
+            network.setAutostart(1 if net["autostart"] else 0)
+    if network is None or not network.isActive():
+        out.change("started", True, f"Network {name} started.")
+        if not test:
+            network.create()
+    return out
+
+
+def _update_network(conn, network, net, describe, out):
+    """A defined network: its definition, then the running network's hosts, brought to ``net``."""
+    name = net["name"]
+    active = bool(network.isActive())
+    persistent = describe(_persistent_xml(network))
+    structure = structure_changes(net, persistent)
+    if structure:
+        fields = ", ".join(sorted(structure))
+        detail = {field: {"old": old, "new": new} for field, (old, new) in structure.items()}
+        out.change("redefined", detail, f"Network {name}'s {fields} changed in its definition.")
+        if active:
+            out.note("It is running: restart it to apply that (its guests lose their link meanwhile).")
+        if not out.test:
+            _define_network(conn, net, network.UUIDString())
+    else:
+        # The persistent definition's hosts (a redefinition above already carries them).
+        updates = host_updates(net, persistent)
+        if updates and not active:
+            out.change("hosts", [u[3] for u in updates], f"Network {name}: {_sentences(updates)}.")
+        if updates and not out.test:
+            _apply_updates(network, updates, libvirt.VIR_NETWORK_UPDATE_AFFECT_CONFIG)
+    if active:
+        updates = host_updates(net, describe(network.XMLDesc(0)))
+        if updates:
+            out.change(
+                "hosts", [u[3] for u in updates], f"Network {name}: {_sentences(updates)} (live, no restart)."
+            )
+            if not out.test:
+                _apply_updates(network, updates, libvirt.VIR_NETWORK_UPDATE_AFFECT_LIVE)
+
+
+# --------------------------------------------------------------------------
+# Guests
+# --------------------------------------------------------------------------
+
+
+def _domain_lookup(conn, name):
+    try:
+        return conn.lookupByName(name)
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+            return None
+        raise
+
+
+def missing_volumes(conn, guest):
+    """The pool volumes ``guest``'s disks name that are not there: ``["pool/volume", ...]``."""
+    missing = []
+    for disk in guest["disks"]:
+        if not disk["pool"]:
+            continue
+        try:
+            conn.storagePoolLookupByName(disk["pool"]).storageVolLookupByName(disk["vol"])
+        except libvirt.libvirtError:
+            missing.append(f"{disk['pool']}/{disk['vol']}")
+    return missing
+
+
+def ensure_guest(conn, guest, domain_type, test):
+    """
+    Bring the guest ``guest`` (a picture entry) about on ``conn``: defined as the picture says
+    (redefined, uuid kept, when a managed part differs), autostart as asked, started when it
+    says ``start``. Under ``test`` the changes carry the diff of the managed parts.
+    """
+    out = Outcome(test)
+    name = guest["name"]
+    dom = _domain_lookup(conn, name)
+    if dom is None:
+        missing = missing_volumes(conn, guest)
+        if missing and not test:
+            raise Refused(
+                "libvirt_error",
+                f"{name} cannot be defined: its disk volumes {', '.join(missing)} are not there",
+            )
+        desired = landscape_xml.domain_xml(guest, domain_type)
+        out.change(
+            "diff", landscape_xml.view_diff({}, landscape_xml.managed_view(desired)), f"Guest {name} defined."
+        )
+        if not test:
+            dom = conn.defineXML(desired)
+    else:
+        current = landscape_xml.managed_view(dom.XMLDesc(libvirt.VIR_DOMAIN_XML_INACTIVE))
+        # A NIC the landscape gives no MAC keeps the one libvirt chose: redefining without it would
+        # make libvirt choose another every time.
+        guest = landscape_xml.with_current_macs(guest, current)
+        desired = landscape_xml.domain_xml(guest, domain_type, uuid=dom.UUIDString())
+        diff = landscape_xml.view_diff(current, landscape_xml.managed_view(desired))
+        if diff:
+            later = " It is running: the new definition applies from its next boot." if dom.isActive() else ""
+            out.change("diff", diff, f"Guest {name}'s definition updated.{later}")
+            if not test:
+                dom = conn.defineXML(desired)
+    if dom is not None and bool(dom.autostart()) != guest["autostart"]:
+        out.change(
+            "autostart",
+            guest["autostart"],
+            f"Guest {name}'s autostart set {'on' if guest['autostart'] else 'off'}.",
+        )
+        if not test:
+            dom.setAutostart(1 if guest["autostart"] else 0)
+    if guest["start"] and (dom is None or not dom.isActive()):
+        out.change("started", True, f"Guest {name} started.")
+        if not test:
+            dom.create()
+    return out
+
+
+# --------------------------------------------------------------------------
+# The host's plan (what the landscape formula renders) and its difference from the host
+# --------------------------------------------------------------------------
+
+
+def plan(picture):
+    """
+    The host's picture with what saltext-virt's states need: each pool's ``virt`` (the keyword
+    arguments of ``virt.pool_running``) and ``volumes``, every volume to make once
+    (``[{"pool", "name", "virt"}]``: the pools' own, then the guests' disks that give a size).
+    """
+    picture = dict(picture)
+    picture["pools"] = {
+        name: dict(pool, virt=landscape_xml.pool_state(pool)) for name, pool in picture["pools"].items()
+    }
+    volumes, seen = [], set()
+
+    def add(pool_name, volume):
+        if (pool_name, volume["name"]) not in seen:
+            seen.add((pool_name, volume["name"]))
+            volumes.append(
+                {
+                    "pool": pool_name,
+                    "name": volume["name"],
+                    "virt": landscape_xml.volume_state(pool_name, volume),
+                }
+            )
+
+    for name, pool in sorted(picture["pools"].items()):
+        for volume in pool["volumes"]:
+            add(name, volume)
+    for _name, guest in sorted(picture["guests"].items()):
+        for disk in guest["disks"]:
+            if disk["pool"] and disk["size_gib"]:
+                add(
+                    disk["pool"],
+                    {"name": disk["vol"], "size_gib": disk["size_gib"], "format": disk["format"]},
+                )
+    picture["volumes"] = volumes
+    return picture
+
+
+def _pool_lookup(conn, name):
+    try:
+        return conn.storagePoolLookupByName(name)
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
+            return None
+        raise
+
+
+def pool_differences(conn, pool, volumes):
+    """What keeps the host's pool from being the landscape's ``pool`` with ``volumes`` (the plan's
+    volumes in it): sentences, none when it is."""
+    found = _pool_lookup(conn, pool["name"])
+    if found is None:
+        return [f"Pool {pool['name']} is not defined."]
+    notes = []
+    if not found.isActive():
+        notes.append(f"Pool {pool['name']} is not running.")
+    elif volumes:
+        found.refresh(0)
+        present = set(found.listVolumes())
+        notes += [f"Volume {v['name']} is missing." for v in volumes if v["name"] not in present]
+    if bool(found.autostart()) != pool["autostart"]:
+        notes.append(f"Pool {pool['name']}'s autostart is {'off' if pool['autostart'] else 'on'}.")
+    return notes
+
+
+def differences(conn, planned, describe, domain_type):
+    """
+    Where the host differs from its plan, per object: ``{"networks": {name: {"changes",
+    "comment"}}, "pools": {name: [sentences]}, "guests": {name: {"changes", "diff", "comment"}}}``,
+    an object that is as the landscape says having no changes. Nothing is changed (the states'
+    own logic, under test).
+    """
+    networks = {}
+    for name, net in sorted(planned["networks"].items()):
+        out = ensure_network(conn, net, describe, test=True)
+        networks[name] = {"changes": out.changes, "comment": out.comment("")}
+    pools = {
+        name: pool_differences(conn, pool, [v for v in planned["volumes"] if v["pool"] == name])
+        for name, pool in sorted(planned["pools"].items())
+    }
+    guests = {}
+    for name, guest in sorted(planned["guests"].items()):
+        out = ensure_guest(conn, guest, domain_type, test=True)
+        guests[name] = {
+            "changes": out.changes,
+            "diff": out.changes.get("diff", ""),
+            "comment": out.comment(""),
+        }
+    return {"networks": networks, "pools": pools, "guests": guests}

@@ -1,0 +1,106 @@
+"""
+The landscape kept true on a host (``brine.landscape_apply``): which of a network's differences are live
+host updates and which need its definition changed, the updates' order and snippets, and the
+plan the landscape formula renders (pools' saltext-virt arguments, every volume once). The states
+themselves run against libvirt in tests/functional/test_landscape_states_functional.py.
+"""
+
+import copy
+
+from brine import landscape_apply
+from support.landscape_pictures import GUESTS
+from support.landscape_pictures import NETWORKS
+from support.landscape_pictures import POOLS
+
+
+def described(net):
+    """The host module's description of ``net`` as libvirt would have it defined."""
+    dhcp, dns = landscape_apply.desired_hosts(net)
+    return {
+        "name": net["name"],
+        "mode": net["mode"],
+        "bridge": net["bridge"],
+        "domain": net["domain"],
+        "subnet": net["subnet"],
+        "gateway": net["gateway"],
+        "dhcp": net["dhcp"],
+        "static_hosts": list(dhcp.values()),
+        "dns_hosts": [{"ip": ip, "hostnames": names} for ip, names in dns.items()],
+    }
+
+
+def test_a_network_as_the_landscape_describes_it_needs_nothing():
+    net = NETWORKS["service"]
+    assert landscape_apply.structure_changes(net, described(net)) == {}
+    assert landscape_apply.host_updates(net, described(net)) == []
+
+
+def test_a_new_static_host_is_an_add_and_a_gone_one_a_delete_deletions_first():
+    net = NETWORKS["service"]
+    have = described(net)
+    want = copy.deepcopy(net)
+    gone = want["static_hosts"].pop(0)
+    want["static_hosts"].append(
+        {"mac": "52:54:00:aa:bb:cc", "ip": "192.168.155.13", "name": "web-3", "guest": "web-3"}
+    )
+    updates = landscape_apply.host_updates(want, have)
+    assert [(command, section) for command, section, _xml, _s in updates] == [
+        ("delete", "dhcp"),
+        ("add", "dhcp"),
+    ]
+    assert f'mac="{gone["mac"]}"' in updates[0][2] or f"mac='{gone['mac']}'" in updates[0][2]
+    assert "192.168.155.13" in updates[1][2] and "web-3" in updates[1][3]
+
+
+def test_a_changed_dns_name_is_the_old_entry_deleted_and_the_new_added():
+    net = NETWORKS["service"]
+    have = described(net)
+    want = copy.deepcopy(net)
+    want["dns_hosts"][0]["hostnames"] = ["gw"]
+    updates = landscape_apply.host_updates(want, have)
+    assert [(c, s) for c, s, _x, _t in updates] == [("delete", "dns"), ("add", "dns")]
+    assert "<hostname>ks</hostname>" in updates[0][2] and "<hostname>ks</hostname>" not in updates[1][2]
+
+
+def test_the_range_the_domain_and_the_subnet_are_structure_not_hosts():
+    net = NETWORKS["service"]
+    have = described(net)
+    want = dict(net, domain="other.example.com", dhcp={"start": "192.168.155.150", "end": "192.168.155.199"})
+    assert sorted(landscape_apply.structure_changes(want, have)) == ["dhcp", "domain"]
+    assert landscape_apply.host_updates(want, have) == []
+
+
+def test_a_bridge_left_to_libvirt_is_not_compared():
+    net = dict(NETWORKS["service"], bridge=None)
+    have = dict(described(NETWORKS["service"]), bridge="virbr7")
+    assert landscape_apply.structure_changes(net, have) == {}
+    assert landscape_apply.structure_changes(dict(net, bridge="virbr9"), have) == {
+        "bridge": ("virbr7", "virbr9")
+    }
+
+
+def test_the_plan_gives_each_pool_its_state_arguments_and_each_volume_once():
+    picture = {
+        "host": "hv1",
+        "networks": {},
+        "pools": {"images": POOLS["images"]},
+        "guests": {"web-1": GUESTS["web-1"]},
+    }
+    plan = landscape_apply.plan(picture)
+    assert plan["pools"]["images"]["virt"]["ptype"] == "dir"
+    names = [(v["pool"], v["name"]) for v in plan["volumes"]]
+    assert len(names) == len(set(names))
+    pool_volumes = [(("images", v["name"])) for v in POOLS["images"]["volumes"]]
+    assert names[: len(pool_volumes)] == pool_volumes
+    sized = [d for d in GUESTS["web-1"]["disks"] if d["pool"] and d["size_gib"]]
+    for disk in sized:
+        assert (disk["pool"], disk["vol"]) in names
+    for volume in plan["volumes"]:
+        assert volume["virt"]["pool"] == volume["pool"] and volume["virt"]["name"] == volume["name"]
+
+
+def test_an_outcome_under_test_is_pending_and_says_what_would_change():
+    out = landscape_apply.Outcome(test=True)
+    assert out.comment("as described") == "as described" and out.result is True
+    out.change("started", True, "Network x started.")
+    assert out.result is None and out.comment("") == "Network x started."
