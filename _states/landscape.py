@@ -1,13 +1,14 @@
 """
-The landscape's networks and guests on a hypervisor host, kept as its pillar describes them
-=====================================================================================
+The landscape's volumes, networks and guests on a hypervisor host, kept as its pillar says
+=========================================================================================
 
-The ``landscape`` formula (``states/landscape/``) renders one of these per network and guest of the host's
-picture (``salt hv1 landscape.picture``; pillar ``landscape``, docs/landscape.md). Storage pools and volumes
-use saltext-virt's ``virt.pool_running`` and ``virt.volume_defined``; networks and guests use
-these, because saltext-virt's ``virt.network_defined`` only redefines a network (a running one
-keeps its old DHCP hosts until restarted) and ``virt.defined`` names volumes its own way, has no
-disk cache setting and shows no diff under ``test=True`` (docs/design.md, The landscape).
+The ``landscape`` formula (``states/landscape/``) renders one of these per volume, network and
+guest of the host's picture (``salt hv1 landscape.picture``; pillar ``landscape``,
+docs/landscape.md). Storage pools use saltext-virt's ``virt.pool_running``; these exist because
+saltext-virt's ``virt.volume_defined`` fails a dry run when its pool is made in the same run,
+``virt.network_defined`` only redefines a network (a running one keeps its old DHCP hosts until
+restarted), and ``virt.defined`` names volumes its own way, has no disk cache setting and shows
+no diff under ``test=True`` (docs/landscape.md, Why saltext-virt for pools).
 
 This file is the Salt face over ``brine.landscape_apply``.
 
@@ -55,6 +56,31 @@ def _picture_entry(kind, name):
     if entry is None:
         raise KeyError(f"the landscape gives this host no {kind[:-1]} {name}")
     return entry
+
+
+def volume(name, pool):
+    """
+    The landscape's volume ``name`` in ``pool`` (a pool's own volume, or a guest's disk that gives
+    a size): created with its size and format when absent, never resized or removed. Under
+    ``test=True`` before its pool exists, it says it would be created.
+
+    .. code-block:: yaml
+
+        landscape-volume-images-web-1-disk0.qcow2:
+          landscape.volume:
+            - name: web-1-disk0.qcow2
+            - pool: images
+    """
+    try:
+        picture = __salt__["landscape.picture"]()
+        entry = next((v for v in picture["volumes"] if v["pool"] == pool and v["name"] == name), None)
+        if entry is None:
+            raise KeyError(f"the landscape gives this host no volume {name} in pool {pool}")
+        with _connection(f"Could not make volume {name}") as conn:
+            outcome = landscape_apply.ensure_volume(conn, entry, __opts__["test"])
+    except (Invalid, Refused, KeyError) as err:
+        return _failed(name, err)
+    return _ret(name, outcome, f"Volume {name} is in pool {pool}.")
 
 
 def network(name):

@@ -1,11 +1,16 @@
 """
-The landscape kept true on one host: a network and a guest brought to what the picture says.
+The landscape kept true on one host: a volume, a network and a guest brought to what the
+picture says.
 
-The ``landscape`` state module (``_states/landscape.py``) is the face: it passes a libvirt connection and
-one object of the host's picture (``brine.landscape.host_picture``), and reports what these functions
-return as a state's ``(result, changes, comment)``. Storage pools and their volumes need none of
-this: saltext-virt's ``virt.pool_running`` and ``virt.volume_defined`` do that job (docs/design.md,
-The landscape).
+The ``landscape`` state module (``_states/landscape.py``) is the face: it passes a libvirt
+connection and one object of the host's picture (``brine.landscape.host_picture``), and reports
+what these functions return as a state's ``(result, changes, comment)``. Storage pools need none
+of this: saltext-virt's ``virt.pool_running`` does that job (docs/landscape.md, Why saltext-virt
+for pools).
+
+A volume is created when absent, never resized or removed; a dry run before its pool exists
+says it would be created (saltext-virt's ``virt.volume_defined`` fails there, which would fail a
+fresh host's dry run).
 
 A network's static DHCP hosts and DNS entries change live (``virNetworkUpdate``, the running
 network keeps its dnsmasq and its guests); any other difference redefines the network's
@@ -15,6 +20,8 @@ uuid; a running guest takes the new definition at its next boot.
 
 :depends: libvirt-python
 """
+
+from xml.etree import ElementTree
 
 from brine import landscape_xml
 from brine.errors import Refused
@@ -46,6 +53,32 @@ class Outcome:
 
     def comment(self, unchanged):
         return " ".join(self.notes) if self.notes else unchanged
+
+
+# --------------------------------------------------------------------------
+# Volumes
+# --------------------------------------------------------------------------
+
+
+def ensure_volume(conn, volume, test):
+    """The volume ``volume`` (a plan entry) in its pool: created when absent, else left as it is."""
+    out = Outcome(test)
+    name, pool_name = volume["name"], volume["pool"]
+    pool = _pool_lookup(conn, pool_name)
+    if pool is None or not pool.isActive():
+        if not test:
+            raise Refused("no_pool", f"volume {name} cannot be made: pool {pool_name} is not running here")
+        out.change("created", True, f"Volume {name} would be created in pool {pool_name} once it runs.")
+        return out
+    pool.refresh(0)
+    if name in pool.listVolumes():
+        return out
+    size = f"{volume['size_gib']} GiB"
+    out.change("created", size, f"Volume {name} ({size}, {volume['format']}) created in pool {pool_name}.")
+    if not test:
+        pool_type = ElementTree.fromstring(pool.XMLDesc(0)).get("type")
+        pool.createXML(landscape_xml.volume_xml(volume, pool_type), 0)
+    return out
 
 
 # --------------------------------------------------------------------------
@@ -294,9 +327,10 @@ def ensure_guest(conn, guest, domain_type, test):
 
 def plan(picture):
     """
-    The host's picture with what saltext-virt's states need: each pool's ``virt`` (the keyword
-    arguments of ``virt.pool_running``) and ``volumes``, every volume to make once
-    (``[{"pool", "name", "virt"}]``: the pools' own, then the guests' disks that give a size).
+    The host's picture with what the formula renders: each pool's ``virt`` (the keyword
+    arguments of saltext-virt's ``virt.pool_running``) and ``volumes``, every volume to make once
+    (``[{"pool", "name", "size_gib", "format"}]``: the pools' own, then the guests' disks that
+    give a size).
     """
     picture = dict(picture)
     picture["pools"] = {
@@ -311,7 +345,8 @@ def plan(picture):
                 {
                     "pool": pool_name,
                     "name": volume["name"],
-                    "virt": landscape_xml.volume_state(pool_name, volume),
+                    "size_gib": volume["size_gib"],
+                    "format": volume["format"],
                 }
             )
 

@@ -368,10 +368,18 @@ def _check_pool_value(pool, field, value):
         )
 
 
+# libvirt's permissions of a pool folder it builds as root (storage_util.h's default mode).
+FOLDER_PERMISSIONS = {"mode": "0711", "owner": 0, "group": 0}
+
+
 def pool_state(pool):
     """
     The keyword arguments of saltext-virt's ``virt.pool_running`` for a pool of the landscape's
-    picture (dir, netfs or logical): ``{ptype, target, source, autostart}``.
+    picture (dir, netfs or logical): ``{ptype, target, permissions, source, autostart}``.
+
+    A folder's permissions are libvirt's own defaults for a pool libvirtd (root) builds (mode
+    0711, root's): ``virt.pool_running`` compares its definition with libvirt's, which always
+    shows them, and would otherwise redefine, rebuild and restart the pool at every highstate.
     """
     name, ptype = pool["name"], pool.get("type")
     if ptype not in POOL_TYPES:
@@ -400,6 +408,7 @@ def pool_state(pool):
     return {
         "ptype": ptype,
         "target": pool.get("path"),
+        "permissions": dict(FOLDER_PERMISSIONS) if ptype in ("dir", "netfs") else None,
         "source": source,
         "autostart": bool(pool.get("autostart", True)),
     }
@@ -418,6 +427,7 @@ def pool_xml(pool):
         pool["name"],
         state["ptype"],
         state["target"],
+        permissions=state["permissions"],
         source_devices=source.get("devices"),
         source_dir=source.get("dir"),
         source_hosts=source.get("hosts"),
@@ -426,14 +436,16 @@ def pool_xml(pool):
     )
 
 
-def volume_state(pool_name, volume):
+def volume_xml(volume, pool_type):
     """
-    The keyword arguments of saltext-virt's ``virt.volume_defined`` for a volume of a pool:
-    ``{pool, name, size (MiB), format}``.
+    The XML ``virStorageVolCreateXML`` takes for ``volume`` (``{name, size_gib, format}``) in a
+    pool of ``pool_type``: its capacity in bytes, and its format except in a logical pool, whose
+    volumes are raw block devices.
     """
-    return {
-        "pool": pool_name,
-        "name": volume["name"],
-        "size": int(volume["size_gib"]) * 1024,
-        "format": volume.get("format"),
-    }
+    root = ElementTree.Element("volume")
+    _sub(root, "name", text=volume["name"])
+    _sub(root, "capacity", {"unit": "bytes"}, text=str(int(volume["size_gib"]) * 1024**3))
+    if pool_type != "logical":
+        target = _sub(root, "target")
+        _sub(target, "format", {"type": volume.get("format") or "qcow2"})
+    return _text(root)

@@ -2,8 +2,8 @@
     guests, as pillar `landscape` describes them (docs/landscape.md). The host's part of the landscape is its
     picture (`salt hv1 landscape.picture`): the layers merged, derived values filled in, the whole landscape
     checked; an invalid landscape renders nothing and fails with the reason.
-    Pools and volumes: saltext-virt's virt.pool_running and virt.volume_defined; networks and
-    guests: Brine's landscape.network and landscape.guest (_states/landscape.py says why). #}
+    Pools: saltext-virt's virt.pool_running; volumes, networks and guests: Brine's
+    landscape.volume, landscape.network and landscape.guest (_states/landscape.py says why). #}
 {%- set picture = salt["landscape.picture"]() %}
 
 {%- for name, pool in picture.pools | dictsort %}
@@ -16,11 +16,10 @@ landscape-pool-{{ name }}-virt-pool_running:
 {%- endfor %}
 
 {%- for volume in picture.volumes %}
-landscape-volume-{{ volume.pool }}-{{ volume.name }}-virt-volume_defined:
-  virt.volume_defined:
-{%- for key, value in volume.virt | dictsort %}
-    - {{ key }}: {{ value | json }}
-{%- endfor %}
+landscape-volume-{{ volume.pool }}-{{ volume.name }}-landscape-volume:
+  landscape.volume:
+    - name: {{ volume.name | json }}
+    - pool: {{ volume.pool | json }}
 {%- if volume.pool in picture.pools %}
     - require:
       - virt: landscape-pool-{{ volume.pool }}-virt-pool_running
@@ -44,7 +43,7 @@ landscape-guest-{{ name }}-landscape-guest:
 {%- endfor %}
 {%- for disk in guest.disks if disk.pool %}
 {%- if disk.size_gib %}
-{%- set item = {"virt": "landscape-volume-" ~ disk.pool ~ "-" ~ disk.vol ~ "-virt-volume_defined"} %}
+{%- set item = {"landscape": "landscape-volume-" ~ disk.pool ~ "-" ~ disk.vol ~ "-landscape-volume"} %}
 {%- if item not in requires %}{% do requires.append(item) %}{% endif %}
 {%- elif disk.pool in picture.pools %}
 {%- set item = {"virt": "landscape-pool-" ~ disk.pool ~ "-virt-pool_running"} %}

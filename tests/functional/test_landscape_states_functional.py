@@ -107,6 +107,11 @@ def test_the_formula_makes_the_landscape_then_keeps_it(loaders, libvirt_conn, mi
         "<os><type>hvm</type></os></domain>"
     )
     before = bystander.XMLDesc(0)
+    # A dry run on a host that has none of it yet: every state would change, none fails.
+    dry = apply(loaders, landscape(minion_id), test=True)
+    assert {name: r["result"] for name, r in dry.items()} == dict.fromkeys(dry, None), dry
+    assert "created" in dry[f"{GUESTS[0]}-disk0.qcow2"]["changes"]
+    assert NET not in libvirt_conn.listNetworks() + libvirt_conn.listDefinedNetworks()
     first = apply(loaders, landscape(minion_id))
     assert all(r["result"] is True for r in first.values()), first
     net = libvirt_conn.networkLookupByName(NET)

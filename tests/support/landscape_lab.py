@@ -94,7 +94,7 @@ def footprint(lab):
 
 def dnsmasq_pid(lab, host, network):
     """The pid of the dnsmasq serving ``network`` on ``host`` (libvirt's pid file)."""
-    path = lab.lab.host_dir(host) / "lib" / "libvirt" / "dnsmasq" / f"{network}.pid"
+    path = lab.lab.host_dir(host) / "run" / "libvirt" / "network" / f"{network}.pid"
     return int(path.read_text().split()[0])
 
 

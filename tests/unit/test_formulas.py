@@ -825,7 +825,11 @@ def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render
     # The provisioning catalog: one folder for the runner (brine:provision:catalog_dir) and the
     # ext_pillar that serves it to states.
     assert paths["brine"]["provision"]["catalog_dir"] == str(root / "catalog")
-    assert paths["pillar_dirs"] == [f"{REPO}/_pillar"] and paths["ext_pillar"] == [{"brine_catalog": {}}]
+    assert paths["pillar_dirs"] == [f"{REPO}/_pillar"] and paths["ext_pillar"] == [
+        {"brine_catalog": {}},
+        {"brine_landscape": {}},
+    ]
+    assert paths["brine"]["landscape"] == {"confd": "", "host": ""}
     assert not files, f"files the test does not check: {sorted(files)}"
     assert not (REPO / "lab" / "templates" / "nginx.conf.j2").exists()
     # websockify: the init script's command line, token folder and PYTHONPATH.
@@ -901,14 +905,15 @@ def test_landscape_renders_the_hosts_part_of_the_worked_site(render):
         "landscape-guest-proxy-1-landscape-guest",
         "landscape-guest-web-1-landscape-guest",
     ]
-    volumes = {sid: states[sid]["args"] for sid in by_fun["virt.volume_defined"]}
-    web1 = volumes["landscape-volume-images-web-1-disk0.qcow2-virt-volume_defined"]
-    assert web1["pool"] == "images" and web1["size"] == 20 * 1024 and web1["format"] == "qcow2", web1
-    assert "landscape-volume-images-rhel9-base.qcow2-virt-volume_defined" in volumes
+    volumes = {sid: states[sid]["args"] for sid in by_fun["landscape.volume"]}
+    web1 = volumes["landscape-volume-images-web-1-disk0.qcow2-landscape-volume"]
+    assert web1["pool"] == "images" and web1["name"] == "web-1-disk0.qcow2", web1
+    assert web1["require"] == [{"virt": "landscape-pool-images-virt-pool_running"}]
+    assert "landscape-volume-images-rhel9-base.qcow2-landscape-volume" in volumes
     requires = states["landscape-guest-db-2-landscape-guest"]["args"]["require"]
     assert {"landscape": "landscape-network-service-landscape-network"} in requires
     assert {"landscape": "landscape-network-backend-landscape-network"} in requires
-    assert {"virt": "landscape-volume-images-db-2-disk0.qcow2-virt-volume_defined"} in requires, requires
+    assert {"landscape": "landscape-volume-images-db-2-disk0.qcow2-landscape-volume"} in requires, requires
 
 
 def test_landscape_refuses_an_invalid_site_with_its_reason(render):

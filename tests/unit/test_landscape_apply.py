@@ -96,7 +96,7 @@ def test_the_plan_gives_each_pool_its_state_arguments_and_each_volume_once():
     for disk in sized:
         assert (disk["pool"], disk["vol"]) in names
     for volume in plan["volumes"]:
-        assert volume["virt"]["pool"] == volume["pool"] and volume["virt"]["name"] == volume["name"]
+        assert set(volume) == {"pool", "name", "size_gib", "format"} and volume["size_gib"] >= 1
 
 
 def test_an_outcome_under_test_is_pending_and_says_what_would_change():

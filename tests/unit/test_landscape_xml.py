@@ -441,18 +441,21 @@ def test_pool_state_arguments_for_saltext_virt():
     assert landscape_xml.pool_state(POOLS["images"]) == {
         "ptype": "dir",
         "target": "/var/lib/libvirt/images/landscape",
+        "permissions": {"mode": "0711", "owner": 0, "group": 0},
         "source": None,
         "autostart": True,
     }
     assert landscape_xml.pool_state(POOLS["shared"]) == {
         "ptype": "netfs",
         "target": "/srv/shared",
+        "permissions": {"mode": "0711", "owner": 0, "group": 0},
         "source": {"dir": "/export/vm", "hosts": ["nfs.example.com"], "format": "nfs"},
         "autostart": True,
     }
     assert landscape_xml.pool_state(POOLS["vmvg"]) == {
         "ptype": "logical",
         "target": "/dev/vmvg",
+        "permissions": None,
         "source": {"name": "vmvg", "devices": [{"path": "/dev/sdb"}, {"path": "/dev/sdc"}]},
         "autostart": False,
     }
@@ -490,13 +493,15 @@ def test_a_pool_saltext_virt_cannot_define_is_invalid(pool, words):
     assert err.value.sentence.startswith(f"pool {pool['name']}: ")
 
 
-def test_volume_state_arguments_for_saltext_virt():
-    assert landscape_xml.volume_state("images", POOLS["images"]["volumes"][0]) == {
-        "pool": "images",
-        "name": "web-1-disk0.qcow2",
-        "size": 20480,
-        "format": "qcow2",
-    }
+def test_a_volume_has_its_size_in_bytes_and_its_format_except_in_a_logical_pool():
+    qcow2 = ElementTree.fromstring(landscape_xml.volume_xml(POOLS["images"]["volumes"][0], "dir"))
+    assert qcow2.findtext("name") == "web-1-disk0.qcow2"
+    assert qcow2.find("capacity").get("unit") == "bytes" and qcow2.findtext("capacity") == str(20 * 1024**3)
+    assert qcow2.find("target/format").get("type") == "qcow2"
+    raw = ElementTree.fromstring(
+        landscape_xml.volume_xml({"name": "db", "size_gib": 1, "format": "raw"}, "logical")
+    )
+    assert raw.find("target") is None
 
 
 def test_virt_xml_validate_refuses_what_libvirt_refuses(tmp_path):

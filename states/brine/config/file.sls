@@ -70,8 +70,11 @@ brine-config-file-brine-paths-conf-file-managed:
         # adds this entry to it (a master.d list replaces, it does not merge).
         pillar_dirs:
           - {{ brine.repo }}/_pillar
+        # The landscape as pillar (docs/landscape.md): brine_landscape serves hypervisor hosts a
+        # miniascape conf.d tree (brine:landscape:confd) with pillar `landscape` merged over it.
         ext_pillar:
           - brine_catalog: {}
+          - brine_landscape: {}
         # Consoles: where cluster.console writes one-time tokens; websockify reads the same
         # folder (--token-source), both from brine:master:websockify:token_dir. The record
         # both append to (websockify's --auth-source) from brine:master:websockify:record.
@@ -82,6 +85,10 @@ brine-config-file-brine-paths-conf-file-managed:
           # The provisioning catalog's folder (the provision runner and brine_catalog read it).
           provision:
             catalog_dir: {{ brine.catalog_dir | json }}
+          # The miniascape conf.d tree the brine_landscape ext_pillar reads ("": none).
+          landscape:
+            confd: {{ brine.landscape_confd | json }}
+            host: {{ brine.landscape_host | json }}
           # The stream listens where nginx proxies /stream, and asks salt-api where nginx does.
           stream:
             listen: {{ brine.nginx.stream_upstream | json }}
