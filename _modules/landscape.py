@@ -193,19 +193,20 @@ def pool_refresh(name):
 # ---------------------------------------------------------------------------
 
 
-def _layers(refresh):
-    """The pillar ``landscape``: the minion's own, or compiled afresh by the master (``refresh``)."""
+def _pillar(refresh):
+    """The minion's pillar, or the pillar compiled afresh by the master (``refresh``)."""
     # Salt masks pillar.items' answer by default; the landscape carries no secret (its pictures
     # travel in job returns: docs/landscape.md), so the values themselves are read.
-    pillar = __salt__["pillar.items"](unmask=True) if refresh else __pillar__
-    return pillar.get("landscape") or {}
+    return __salt__["pillar.items"](unmask=True) if refresh else __pillar__
 
 
 def picture(refresh=False):
     """
     This host's part of the landscape (docs/landscape.md): ``{"host", "networks", "pools", "guests",
     "volumes"}``, the pillar ``landscape`` merged, derived and checked as a whole, each pool with the
-    arguments of saltext-virt's ``virt.pool_running`` (``virt``) and every volume to make. The
+    arguments of saltext-virt's ``virt.pool_running`` (``virt``), every volume to make, and each
+    guest with the other hosts the master last saw it on (``elsewhere``, from the pillar
+    ``brine:landscape_elsewhere`` the ``brine_landscape`` ext_pillar gives). The
     ``landscape`` formula renders its states from this. ``refresh=True`` asks the master for the
     pillar afresh instead of using the one this minion holds. An invalid landscape is refused
     (``invalid_argument``) with the reason, naming the object and field.
@@ -218,7 +219,10 @@ def picture(refresh=False):
         salt hv1 landscape.picture refresh=True
     """
     refresh = validate.flag(refresh, "refresh")
-    return landscape_apply.plan(landscape_picture.host_picture(_layers(refresh), _host_id()))
+    pillar = _pillar(refresh)
+    picture = landscape_picture.host_picture(pillar.get("landscape") or {}, _host_id())
+    elsewhere = (pillar.get("brine") or {}).get("landscape_elsewhere") or {}
+    return landscape_apply.plan(picture, elsewhere)
 
 
 def diff():

@@ -30,8 +30,11 @@ stop rather than act on half a landscape. The tree is read with ``yaml.safe_load
 
 import logging
 
+import salt.cache
+
 from brine import config
 from brine import errors
+from brine import hostmap
 from brine import landscape
 from brine import landscape_confd
 
@@ -54,29 +57,47 @@ def settings(opts, confd=None, host=None):
     return confd or None, host or None
 
 
+def _elsewhere(minion_id, layers):
+    """``{guest: [other hosts]}`` of the landscape's guests the master's VM map (the cluster
+    runner's, kept by inventories and migrations) last saw on a host other than ``minion_id``."""
+    names = sorted((layers.get("guests") or {}) if isinstance(layers, dict) else [])
+    if not names:
+        return {}
+    return hostmap.elsewhere(names, hostmap.read(salt.cache.factory(__opts__)), minion_id)
+
+
 def ext_pillar(minion_id, pillar, confd=None, host=None):
     """
-    ``{"landscape": layers}``: the tree's layers with the pillar's own ``landscape`` merged over them, for
-    a hypervisor host; ``{}`` for other minions or without a tree; ``{"_errors": [sentence]}``
-    when the tree cannot be read.
+    For a hypervisor host: ``{"landscape": layers}``, the tree's layers with the pillar's own
+    ``landscape`` merged over them (when there is a tree), and ``{"brine": {"landscape_elsewhere":
+    {guest: [hosts]}}}`` for the landscape's guests the master last saw on another host (a guest
+    migrated away is not made again here); ``{}`` for other minions;
+    ``{"_errors": [sentence]}`` when the tree cannot be read.
 
     CLI Example:
 
     .. code-block:: bash
 
-        salt hv1 pillar.item landscape
+        salt hv1 pillar.item landscape brine:landscape_elsewhere
     """
     roles = ((pillar or {}).get("brine") or {}).get("roles") or []
     if ROLE not in roles:
         return {}
+    own = (pillar or {}).get("landscape") or {}
     folder, guests_host = settings(__opts__, confd, host)  # the loader's __opts__
-    if folder is None:
-        return {}
-    try:
-        layers = landscape_confd.load(folder, guests_host)
-    except (errors.Invalid, OSError) as err:
-        sentence = getattr(err, "sentence", None) or f"landscape: conf.d {folder} cannot be read: {err}"
-        log.error("brine_landscape: %s (for %s)", sentence, minion_id)
-        return {"_errors": [f"brine_landscape: {sentence}"]}
-    log.debug("brine_landscape: %s guests from %s for %s", len(layers["guests"]), folder, minion_id)
-    return {"landscape": landscape.merge(layers, (pillar or {}).get("landscape") or {})}
+    found = {}
+    layers = own
+    if folder is not None:
+        try:
+            tree = landscape_confd.load(folder, guests_host)
+        except (errors.Invalid, OSError) as err:
+            sentence = getattr(err, "sentence", None) or f"landscape: conf.d {folder} cannot be read: {err}"
+            log.error("brine_landscape: %s (for %s)", sentence, minion_id)
+            return {"_errors": [f"brine_landscape: {sentence}"]}
+        log.debug("brine_landscape: %s guests from %s for %s", len(tree["guests"]), folder, minion_id)
+        layers = landscape.merge(tree, own)
+        found["landscape"] = layers
+    elsewhere = _elsewhere(minion_id, layers)
+    if elsewhere:
+        found["brine"] = {"landscape_elsewhere": elsewhere}
+    return found

@@ -27,6 +27,17 @@ def write(cache, changed, now=None):
         cache.store(BANK, host, {"vms": sorted(vms), "updated": now})
 
 
+def elsewhere(names, host_vms, here):
+    """``{name: [hosts]}``: for each VM of ``names`` the hosts other than ``here`` whose VM list
+    (``{host: [vm names]}``) holds it, only where there is one."""
+    found = {}
+    for name in names:
+        hosts = [host for host in holding(name, host_vms) if host != here]
+        if hosts:
+            found[name] = hosts
+    return found
+
+
 def holding(name, host_vms):
     """Sorted hosts whose VM list (``{host: [vm names]}``) contains ``name``."""
     return sorted(host for host, vms in host_vms.items() if name in vms)

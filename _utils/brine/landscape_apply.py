@@ -275,11 +275,23 @@ def ensure_guest(conn, guest, domain_type, test):
     """
     Bring the guest ``guest`` (a picture entry) about on ``conn``: defined as the picture says
     (redefined, uuid kept, when a managed part differs), autostart as asked, started when it
-    says ``start``. Under ``test`` the changes carry the diff of the managed parts.
+    says ``start``. Under ``test`` the changes carry the diff of the managed parts. A guest not
+    defined here that the master last saw on another host (``elsewhere``: migrated away) is left
+    alone, and the comment says so.
     """
     out = Outcome(test)
     name = guest["name"]
     dom = _domain_lookup(conn, name)
+    if dom is None and guest.get("elsewhere"):
+        # Migrated away (or defined by hand elsewhere): a second definition here would share its
+        # disks. The landscape's host is where it should be, not where it must be made again.
+        hosts = ", ".join(guest["elsewhere"])
+        out.note(
+            f"Guest {name} is on {hosts} (where the master last saw it), not here: left alone. "
+            f"Migrate it back to {guest['host']}, or set its host to {guest['elsewhere'][0]} "
+            "in the landscape."
+        )
+        return out
     if dom is None:
         missing = missing_volumes(conn, guest)
         if missing and not test:
@@ -325,14 +337,20 @@ def ensure_guest(conn, guest, domain_type, test):
 # --------------------------------------------------------------------------
 
 
-def plan(picture):
+def plan(picture, elsewhere=None):
     """
     The host's picture with what the formula renders: each pool's ``virt`` (the keyword
     arguments of saltext-virt's ``virt.pool_running``) and ``volumes``, every volume to make once
     (``[{"pool", "name", "size_gib", "format"}]``: the pools' own, then the guests' disks that
-    give a size).
+    give a size), and each guest's ``elsewhere``: the other hosts ``elsewhere`` (``{guest:
+    [hosts]}``, where the master last saw it) names.
     """
     picture = dict(picture)
+    elsewhere = elsewhere or {}
+    picture["guests"] = {
+        name: dict(guest, elsewhere=sorted(set(elsewhere.get(name) or []) - {picture["host"]}))
+        for name, guest in picture["guests"].items()
+    }
     picture["pools"] = {
         name: dict(pool, virt=landscape_xml.pool_state(pool)) for name, pool in picture["pools"].items()
     }

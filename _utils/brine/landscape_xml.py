@@ -439,13 +439,14 @@ def pool_xml(pool):
 def volume_xml(volume, pool_type):
     """
     The XML ``virStorageVolCreateXML`` takes for ``volume`` (``{name, size_gib, format}``) in a
-    pool of ``pool_type``: its capacity in bytes, and its format except in a logical pool, whose
-    volumes are raw block devices.
+    pool of ``pool_type``: its capacity in bytes; outside a logical pool (whose volumes are raw
+    block devices) its format, and sparse (no allocation up front, a raw file too).
     """
     root = ElementTree.Element("volume")
     _sub(root, "name", text=volume["name"])
     _sub(root, "capacity", {"unit": "bytes"}, text=str(int(volume["size_gib"]) * 1024**3))
     if pool_type != "logical":
+        _sub(root, "allocation", {"unit": "bytes"}, text="0")
         target = _sub(root, "target")
         _sub(target, "format", {"type": volume.get("format") or "qcow2"})
     return _text(root)

@@ -7,7 +7,8 @@ second changes nothing; the running guest leases its static address on the NAT n
 libvirt's leases and from inside the guest); a static host added to the pillar reaches the
 running network live, its dnsmasq never restarted; a changed guest shows its diff first; the
 lab's own guests, which the landscape does not name, are never touched. A bad landscape changes
-nothing on any host. The browser half is test_landscape_ui.py.
+nothing on any host. In the browser, a viewer sees a host's networks with their static hosts and
+leases, and an admin its pools with their volumes and the VMs that use them.
 """
 
 import copy
@@ -15,11 +16,15 @@ import json
 import time
 
 import pytest
+from playwright.sync_api import expect
 
+from brine import landscape
 from support import landscape_lab
+from support.pages import BrineUI
 from support.site import api_login
 from support.site import runner
 
+UI_TIMEOUT_MS = 30_000
 WEB1_MAC_PREFIX = "52:54:00:"
 
 
@@ -206,3 +211,59 @@ def test_a_bad_landscape_changes_nothing(lab, applied, tokens, case):
     finally:
         landscape_lab.restore_landscape(lab)
     assert landscape_lab.footprint(lab) == before
+
+
+# ---- In the browser (the same applied landscape)
+
+
+@pytest.fixture(name="ui")
+def _ui(lab, browser_page):
+    problems = []
+    browser_page.on("pageerror", lambda err: problems.append(f"uncaught: {err}"))
+    yield BrineUI(browser_page, lab.url)
+    assert problems == [], "the page threw"
+
+
+def test_the_browser_shows_a_hosts_networks_with_static_hosts_and_leases(ui, lab, applied, artifacts_dir):
+    hv1 = lab.hosts[0]
+    # The lease exists before the page looks (the lease test above may not have run first).
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and landscape_lab.serial_lease(lab, hv1, "web-1") != "192.168.150.11":
+        time.sleep(1)
+    mac = landscape.guest(landscape_lab.lab_landscape()["landscape"], "web-1")["interfaces"][0]["mac"]
+    ui.open("/")
+    ui.login(*lab.users["viewer"])
+    page = ui.page
+    ui.host_card(hv1).get_by_test_id("host-networks-link").click()
+    table = page.get_by_test_id("networks-table")
+    row = table.get_by_test_id("network-row-svc")
+    expect(row).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(row).to_contain_text("192.168.150.0/24")
+    expect(row.get_by_test_id("managed-badge")).to_have_text("as code")
+    # A viewer gets no buttons.
+    expect(page.get_by_test_id("network-stop-svc")).to_have_count(0)
+    page.get_by_test_id("network-toggle-svc").click()
+    details = page.get_by_test_id("network-details-svc")
+    expect(details.get_by_test_id(f"static-host-{mac}")).to_contain_text("192.168.150.11")
+    expect(details.get_by_test_id(f"lease-{mac}")).to_contain_text("192.168.150.11", timeout=UI_TIMEOUT_MS)
+    # libvirt's own lab network is there too, not as code.
+    expect(table.get_by_test_id("network-row-lab")).to_have_attribute("data-managed", "false")
+    page.screenshot(path=str(artifacts_dir / "landscape-networks.png"), full_page=True)
+
+
+def test_the_browser_shows_pools_with_volumes_and_their_users_and_admins_act(ui, lab, applied, artifacts_dir):
+    hv2 = lab.hosts[1]
+    ui.open(f"/hosts/{hv2}/storage")
+    ui.login(*lab.users["admin"])
+    page = ui.page
+    row = page.get_by_test_id("pool-row-landscape")
+    expect(row).to_be_visible(timeout=UI_TIMEOUT_MS)
+    expect(row).to_have_attribute("data-managed", "true")
+    page.get_by_test_id("pool-toggle-landscape").click()
+    volumes = page.get_by_test_id("volumes-landscape")
+    expect(volumes.get_by_test_id("volume-web-2-data.img")).to_contain_text("web-2")
+    page.screenshot(path=str(artifacts_dir / "landscape-storage.png"), full_page=True)
+    # An admin refreshes the pool; the page follows the pool's event.
+    page.get_by_test_id("pool-refresh-landscape").click()
+    expect(page.get_by_test_id("pool-refresh-landscape")).to_be_enabled(timeout=UI_TIMEOUT_MS)
+    expect(row).to_have_attribute("data-active", "true")

@@ -95,8 +95,9 @@ def clean(libvirt_conn):
     _remove(libvirt_conn)
 
 
-def apply(loaders, pillar, test=False):
-    ret = loaders.modules.state.apply("landscape", pillar={"landscape": pillar}, test=test).raw
+def apply(loaders, pillar, test=False, elsewhere=None):
+    given = {"landscape": pillar, "brine": {"landscape_elsewhere": elsewhere or {}}}
+    ret = loaders.modules.state.apply("landscape", pillar=given, test=test).raw
     assert isinstance(ret, dict), ret
     return {result["name"]: result for result in ret.values()}
 
@@ -176,3 +177,17 @@ def test_an_invalid_landscape_changes_nothing(loaders, libvirt_conn, minion_id, 
     ret = loaders.modules.state.apply("landscape", pillar={"landscape": bad}).raw
     assert isinstance(ret, list) and "size" in " ".join(ret), ret
     assert NET not in libvirt_conn.listNetworks() + libvirt_conn.listDefinedNetworks()
+
+
+def test_a_guest_the_master_saw_on_another_host_is_not_made_again(loaders, libvirt_conn, minion_id, clean):
+    """Migrated away (brine:landscape_elsewhere, from the master's VM map): not defined here, said so."""
+    done = apply(loaders, landscape(minion_id), elsewhere={GUESTS[0]: ["hv9"]})
+    guest = done[GUESTS[0]]
+    assert guest["result"] is True and guest["changes"] == {}, guest
+    assert "is on hv9" in guest["comment"] and "left alone" in guest["comment"], guest
+    with pytest.raises(libvirt.libvirtError):
+        libvirt_conn.lookupByName(GUESTS[0])
+    # Once it is back here (defined), the landscape keeps it as before.
+    apply(loaders, landscape(minion_id))
+    again = apply(loaders, landscape(minion_id), elsewhere={GUESTS[0]: ["hv9"]})
+    assert again[GUESTS[0]]["changes"] == {} and "left alone" not in again[GUESTS[0]]["comment"]

@@ -48,3 +48,12 @@ def test_place_and_remember_in_a_real_master_cache(tmp_path):
     )
     # hv2 did not answer: it keeps what was last seen; "gone" is no longer a host
     assert cached_map(cache) == {"hv1": ["c"], "hv2": ["a"]}
+
+
+def test_elsewhere_names_the_other_hosts_holding_each_name():
+    host_vms = {"hv1": ["web-1", "db-1"], "hv2": ["web-1", "web-2"], "hv3": []}
+    assert hostmap.elsewhere(["web-1", "web-2", "gone"], host_vms, "hv1") == {
+        "web-1": ["hv2"],
+        "web-2": ["hv2"],
+    }
+    assert hostmap.elsewhere(["db-1"], host_vms, "hv1") == {}

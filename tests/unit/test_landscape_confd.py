@@ -8,9 +8,11 @@ import logging
 import shutil
 
 import pytest
+import salt.cache
 import yaml
 
 from brine import config
+from brine import hostmap
 from brine import landscape
 from brine import landscape_confd
 from brine.errors import Invalid
@@ -412,9 +414,14 @@ HYPERVISOR = {"brine": {"roles": ["hypervisor"]}}
 
 
 @pytest.fixture
-def pillar_module():
+def pillar_module(tmp_path):
     module = load("_pillar/brine_landscape.py")
-    module.__opts__ = {"id": "master_master", "brine": {"landscape": {"confd": str(FIXTURE), "host": "hv1"}}}
+    module.__opts__ = {
+        "id": "master_master",
+        # The master's cache, where the cluster runner keeps its VM map (brine.hostmap).
+        "cachedir": str(tmp_path / "cache"),
+        "brine": {"landscape": {"confd": str(FIXTURE), "host": "hv1"}},
+    }
     return module
 
 
@@ -472,3 +479,19 @@ def test_a_broken_tree_is_a_pillar_error_not_a_crash(pillar_module, tree, caplog
 
 def test_the_pillar_module_loads_under_its_name(pillar_module):
     assert pillar_module.__virtual__() == "brine_landscape"
+
+
+def test_guests_the_master_last_saw_on_another_host_are_named_for_the_host(pillar_module):
+    cache = salt.cache.factory(pillar_module.__opts__)
+    hostmap.write(cache, {"hv1": ["rhs-2", "lab-vm1"], "hv2": ["rhs-1", "other"]})
+    served = pillar_module.ext_pillar("hv1", HYPERVISOR)
+    # rhs-1 is the tree's (its host hv1) but the master saw it on hv2; rhs-2 is where it belongs.
+    assert served["brine"] == {"landscape_elsewhere": {"rhs-1": ["hv2"]}}
+    # Seen from hv2, the one it holds is no other host's; rhs-2 is on hv1.
+    assert pillar_module.ext_pillar("hv2", HYPERVISOR)["brine"] == {"landscape_elsewhere": {"rhs-2": ["hv1"]}}
+    # Without a tree, the pillar's own guests count the same way.
+    pillar_module.__opts__["brine"]["landscape"]["confd"] = ""
+    own = {"landscape": {"guests": {"rhs-1": {"host": "hv1"}}}}
+    assert pillar_module.ext_pillar("hv1", {**HYPERVISOR, **own}) == {
+        "brine": {"landscape_elsewhere": {"rhs-1": ["hv2"]}}
+    }

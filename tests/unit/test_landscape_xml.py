@@ -497,11 +497,11 @@ def test_a_volume_has_its_size_in_bytes_and_its_format_except_in_a_logical_pool(
     qcow2 = ElementTree.fromstring(landscape_xml.volume_xml(POOLS["images"]["volumes"][0], "dir"))
     assert qcow2.findtext("name") == "web-1-disk0.qcow2"
     assert qcow2.find("capacity").get("unit") == "bytes" and qcow2.findtext("capacity") == str(20 * 1024**3)
-    assert qcow2.find("target/format").get("type") == "qcow2"
+    assert qcow2.find("target/format").get("type") == "qcow2" and qcow2.findtext("allocation") == "0"
     raw = ElementTree.fromstring(
         landscape_xml.volume_xml({"name": "db", "size_gib": 1, "format": "raw"}, "logical")
     )
-    assert raw.find("target") is None
+    assert raw.find("target") is None and raw.find("allocation") is None
 
 
 def test_virt_xml_validate_refuses_what_libvirt_refuses(tmp_path):
