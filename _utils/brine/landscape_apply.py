@@ -258,17 +258,26 @@ def _domain_lookup(conn, name):
         raise
 
 
-def missing_volumes(conn, guest):
-    """The pool volumes ``guest``'s disks name that are not there: ``["pool/volume", ...]``."""
-    missing = []
+def missing_volumes(guest):
+    """The pool volumes of ``guest`` (``with_volume_paths``) this host does not have: ``["pool/volume"]``."""
+    return [f"{disk['pool']}/{disk['vol']}" for disk in guest["disks"] if disk["pool"] and not disk["path"]]
+
+
+def with_volume_paths(conn, guest):
+    """``guest`` with each pool disk whose volume exists given the volume's path on this host, so
+    its definition names the file or device (as virt-install's ``--disk pool=`` does): a disk of
+    type volume is one Brine's migrations cannot tell is on shared storage."""
+    disks = []
     for disk in guest["disks"]:
-        if not disk["pool"]:
-            continue
-        try:
-            conn.storagePoolLookupByName(disk["pool"]).storageVolLookupByName(disk["vol"])
-        except libvirt.libvirtError:
-            missing.append(f"{disk['pool']}/{disk['vol']}")
-    return missing
+        resolved = disk
+        if disk["pool"] and not disk["path"]:
+            try:
+                path = conn.storagePoolLookupByName(disk["pool"]).storageVolLookupByName(disk["vol"]).path()
+            except libvirt.libvirtError:
+                path = None
+            resolved = dict(disk, path=path)
+        disks.append(resolved)
+    return dict(guest, disks=disks)
 
 
 def ensure_guest(conn, guest, domain_type, test):
@@ -292,8 +301,9 @@ def ensure_guest(conn, guest, domain_type, test):
             "in the landscape."
         )
         return out
+    guest = with_volume_paths(conn, guest)
     if dom is None:
-        missing = missing_volumes(conn, guest)
+        missing = missing_volumes(guest)
         if missing and not test:
             raise Refused(
                 "libvirt_error",

@@ -174,15 +174,17 @@ def target_dev(bus, index):
 def _disk(devices, disk, target, guest_name):
     bus = disk.get("bus") or "virtio"
     driver = {"name": "qemu", "type": disk.get("format"), "cache": disk.get("cache")}
-    if disk.get("pool"):
-        element = _sub(devices, "disk", {"type": "volume", "device": "disk"})
-        _sub(element, "driver", driver)
-        _sub(element, "source", {"pool": disk["pool"], "volume": disk["vol"]})
-    elif disk.get("path"):
+    # A path wins: a pool's volume whose path the host has resolved (``landscape_apply``) is a
+    # file or block disk like any other VM's, which migrations and inventories understand.
+    if disk.get("path"):
         block = str(disk["path"]).startswith("/dev/")
         element = _sub(devices, "disk", {"type": "block" if block else "file", "device": "disk"})
         _sub(element, "driver", driver)
         _sub(element, "source", {"dev" if block else "file": disk["path"]})
+    elif disk.get("pool"):
+        element = _sub(devices, "disk", {"type": "volume", "device": "disk"})
+        _sub(element, "driver", driver)
+        _sub(element, "source", {"pool": disk["pool"], "volume": disk["vol"]})
     else:
         raise Invalid(f"guest {guest_name}: a disk needs a pool and volume or a path")
     _sub(element, "target", {"dev": target, "bus": bus})

@@ -18,6 +18,7 @@ import time
 
 from brine import domxml
 from brine import libvirt_host
+from brine import migration_check
 from brine import vocabulary
 from brine.errors import Invalid
 from brine.errors import Refused
@@ -56,11 +57,18 @@ def target_uri(template, host):
     return (template or "qemu+tls://{host}/system").replace("{host}", host)
 
 
+def _libvirt_sees_shared(disk):
+    """Shared storage libvirt itself recognises (a network pool, ...), not only Brine's configuration."""
+    return bool(disk.get("shared")) and disk.get("sharing") != migration_check.SHARED_BY_CONFIGURATION
+
+
 def needs_unsafe(disks):
     """
-    True when libvirt's check would refuse the migration (a writable disk with a cache mode
-    other than none/directsync on storage it does not know as shared) and every such disk is
-    shared by configuration: then VIR_MIGRATE_UNSAFE is the honest flag.
+    True when libvirt's check would refuse the migration and every disk it would refuse for is
+    shared by configuration: then VIR_MIGRATE_UNSAFE is the honest flag. libvirt refuses a
+    writable disk on a filesystem it does not know as shared (a folder only Brine's
+    configuration calls shared) whatever its cache mode, and one on shared storage with a cache
+    mode other than none/directsync.
     """
     flagged = [
         disk
@@ -68,8 +76,8 @@ def needs_unsafe(disks):
         if disk.get("path")
         and not disk.get("readonly")
         and not disk.get("shareable")
-        and disk.get("cache") not in ("none", "directsync")
         and disk.get("source_type") != "network"
+        and (disk.get("cache") not in ("none", "directsync") or not _libvirt_sees_shared(disk))
     ]
     return bool(flagged) and all(disk["shared"] for disk in flagged)
 
@@ -262,10 +270,10 @@ def run(dom, base, uri, options, folders, send, tls=False, cachedir=None):
     ``Refused(migration_failed)`` after the ``failed`` event.
     """
     offline = options["offline"]
-    disks = [
-        dict(disk, shared=disk_sharing(disk, None, folders)[0])
-        for disk in domxml.disk_details(dom.XMLDesc(0))
-    ]
+    disks = []
+    for disk in domxml.disk_details(dom.XMLDesc(0)):
+        shared, sharing = disk_sharing(disk, None, folders)
+        disks.append(dict(disk, shared=shared, sharing=sharing))
     migrate_flags = flags(
         options["live"], offline, options["copy_storage"], options["autoconverge"], needs_unsafe(disks), tls
     )

@@ -60,6 +60,11 @@ def inside(path, folders):
     return False
 
 
+# Why a disk counts as shared when only Brine's configuration says so: libvirt sees a file on a
+# local filesystem there, and refuses to migrate without VIR_MIGRATE_UNSAFE whatever its cache.
+SHARED_BY_CONFIGURATION = "in a folder configured as shared storage (brine:migration:unsafe_shared_storage)"
+
+
 def disk_sharing(disk, pool_type, folders):
     """
     (shared, why) for one disk of the source: shared when libvirt knows the storage is (a
@@ -72,7 +77,7 @@ def disk_sharing(disk, pool_type, folders):
     if pool_type in SHARED_POOL_TYPES:
         return True, f"in a {pool_type} storage pool"
     if disk.get("path") and inside(disk["path"], folders):
-        return True, "in a folder configured as shared storage (brine:migration:unsafe_shared_storage)"
+        return True, SHARED_BY_CONFIGURATION
     return False, "on this host's local storage"
 
 

@@ -80,7 +80,7 @@ def test_highstate_makes_the_networks_pool_and_guests(lab, applied):
     volumes = sorted(p.name for p in (lab.lab.shared / "landscape").iterdir())
     assert volumes == ["web-1-disk0.qcow2", "web-2-data.img", "web-2-disk0.qcow2"]
     xml = lab.virsh(hv2, "dumpxml", "--inactive", "web-2")
-    assert "<source pool='landscape' volume='web-2-data.img'/>" in xml
+    assert "<source file='/var/lib/libvirt/images/landscape/web-2-data.img'" in xml
     assert "cache='writethrough'" in xml and "bus='sata'" in xml
 
 
@@ -267,3 +267,19 @@ def test_the_browser_shows_pools_with_volumes_and_their_users_and_admins_act(ui,
     page.get_by_test_id("pool-refresh-landscape").click()
     expect(page.get_by_test_id("pool-refresh-landscape")).to_be_enabled(timeout=UI_TIMEOUT_MS)
     expect(row).to_have_attribute("data-active", "true")
+
+
+def test_a_migrated_guest_is_not_made_again_where_the_landscape_puts_it(lab, applied, tokens):
+    hv1, hv2 = lab.hosts[0], lab.hosts[1]
+    status, moved = runner(lab, tokens["operator"], "cluster.migrate", name="web-1", target=hv2)
+    assert status == 200 and "error" not in moved, moved
+    try:
+        assert lab.domstate("web-1", hv2) == "running"
+        ret = lab.salt(hv1, "--out=json", "--static", "state.apply", "landscape", timeout=300)
+        web1 = landscape_lab.by_name(json.loads(ret.stdout)[hv1])["web-1"]
+        assert web1["result"] is True and web1["changes"] == {}, web1
+        assert f"is on {hv2}" in web1["comment"] and "left alone" in web1["comment"], web1
+        assert "web-1" not in lab.virsh(hv1, "list", "--all", "--name").split()
+    finally:
+        status, back = runner(lab, tokens["operator"], "cluster.migrate", name="web-1", target=hv1)
+        assert status == 200 and "error" not in back, back

@@ -120,7 +120,8 @@ def test_the_formula_makes_the_landscape_then_keeps_it(loaders, libvirt_conn, mi
     pool = libvirt_conn.storagePoolLookupByName(POOL)
     assert pool.isActive() and f"{GUESTS[0]}-disk0.qcow2" in pool.listVolumes()
     dom = libvirt_conn.lookupByName(GUESTS[0])
-    assert "<source pool='brine-sf-pool' volume='brine-sf-web-1-disk0.qcow2'/>" in dom.XMLDesc(0)
+    # The volume's path on this host, as a file disk (what migrations and inventories understand).
+    assert "<source file='/brine-sf-pool/brine-sf-web-1-disk0.qcow2'" in dom.XMLDesc(0)
     assert "ip='192.168.232.11'" in net.XMLDesc(0)
 
     second = apply(loaders, landscape(minion_id))

@@ -8,6 +8,7 @@ import pytest
 from salt.exceptions import SaltInvocationError
 
 from brine import migration
+from brine import migration_check
 
 libvirt = pytest.importorskip("libvirt")
 
@@ -18,6 +19,12 @@ def test_unsafe_only_when_every_disk_libvirt_would_flag_is_shared_by_configurati
     assert migration.needs_unsafe([flagged])
     assert not migration.needs_unsafe([flagged, local])
     assert not migration.needs_unsafe([dict(flagged, cache="none")])
+    # A cache=none disk in a folder only the configuration calls shared: libvirt sees a local
+    # filesystem and refuses without the flag (as it did for the landscape's guests on the lab).
+    configured = dict(flagged, cache="none", sharing=migration_check.SHARED_BY_CONFIGURATION)
+    assert migration.needs_unsafe([configured])
+    assert not migration.needs_unsafe([configured, dict(local, cache="none")])
+    assert not migration.needs_unsafe([dict(local, cache="none")])
     assert not migration.needs_unsafe([dict(local, readonly=True)])
     assert not migration.needs_unsafe([])
 
