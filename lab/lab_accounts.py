@@ -58,7 +58,11 @@ class AccountsMixin(LabBase):
         print(f"  Install tree: {TREE_URL}   (virt-install --location; lab/install_tree.py)")
         print(f"  Credentials are kept in {self.credentials} (mode 0600).")
         print(f"  Shell:  {VENV_BIN}/salt -c {self.master_conf_dir} '*' hypervisor.inventory")
-        print(f"          {VENV_BIN}/salt-run -c {self.master_conf_dir} cluster.inventory\n")
+        print(f"          {VENV_BIN}/salt-run -c {self.master_conf_dir} cluster.inventory")
+        print(
+            f"  Landscape (lab/landscape.yaml, in the pillar, not applied): "
+            f"{VENV_BIN}/salt -c {self.master_conf_dir} '*' state.apply [test=True]\n"
+        )
 
     @staticmethod
     def remove_accounts(state):

@@ -263,10 +263,20 @@ def test_the_browser_shows_pools_with_volumes_and_their_users_and_admins_act(ui,
     volumes = page.get_by_test_id("volumes-landscape")
     expect(volumes.get_by_test_id("volume-web-2-data.img")).to_contain_text("web-2")
     page.screenshot(path=str(artifacts_dir / "landscape-storage.png"), full_page=True)
-    # An admin refreshes the pool; the page follows the pool's event.
+    # An admin refreshes the pool.
     page.get_by_test_id("pool-refresh-landscape").click()
     expect(page.get_by_test_id("pool-refresh-landscape")).to_be_enabled(timeout=UI_TIMEOUT_MS)
     expect(row).to_have_attribute("data-active", "true")
+    # A network stopped from a shell: the page follows libvirt's event, no reload; the admin
+    # starts it again with its button.
+    page.get_by_test_id("landscape-tab-networks").click()
+    backplane = page.get_by_test_id("network-row-backplane")
+    expect(backplane).to_have_attribute("data-active", "true", timeout=UI_TIMEOUT_MS)
+    lab.virsh(hv2, "net-destroy", "backplane")
+    expect(backplane).to_have_attribute("data-active", "false", timeout=UI_TIMEOUT_MS)
+    page.get_by_test_id("network-start-backplane").click()
+    expect(backplane).to_have_attribute("data-active", "true", timeout=UI_TIMEOUT_MS)
+    assert "backplane" in lab.virsh(hv2, "net-list", "--name").split()
 
 
 def test_a_migrated_guest_is_not_made_again_where_the_landscape_puts_it(lab, applied, tokens):

@@ -877,6 +877,16 @@ def test_the_masters_python_packages_are_the_pinned_ones():
     assert "pip.installed" in install and "brine.python_packages.bin_env" in install
 
 
+def test_the_hosts_python_packages_are_the_pinned_ones():
+    """saltext-virt (the landscape formula's pool states) goes into the host's Salt environment."""
+    defaults = yaml.safe_load((STATES / "kvm/parameters/defaults.yaml").read_text())["kvm"]
+    pins = set((REPO / "requirements.txt").read_text().split())
+    assert defaults["python_packages"]["pkgs"] == ["saltext.virt==0.1.0"]
+    assert set(defaults["python_packages"]["pkgs"]) <= pins
+    install = (STATES / "kvm/package/install.sls").read_text()
+    assert "pip.installed" in install and "kvm.python_packages.bin_env" in install
+
+
 # -- landscape --------------------------------------------------------------------------------------
 def test_landscape_renders_the_hosts_part_of_the_worked_site(render):
     """hv1's part of pillar.example's landscape: saltext-virt's pool and volume states, Brine's
