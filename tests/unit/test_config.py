@@ -11,8 +11,9 @@ from support.paths import REPO
 PRODUCT_FOLDERS = ("_modules", "_runners", "_engines", "_pillar", "_utils", "console")
 # Keys that are not runtime settings: the role pillar the runners target, the formula's own
 # pillar (documented with the formula defaults) and the catalog the brine_catalog ext_pillar
-# serves (data, documented in docs/provisioning.md).
-NOT_RUNTIME = ("roles", "master", "catalog")
+# serves (data, documented in docs/provisioning.md), and the landscape's guests seen on another
+# host, which the brine_landscape ext_pillar serves (data, docs/landscape.md).
+NOT_RUNTIME = ("roles", "master", "catalog", "landscape_elsewhere")
 
 
 def documented():
