@@ -353,12 +353,19 @@ def plan(picture, elsewhere=None):
     arguments of saltext-virt's ``virt.pool_running``) and ``volumes``, every volume to make once
     (``[{"pool", "name", "size_gib", "format"}]``: the pools' own, then the guests' disks that
     give a size), and each guest's ``elsewhere``: the other hosts ``elsewhere`` (``{guest:
-    [hosts]}``, where the master last saw it) names.
+    [hosts]}``, where the master last saw it) names. A guest's ``vars`` (free data, unused by the
+    states) become the list of their keys: their values never leave the pillar.
     """
     picture = dict(picture)
     elsewhere = elsewhere or {}
     picture["guests"] = {
-        name: dict(guest, elsewhere=sorted(set(elsewhere.get(name) or []) - {picture["host"]}))
+        name: dict(
+            guest,
+            elsewhere=sorted(set(elsewhere.get(name) or []) - {picture["host"]}),
+            # Kickstart data may hold secrets (a miniascape tree's root password, say), and the
+            # plan travels in job returns a viewer can ask for (landscape.show): its keys only.
+            vars=sorted(guest.get("vars") or {}),
+        )
         for name, guest in picture["guests"].items()
     }
     picture["pools"] = {

@@ -104,3 +104,17 @@ def test_an_outcome_under_test_is_pending_and_says_what_would_change():
     assert out.comment("as described") == "as described" and out.result is True
     out.change("started", True, "Network x started.")
     assert out.result is None and out.comment("") == "Network x started."
+
+
+def test_the_plan_names_a_guests_vars_but_never_carries_their_values():
+    guest = dict(GUESTS["web-1"], vars={"rootpw": "s3cret-hash", "role": "web"})
+    plan = landscape_apply.plan({"host": "hv1", "networks": {}, "pools": {}, "guests": {"web-1": guest}})
+    assert plan["guests"]["web-1"]["vars"] == ["role", "rootpw"]
+    assert "s3cret-hash" not in repr(plan)
+
+
+def test_the_plan_marks_a_guest_the_master_saw_elsewhere_but_not_here():
+    picture = {"host": "hv1", "networks": {}, "pools": {}, "guests": {"web-1": GUESTS["web-1"]}}
+    plan = landscape_apply.plan(picture, {"web-1": ["hv1", "hv2"], "other": ["hv3"]})
+    assert plan["guests"]["web-1"]["elsewhere"] == ["hv2"]
+    assert landscape_apply.plan(picture)["guests"]["web-1"]["elsewhere"] == []
