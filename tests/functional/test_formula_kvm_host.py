@@ -51,6 +51,9 @@ def pillar():
             # No bootloader in this root: the drop-in is written, update-grub is skipped, a notice
             # says a reboot is due.
             "kernel": {"cmdline": ["brine.test=1"]},
+            # Salt here is the test's own virtual environment, which has saltext-virt from
+            # requirements.txt: no pip into it.
+            "python_packages": {"bin_env": None},
         }
     }
 

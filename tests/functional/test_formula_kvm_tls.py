@@ -304,6 +304,9 @@ def site(tmp_path_factory):
                         },
                         "libvirtd": {"listen_addr": "__ADDRESS__"},
                         "sysctl": {"values": sysctls},
+                        # Salt here is the test's own virtual environment, which has
+                        # saltext-virt from requirements.txt: no pip into it.
+                        "python_packages": {"bin_env": None},
                     },
                 }
             ).replace("__ADDRESS__", "{{ address }}")
