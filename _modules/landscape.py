@@ -222,7 +222,9 @@ def picture(refresh=False):
     pillar = _pillar(refresh)
     picture = landscape_picture.host_picture(pillar.get("landscape") or {}, _host_id())
     elsewhere = (pillar.get("brine") or {}).get("landscape_elsewhere") or {}
-    return landscape_apply.plan(picture, elsewhere)
+    planned = landscape_apply.plan(picture, elsewhere)
+    with _connection("Could not read this host's storage pools") as conn:
+        return landscape_apply.with_current_permissions(conn, planned)
 
 
 def diff():

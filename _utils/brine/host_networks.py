@@ -79,9 +79,11 @@ def _dns_hosts(root):
 def parse(xml_text):
     """
     The parts of Brine's network dict a network's XML holds: ``name``, ``mode``, ``bridge``,
-    ``domain``, ``subnet``, ``gateway``, ``dhcp``, ``static_hosts``, ``dns_hosts``.
+    ``domain``, ``forward_dev``, ``subnet``, ``gateway``, ``dhcp``, ``static_hosts``,
+    ``dns_hosts``.
     """
     root = ElementTree.fromstring(xml_text)
+    forward = root.find("forward")
     bridge = root.find("bridge")
     domain = root.find("domain")
     ip = _first_ipv4(root)
@@ -92,6 +94,7 @@ def parse(xml_text):
         "mode": mode_of(root),
         "bridge": bridge.get("name") if bridge is not None else None,
         "domain": domain.get("name") if domain is not None else None,
+        "forward_dev": forward.get("dev") if forward is not None else None,
         "subnet": subnet,
         "gateway": gateway,
         "dhcp": dhcp,

@@ -138,7 +138,8 @@ def _layer(value, label):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise Invalid(f"landscape: {label} must be a mapping, not {type(value).__name__} {value!r}")
+        # The type only: a layer's values may hold secrets (a guest's vars), and refusals travel.
+        raise Invalid(f"landscape: {label} must be a mapping, not a {type(value).__name__}")
     return value
 
 
@@ -147,7 +148,10 @@ def _sections(layers):
     if layers is None:
         layers = {}
     if not isinstance(layers, dict):
-        raise Invalid(f"landscape: the landscape must be a mapping of {', '.join(SECTIONS)}, not {layers!r}")
+        raise Invalid(
+            f"landscape: the landscape must be a mapping of {', '.join(SECTIONS)}, "
+            f"not a {type(layers).__name__}"
+        )
     unknown = sorted(str(key) for key in layers if key not in SECTIONS)
     if unknown:
         raise Invalid(f"landscape: unknown section {unknown[0]!r} (the landscape has {', '.join(SECTIONS)})")

@@ -70,15 +70,30 @@ def ensure_volume(conn, volume, test):
             raise Refused("no_pool", f"volume {name} cannot be made: pool {pool_name} is not running here")
         out.change("created", True, f"Volume {name} would be created in pool {pool_name} once it runs.")
         return out
-    pool.refresh(0)
-    if name in pool.listVolumes():
+    if _has_volume(pool, name):
         return out
+    if not test:
+        # Only now, and only for a real run: a pool on shared storage may hold a volume another
+        # host made since this one last looked (a dry run or a diff never refreshes a pool).
+        pool.refresh(0)
+        if _has_volume(pool, name):
+            return out
     size = f"{volume['size_gib']} GiB"
     out.change("created", size, f"Volume {name} ({size}, {volume['format']}) created in pool {pool_name}.")
     if not test:
         pool_type = ElementTree.fromstring(pool.XMLDesc(0)).get("type")
         pool.createXML(landscape_xml.volume_xml(volume, pool_type), 0)
     return out
+
+
+def _has_volume(pool, name):
+    try:
+        pool.storageVolLookupByName(name)
+    except libvirt.libvirtError as err:
+        if err.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_VOL:
+            return False
+        raise
+    return True
 
 
 # --------------------------------------------------------------------------
@@ -119,14 +134,17 @@ def current_hosts(described):
     return dhcp, dns
 
 
-STRUCTURE = ("mode", "domain", "subnet", "gateway", "dhcp")
+STRUCTURE = ("mode", "domain", "subnet", "gateway", "dhcp", "forward_dev")
 
 
 def structure_changes(net, described):
     """The fields other than hosts where the network on the host differs from the picture,
     as ``{field: (current, desired)}``. A bridge left to libvirt (None) is not compared."""
+    # A bridge-mode network's domain only names its guests (fqdns): libvirt's XML has no place
+    # for it there.
+    fields = [f for f in STRUCTURE if not (f == "domain" and net["mode"] == "bridge")]
     changes = {
-        field: (described.get(field), net[field]) for field in STRUCTURE if described.get(field) != net[field]
+        field: (described.get(field), net[field]) for field in fields if described.get(field) != net[field]
     }
     if net["bridge"] and described.get("bridge") != net["bridge"]:
         changes["bridge"] = (described.get("bridge"), net["bridge"])
@@ -399,6 +417,25 @@ def plan(picture, elsewhere=None):
     return picture
 
 
+def with_current_permissions(conn, planned):
+    """
+    ``planned`` with each pool the host already has given, in its ``virt`` arguments, the
+    permissions libvirt shows for its target: ``virt.pool_running`` compares them with its own
+    definition, and the landscape does not manage them (a mounted NFS export shows the export's).
+    """
+    pools = dict(planned["pools"])
+    for name, pool in planned["pools"].items():
+        found = _pool_lookup(conn, name)
+        element = (
+            None if found is None else ElementTree.fromstring(found.XMLDesc(0)).find("target/permissions")
+        )
+        if element is not None:
+            shown = {key: element.findtext(key) for key in ("mode", "owner", "group")}
+            permissions = {key: value for key, value in shown.items() if value is not None}
+            pools[name] = dict(pool, virt=dict(pool["virt"], permissions=permissions))
+    return dict(planned, pools=pools)
+
+
 def _pool_lookup(conn, name):
     try:
         return conn.storagePoolLookupByName(name)
@@ -417,10 +454,8 @@ def pool_differences(conn, pool, volumes):
     notes = []
     if not found.isActive():
         notes.append(f"Pool {pool['name']} is not running.")
-    elif volumes:
-        found.refresh(0)
-        present = set(found.listVolumes())
-        notes += [f"Volume {v['name']} is missing." for v in volumes if v["name"] not in present]
+    else:
+        notes += [f"Volume {v['name']} is missing." for v in volumes if not _has_volume(found, v["name"])]
     if bool(found.autostart()) != pool["autostart"]:
         notes.append(f"Pool {pool['name']}'s autostart is {'off' if pool['autostart'] else 'on'}.")
     return notes

@@ -129,7 +129,8 @@ def mapping(value, what, field, keys=None):
     if value is None:
         return {}
     if not isinstance(value, dict):
-        fail(what, field, f"must be a mapping, not {type(value).__name__} {value!r}")
+        # The type only: the value may hold secrets (vars), and refusals travel in job returns.
+        fail(what, field, f"must be a mapping, not a {type(value).__name__}")
     if keys is not None:
         unknown = sorted(str(key) for key in value if key not in keys)
         if unknown:
@@ -142,7 +143,7 @@ def items(value, what, field):
     if value is None:
         return []
     if not isinstance(value, list):
-        fail(what, field, f"must be a list, not {type(value).__name__} {value!r}")
+        fail(what, field, f"must be a list, not a {type(value).__name__}")
     return value
 
 
@@ -306,6 +307,8 @@ def network(net_name, fields, what=None):
             fail(what, given[0], "is not for a bridge-mode network: the host's LAN gives its addresses")
     if net is None and (gateway or dhcp):
         fail(what, "gateway" if gateway else "dhcp", "needs the network's subnet")
+    if net is not None and gateway is None and dhcp is None:
+        fail(what, "subnet", "needs the gateway: libvirt gives the host an address on the subnet")
     network_ = ipaddress.IPv4Network(net) if net else None
     if gateway is not None:
         _inside(ipaddress.IPv4Address(gateway), network_, what, "gateway")
@@ -547,8 +550,7 @@ def _disks(guest_name, value, pools, what, host):
             if not isinstance(pool_name, str) or pool_name not in pools:
                 fail(what, f"{field}.pool", f"{pool_name!r} is not a pool of the landscape defined on {host}")
             pool_type = pools[pool_name]["type"]
-        default_format = "raw" if pool_type == "logical" else "qcow2"
-        disk_format = choice(entry.get("format"), DISK_FORMATS, what, f"{field}.format", default_format)
+        disk_format = _volume_format(entry.get("format"), pool_type, what, f"{field}.format")
         if pool_name is not None:
             if vol is None:
                 vol = f"{guest_name}-disk{index}.{'qcow2' if disk_format == 'qcow2' else 'img'}"

@@ -173,7 +173,10 @@ def target_dev(bus, index):
 
 def _disk(devices, disk, target, guest_name):
     bus = disk.get("bus") or "virtio"
-    driver = {"name": "qemu", "type": disk.get("format"), "cache": disk.get("cache")}
+    # cache "default" is libvirt's own choice: it is written as no cache attribute, as libvirt
+    # gives it back (otherwise every comparison would find a difference).
+    cache = disk.get("cache")
+    driver = {"name": "qemu", "type": disk.get("format"), "cache": None if cache == "default" else cache}
     # A path wins: a pool's volume whose path the host has resolved (``landscape_apply``) is a
     # file or block disk like any other VM's, which migrations and inventories understand.
     if disk.get("path"):
@@ -379,9 +382,11 @@ def pool_state(pool):
     The keyword arguments of saltext-virt's ``virt.pool_running`` for a pool of the landscape's
     picture (dir, netfs or logical): ``{ptype, target, permissions, source, autostart}``.
 
-    A folder's permissions are libvirt's own defaults for a pool libvirtd (root) builds (mode
+    A new folder's permissions are libvirt's own defaults for a pool libvirtd (root) builds (mode
     0711, root's): ``virt.pool_running`` compares its definition with libvirt's, which always
     shows them, and would otherwise redefine, rebuild and restart the pool at every highstate.
+    For a pool the host already has, ``landscape_apply.with_current_permissions`` passes the
+    permissions libvirt shows (an NFS export's own, once mounted).
     """
     name, ptype = pool["name"], pool.get("type")
     if ptype not in POOL_TYPES:
@@ -410,7 +415,7 @@ def pool_state(pool):
     return {
         "ptype": ptype,
         "target": pool.get("path"),
-        "permissions": dict(FOLDER_PERMISSIONS) if ptype in ("dir", "netfs") else None,
+        "permissions": dict(FOLDER_PERMISSIONS) if ptype == "dir" else None,
         "source": source,
         "autostart": bool(pool.get("autostart", True)),
     }

@@ -16,7 +16,8 @@ landscape-pool-{{ name }}-virt-pool_running:
 {%- endfor %}
 
 {%- for volume in picture.volumes %}
-landscape-volume-{{ volume.pool }}-{{ volume.name }}-landscape-volume:
+{#- pool/volume: no name has a "/", so no two volumes share an ID. #}
+landscape-volume-{{ volume.pool }}/{{ volume.name }}-landscape-volume:
   landscape.volume:
     - name: {{ volume.name | json }}
     - pool: {{ volume.pool | json }}
@@ -43,7 +44,7 @@ landscape-guest-{{ name }}-landscape-guest:
 {%- endfor %}
 {%- for disk in guest.disks if disk.pool %}
 {%- if disk.size_gib %}
-{%- set item = {"landscape": "landscape-volume-" ~ disk.pool ~ "-" ~ disk.vol ~ "-landscape-volume"} %}
+{%- set item = {"landscape": "landscape-volume-" ~ disk.pool ~ "/" ~ disk.vol ~ "-landscape-volume"} %}
 {%- if item not in requires %}{% do requires.append(item) %}{% endif %}
 {%- elif disk.pool in picture.pools %}
 {%- set item = {"virt": "landscape-pool-" ~ disk.pool ~ "-virt-pool_running"} %}

@@ -152,6 +152,7 @@ def test_networks_describe_the_landscapes_network_and_the_drivers_own(landscape)
         "mode": "nat",
         "bridge": "virbr231",
         "domain": "landscape.test",
+        "forward_dev": None,
         "subnet": "192.168.231.0/24",
         "gateway": "192.168.231.1",
         "dhcp": {"start": "192.168.231.100", "end": "192.168.231.199"},

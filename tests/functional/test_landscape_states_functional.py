@@ -15,6 +15,7 @@ import copy
 import pytest
 from saltfactories.utils.functional import Loaders
 
+from brine import landscape_apply
 from support.paths import REPO
 
 libvirt = pytest.importorskip("libvirt")
@@ -123,6 +124,11 @@ def test_the_formula_makes_the_landscape_then_keeps_it(loaders, libvirt_conn, mi
     # The volume's path on this host, as a file disk (what migrations and inventories understand).
     assert "<source file='/brine-sf-pool/brine-sf-web-1-disk0.qcow2'" in dom.XMLDesc(0)
     assert "ip='192.168.232.11'" in net.XMLDesc(0)
+
+    # The pool's permissions as libvirt shows them go back to virt.pool_running (it compares).
+    shown = landscape_apply.with_current_permissions(libvirt_conn, {"pools": {POOL: {"virt": {}}}})
+    xml_mode = libvirt_conn.storagePoolLookupByName(POOL).XMLDesc(0).split("<mode>")[1].split("<")[0]
+    assert shown["pools"][POOL]["virt"]["permissions"]["mode"] == xml_mode
 
     second = apply(loaders, landscape(minion_id))
     assert {name: r["changes"] for name, r in second.items() if r["changes"]} == {}, second

@@ -109,6 +109,8 @@ class Renderer:
                 "module_dirs": [str(REPO / "_modules")],
                 "states_dirs": [str(REPO / "_states")],
                 "utils_dirs": [str(REPO / "_utils")],
+                # The landscape's picture reads the host's pools: libvirt's in-process test driver.
+                "virt": {"connection": {"uri": "test:///default"}},
                 "pillar_roots": {"base": [str(root / "pillar")]},
                 "grains": grains,
                 "log_level_logfile": "quiet",
@@ -916,14 +918,14 @@ def test_landscape_renders_the_hosts_part_of_the_worked_site(render):
         "landscape-guest-web-1-landscape-guest",
     ]
     volumes = {sid: states[sid]["args"] for sid in by_fun["landscape.volume"]}
-    web1 = volumes["landscape-volume-images-web-1-disk0.qcow2-landscape-volume"]
+    web1 = volumes["landscape-volume-images/web-1-disk0.qcow2-landscape-volume"]
     assert web1["pool"] == "images" and web1["name"] == "web-1-disk0.qcow2", web1
     assert web1["require"] == [{"virt": "landscape-pool-images-virt-pool_running"}]
-    assert "landscape-volume-images-rhel9-base.qcow2-landscape-volume" in volumes
+    assert "landscape-volume-images/rhel9-base.qcow2-landscape-volume" in volumes
     requires = states["landscape-guest-db-2-landscape-guest"]["args"]["require"]
     assert {"landscape": "landscape-network-service-landscape-network"} in requires
     assert {"landscape": "landscape-network-backend-landscape-network"} in requires
-    assert {"landscape": "landscape-volume-images-db-2-disk0.qcow2-landscape-volume"} in requires, requires
+    assert {"landscape": "landscape-volume-images/db-2-disk0.qcow2-landscape-volume"} in requires, requires
 
 
 def test_landscape_refuses_an_invalid_site_with_its_reason(render):

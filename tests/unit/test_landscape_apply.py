@@ -21,6 +21,7 @@ def described(net):
         "mode": net["mode"],
         "bridge": net["bridge"],
         "domain": net["domain"],
+        "forward_dev": net["forward_dev"],
         "subnet": net["subnet"],
         "gateway": net["gateway"],
         "dhcp": net["dhcp"],
@@ -118,3 +119,75 @@ def test_the_plan_marks_a_guest_the_master_saw_elsewhere_but_not_here():
     plan = landscape_apply.plan(picture, {"web-1": ["hv1", "hv2"], "other": ["hv3"]})
     assert plan["guests"]["web-1"]["elsewhere"] == ["hv2"]
     assert landscape_apply.plan(picture)["guests"]["web-1"]["elsewhere"] == []
+
+
+def test_a_changed_uplink_is_structure():
+    net = NETWORKS["service"]
+    assert landscape_apply.structure_changes(dict(net, forward_dev="eth9"), described(net)) == {
+        "forward_dev": (net["forward_dev"], "eth9")
+    }
+
+
+def test_a_bridged_networks_domain_names_its_guests_and_is_never_compared():
+    """libvirt's XML of a bridge-mode network has no domain: comparing it would redefine the
+    network at every highstate."""
+    lan = NETWORKS["lan"]
+    have = dict(described(lan), domain=None)
+    assert landscape_apply.structure_changes(dict(lan, domain="lan.example.com"), have) == {}
+
+
+class _Pool:
+    """A pool (libvirt's method names) that knows one volume and counts refreshes."""
+
+    def __init__(self):
+        self.refreshed = 0
+        self.created = []
+
+    def isActive(self):
+        return True
+
+    def storageVolLookupByName(self, name):
+        if name != "have.qcow2":
+            raise _missing_volume()
+        return object()
+
+    def refresh(self, _flags):
+        self.refreshed += 1
+
+    def autostart(self):
+        return 1
+
+    def XMLDesc(self, _flags):
+        return "<pool type='dir'><name>images</name></pool>"
+
+    def createXML(self, xml, _flags):
+        self.created.append(xml)
+
+
+def _missing_volume():
+    err = landscape_apply.libvirt.libvirtError("no volume")
+    err.get_error_code = lambda: landscape_apply.libvirt.VIR_ERR_NO_STORAGE_VOL
+    return err
+
+
+class _Conn:
+    def __init__(self, pool):
+        self.pool = pool
+
+    def storagePoolLookupByName(self, _name):
+        return self.pool
+
+
+def test_a_dry_run_or_a_diff_never_refreshes_a_pool_and_a_real_run_refreshes_before_creating():
+    pool = _Pool()
+    conn = _Conn(pool)
+    volume = {"pool": "images", "name": "new.qcow2", "size_gib": 1, "format": "qcow2"}
+    dry = landscape_apply.ensure_volume(conn, volume, test=True)
+    assert dry.result is None and "created" in dry.changes and pool.refreshed == 0 and pool.created == []
+    notes = landscape_apply.pool_differences(conn, {"name": "images", "autostart": False}, [volume])
+    assert notes == ["Volume new.qcow2 is missing.", "Pool images's autostart is on."]
+    assert pool.refreshed == 0
+    landscape_apply.ensure_volume(conn, volume, test=False)
+    assert pool.refreshed == 1 and len(pool.created) == 1
+    had = landscape_apply.ensure_volume(conn, dict(volume, name="have.qcow2"), test=False)
+    assert had.changes == {} and pool.refreshed == 1

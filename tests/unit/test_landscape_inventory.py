@@ -195,6 +195,7 @@ def test_a_nat_network_reads_its_first_ipv4_address_dhcp_and_dns():
         "mode": "nat",
         "bridge": "virbr1",
         "domain": "example.com",
+        "forward_dev": None,
         "subnet": "192.168.155.0/24",
         "gateway": "192.168.155.1",
         "dhcp": {"start": "192.168.155.100", "end": "192.168.155.199"},
@@ -271,8 +272,8 @@ def test_an_active_network_carries_its_state_and_leases_ipv4_first():
         {"mac": "52:54:00:0a:0b:0c", "ip": "fd00:155::111", "hostname": "web-1", "expires": 9},
     ]
     assert list(described) == [
-        "name", "active", "autostart", "persistent", "managed", "mode", "bridge", "domain", "subnet",
-        "gateway", "dhcp", "static_hosts", "dns_hosts", "leases",
+        "name", "active", "autostart", "persistent", "managed", "mode", "bridge", "domain",
+        "forward_dev", "subnet", "gateway", "dhcp", "static_hosts", "dns_hosts", "leases",
     ]  # fmt: skip
 
 

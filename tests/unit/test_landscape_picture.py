@@ -199,7 +199,12 @@ def test_a_guest_may_take_its_host_from_its_group_and_then_that_hosts_layer():
 def test_networks_and_pools_are_on_every_host_unless_their_hosts_list_says_otherwise():
     over = {
         "networks": {
-            "backend": {"mode": "isolated", "subnet": "10.0.20.0/24", "hosts": ["hv*"]},
+            "backend": {
+                "mode": "isolated",
+                "subnet": "10.0.20.0/24",
+                "gateway": "10.0.20.1",
+                "hosts": ["hv*"],
+            },
             "lan": {"mode": "bridge", "bridge": "br0", "hosts": ["hv1"]},
         },
         "pools": {"shared": {"type": "dir", "path": "/srv/shared", "hosts": ["hv2", "hv3"]}},
@@ -332,7 +337,14 @@ def test_a_disk_on_a_pool_without_vol_is_named_after_the_guest_and_its_index():
 
 def test_the_fqdn_is_the_hostname_in_the_first_nics_network_domain_unless_given():
     over = {
-        "networks": {"backend": {"mode": "isolated", "domain": "be.example.com", "subnet": "10.0.20.0/24"}},
+        "networks": {
+            "backend": {
+                "mode": "isolated",
+                "domain": "be.example.com",
+                "subnet": "10.0.20.0/24",
+                "gateway": "10.0.20.1",
+            }
+        },
         "guests": {
             "web-2": {"hostname": "www2"},
             "db-1": {
@@ -492,10 +504,17 @@ def test_a_duplicate_ip_in_a_network_names_both_guests():
 
 def test_the_same_ip_on_two_networks_is_no_duplicate():
     over = {
-        "networks": {"other": {"mode": "isolated", "subnet": "10.1.0.0/24", "hosts": ["hv2"]}},
+        "networks": {
+            "other": {"mode": "isolated", "subnet": "10.1.0.0/24", "gateway": "10.1.0.1", "hosts": ["hv2"]}
+        },
         "guests": {"web-2": {"interfaces": [{"network": "other", "ip": "10.1.0.5"}]}},
     }
-    over["networks"]["service2"] = {"mode": "isolated", "subnet": "10.1.0.0/24", "hosts": ["hv1"]}
+    over["networks"]["service2"] = {
+        "mode": "isolated",
+        "subnet": "10.1.0.0/24",
+        "gateway": "10.1.0.1",
+        "hosts": ["hv1"],
+    }
     over["guests"]["web-1"] = {"interfaces": [{"network": "service2", "ip": "10.1.0.5"}]}
     assert landscape.guest(layers(over), "web-1")["interfaces"][0]["ip"] == "10.1.0.5"
 
@@ -609,7 +628,7 @@ def test_a_forward_device_counts_for_nat_and_route_only():
         "hosts": {"*": {"forward_dev": "eno1"}},
         "networks": {
             "lan": {"mode": "bridge", "bridge": "br0"},
-            "routed": {"mode": "route", "subnet": "10.0.1.0/24"},
+            "routed": {"mode": "route", "subnet": "10.0.1.0/24", "gateway": "10.0.1.1"},
             "closed": {"mode": "isolated"},
         },
     }
@@ -623,7 +642,7 @@ def test_a_forward_device_counts_for_nat_and_route_only():
 
 
 def test_overlapping_subnets_of_two_networks_on_one_host_are_refused():
-    over = {"networks": {"other": {"mode": "isolated", "subnet": "192.168.0.0/16"}}}
+    over = {"networks": {"other": {"mode": "isolated", "subnet": "192.168.0.0/16", "gateway": "192.168.0.1"}}}
     assert refused(over, "overlap") == (
         "landscape: networks other (192.168.0.0/16) and service (192.168.155.0/24) overlap on hv1: "
         "give them separate subnets"
@@ -636,8 +655,14 @@ def test_overlapping_subnets_of_two_networks_on_one_host_are_refused():
 
 
 def test_overlapping_networks_defined_everywhere_are_refused_with_no_host_named():
-    landscape_layers = {"networks": {"a": {"mode": "isolated", "subnet": "10.0.0.0/24"}}}
-    landscape_layers["networks"]["b"] = {"mode": "isolated", "subnet": "10.0.0.128/25"}
+    landscape_layers = {
+        "networks": {"a": {"mode": "isolated", "subnet": "10.0.0.0/24", "gateway": "10.0.0.1"}}
+    }
+    landscape_layers["networks"]["b"] = {
+        "mode": "isolated",
+        "subnet": "10.0.0.128/25",
+        "gateway": "10.0.0.129",
+    }
     with pytest.raises(Invalid, match="overlap on every host"):
         landscape.picture(landscape_layers)
 
@@ -874,10 +899,10 @@ def test_an_unknown_key_in_an_objects_own_layers_is_refused(section, name, key, 
     [
         ([], "landscape: the landscape must be a mapping of common, hosts, networks, pools, groups, guests"),
         ({"guest": {}}, "landscape: unknown section 'guest'"),
-        ({"common": ["a"]}, "landscape: common must be a mapping, not list"),
-        ({"hosts": {"hv1": "x"}}, r"landscape: hosts.hv1 must be a mapping, not str"),
+        ({"common": ["a"]}, "landscape: common must be a mapping, not a list"),
+        ({"hosts": {"hv1": "x"}}, r"landscape: hosts.hv1 must be a mapping, not a str"),
         ({"hosts": {"hv 1": {}}}, "not a valid host name"),
-        ({"guests": {"web-1": ["host", "hv1"]}}, r"landscape: guests.web-1 must be a mapping, not list"),
+        ({"guests": {"web-1": ["host", "hv1"]}}, r"landscape: guests.web-1 must be a mapping, not a list"),
         ({"networks": "service"}, "landscape: networks must be a mapping"),
     ],
 )
@@ -969,3 +994,31 @@ def test_the_worked_landscapes_guests_take_their_groups_and_derived_values():
     assert satellite["group"] == "satellite" and satellite["interfaces"][1]["mac"] is None
     db1 = landscape.guest(worked_landscape(), "db-1")
     assert (db1["memory"], db1["vars"], db1["disks"][1]["pool"]) == (4096, {"role": "postgres"}, "shared")
+
+
+def test_a_refusal_names_the_type_of_a_bad_layer_never_its_values():
+    """Refusals travel in job returns and state comments: a guest's vars may hold a secret."""
+    bad = {"host": "hv1", "vars": {"rootpw": "hunter2-hash"}}
+    with pytest.raises(Invalid) as caught:
+        landscape.picture({"guests": {"web-1": [bad]}})
+    assert "hunter2-hash" not in caught.value.sentence and "not a list" in caught.value.sentence
+    with pytest.raises(Invalid) as caught:
+        landscape.picture(layers({"guests": {"web-1": {"interfaces": {"secret": "hunter2-hash"}}}}))
+    assert "hunter2-hash" not in caught.value.sentence
+
+
+def test_a_subnet_without_a_gateway_is_refused():
+    over = {"networks": {"iso": {"mode": "isolated", "subnet": "10.9.0.0/24"}}}
+    refused(over, "network iso: subnet needs the gateway")
+
+
+def test_a_disk_on_a_logical_pool_is_raw():
+    over = {"pools": {"vg": {"type": "logical", "source": {"vg": "vg"}}}}
+    assert (
+        guest_of(dict(over, guests={"web-1": {"disks": [{"pool": "vg", "size": 5}]}}))["disks"][0]["format"]
+        == "raw"
+    )
+    refused(
+        dict(over, guests={"web-1": {"disks": [{"pool": "vg", "size": 5, "format": "qcow2"}]}}),
+        r"disks\[0\].format must be raw on a logical pool",
+    )

@@ -448,7 +448,7 @@ def test_pool_state_arguments_for_saltext_virt():
     assert landscape_xml.pool_state(POOLS["shared"]) == {
         "ptype": "netfs",
         "target": "/srv/shared",
-        "permissions": {"mode": "0711", "owner": 0, "group": 0},
+        "permissions": None,
         "source": {"dir": "/export/vm", "hosts": ["nfs.example.com"], "format": "nfs"},
         "autostart": True,
     }
@@ -509,3 +509,10 @@ def test_virt_xml_validate_refuses_what_libvirt_refuses(tmp_path):
     bad = tmp_path / "bad.xml"
     bad.write_text("<network><name>x</name><ip address='10.0.0.1' prefix='nope'/></network>")
     assert virt_xml_validate(bad, "network").returncode != 0
+
+
+def test_cache_default_is_libvirts_own_choice_written_as_no_attribute():
+    guest = copy.deepcopy(GUESTS["db-1"])
+    guest["disks"][0]["cache"] = "default"
+    driver = ElementTree.fromstring(landscape_xml.domain_xml(guest, "kvm")).find("devices/disk/driver")
+    assert "cache" not in driver.attrib
