@@ -156,7 +156,7 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
     # The provisioning catalog: its folder, root's, and the master told where it is.
     assert master_host.exec("stat", "-c", "%a %U", "/srv/brine-catalog").stdout.strip() == "750 root"
     assert paths["brine"]["provision"]["catalog_dir"] == "/srv/brine-catalog"
-    assert paths["ext_pillar"] == [{"brine_catalog": {}}]
+    assert paths["ext_pillar"] == [{"brine_catalog": {}}, {"brine_landscape": {}}]
 
 
 def test_second_apply_changes_nothing(master_host, first_apply):  # pylint: disable=unused-argument

@@ -136,6 +136,8 @@ function hostCardElement(host, orphans, perms) {
     { class: "host-head" },
     icon("server"),
     h("h3", { class: "host-name", text: host.name }),
+    // In the header, so the card is no taller for them.
+    landscapeLinks(host.name, perms),
     badge,
   );
 
@@ -150,7 +152,6 @@ function hostCardElement(host, orphans, perms) {
       head,
       h("p", { class: "host-reason", dataset: { testid: "host-reason" }, text: sentenceCase(host.error) || "The host did not answer." }),
       h("p", { class: "muted small", text: "Its VMs are not listed until it answers again." }),
-      landscapeLinks(host.name, perms),
     );
   }
 
@@ -184,7 +185,6 @@ function hostCardElement(host, orphans, perms) {
       fact(f.hypervisor || "Hypervisor", orDash(f.hypervisor_version)),
     ),
     hostInstalls(host, orphans),
-    landscapeLinks(host.name, perms),
   );
 }
 

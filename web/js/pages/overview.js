@@ -84,7 +84,17 @@ function mountOverview(container, { store, session: maybeSession }) {
   });
 
   let shownSkeleton = null;
+  /** @type {unknown[] | null} the parts of the state last shown */
+  let shown = null;
   const update = (state) => {
+    // Only what this page shows: another slice's change (a host's networks, say) must not
+    // rebuild the host cards, which would drop a drag's highlighted targets mid-drag.
+    const parts = [state.inventory, state.installs, state.busy, state.error];
+    const before = shown;
+    if (before && parts.every((part, i) => part === before[i])) {
+      return;
+    }
+    shown = parts;
     if (!state.inventory) {
       // Only the placeholder changes while nothing has loaded.
       const key = state.error ? "error" : "loading";
