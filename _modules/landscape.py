@@ -219,12 +219,15 @@ def picture(refresh=False):
         salt hv1 landscape.picture refresh=True
     """
     refresh = validate.flag(refresh, "refresh")
-    pillar = _pillar(refresh)
+    with _connection("Could not read this host's storage pools") as conn:
+        return _plan(_pillar(refresh), conn)
+
+
+def _plan(pillar, conn):
+    """The host's part of the landscape in ``pillar``, as ``picture`` answers it."""
     picture = landscape_picture.host_picture(pillar.get("landscape") or {}, _host_id())
     elsewhere = (pillar.get("brine") or {}).get("landscape_elsewhere") or {}
-    planned = landscape_apply.plan(picture, elsewhere)
-    with _connection("Could not read this host's storage pools") as conn:
-        return landscape_apply.with_current_permissions(conn, planned)
+    return landscape_apply.with_current_permissions(conn, landscape_apply.plan(picture, elsewhere))
 
 
 def diff():
@@ -241,8 +244,8 @@ def diff():
 
         salt hv1 landscape.diff
     """
-    planned = picture(refresh=True)
+    pillar = _pillar(refresh=True)
     domain_type = config.get("provision:virt_type", __salt__["config.get"])
     with _connection("Could not compare this host with the landscape") as conn:
-        found = landscape_apply.differences(conn, planned, host_networks.parse, domain_type)
+        found = landscape_apply.differences(conn, _plan(pillar, conn), host_networks.parse, domain_type)
     return dict(found, host=_host_id())

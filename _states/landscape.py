@@ -50,9 +50,16 @@ def _failed(name, err):
     return {"name": name, "result": False, "changes": {}, "comment": sentence}
 
 
+def _picture():
+    """The host's picture, made once per state run (``__context__`` lives as long as the run):
+    every volume, network and guest state of the formula reads the same one."""
+    if "landscape.picture" not in __context__:
+        __context__["landscape.picture"] = __salt__["landscape.picture"]()
+    return __context__["landscape.picture"]
+
+
 def _picture_entry(kind, name):
-    picture = __salt__["landscape.picture"]()
-    entry = picture[kind].get(name)
+    entry = _picture()[kind].get(name)
     if entry is None:
         raise KeyError(f"the landscape gives this host no {kind[:-1]} {name}")
     return entry
@@ -66,14 +73,13 @@ def volume(name, pool):
 
     .. code-block:: yaml
 
-        landscape-volume-images-web-1-disk0.qcow2:
+        landscape-volume-images/web-1-disk0.qcow2-landscape-volume:
           landscape.volume:
             - name: web-1-disk0.qcow2
             - pool: images
     """
     try:
-        picture = __salt__["landscape.picture"]()
-        entry = next((v for v in picture["volumes"] if v["pool"] == pool and v["name"] == name), None)
+        entry = next((v for v in _picture()["volumes"] if v["pool"] == pool and v["name"] == name), None)
         if entry is None:
             raise KeyError(f"the landscape gives this host no volume {name} in pool {pool}")
         with _connection(f"Could not make volume {name}") as conn:

@@ -23,7 +23,9 @@ uuid; a running guest takes the new definition at its next boot.
 
 from xml.etree import ElementTree
 
+from brine import landscape_inventory
 from brine import landscape_xml
+from brine import libvirt_host
 from brine.errors import Refused
 
 try:
@@ -64,7 +66,7 @@ def ensure_volume(conn, volume, test):
     """The volume ``volume`` (a plan entry) in its pool: created when absent, else left as it is."""
     out = Outcome(test)
     name, pool_name = volume["name"], volume["pool"]
-    pool = _pool_lookup(conn, pool_name)
+    pool = landscape_inventory.find(conn, "pool", pool_name)
     if pool is None or not pool.isActive():
         if not test:
             raise Refused("no_pool", f"volume {name} cannot be made: pool {pool_name} is not running here")
@@ -99,15 +101,6 @@ def _has_volume(pool, name):
 # --------------------------------------------------------------------------
 # Networks
 # --------------------------------------------------------------------------
-
-
-def _network_lookup(conn, name):
-    try:
-        return conn.networkLookupByName(name)
-    except libvirt.libvirtError as err:
-        if err.get_error_code() == libvirt.VIR_ERR_NO_NETWORK:
-            return None
-        raise
 
 
 def desired_hosts(net):
@@ -212,7 +205,7 @@ def ensure_network(conn, net, describe, test):
     """
     out = Outcome(test)
     name = net["name"]
-    network = _network_lookup(conn, name)
+    network = landscape_inventory.find(conn, "network", name)
     if network is None:
         out.change("defined", True, f"Network {name} defined.")
         if not test:
@@ -271,7 +264,7 @@ def _domain_lookup(conn, name):
     try:
         return conn.lookupByName(name)
     except libvirt.libvirtError as err:
-        if err.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+        if libvirt_host.is_missing(err):
             return None
         raise
 
@@ -425,7 +418,7 @@ def with_current_permissions(conn, planned):
     """
     pools = dict(planned["pools"])
     for name, pool in planned["pools"].items():
-        found = _pool_lookup(conn, name)
+        found = landscape_inventory.find(conn, "pool", name)
         element = (
             None if found is None else ElementTree.fromstring(found.XMLDesc(0)).find("target/permissions")
         )
@@ -436,19 +429,10 @@ def with_current_permissions(conn, planned):
     return dict(planned, pools=pools)
 
 
-def _pool_lookup(conn, name):
-    try:
-        return conn.storagePoolLookupByName(name)
-    except libvirt.libvirtError as err:
-        if err.get_error_code() == libvirt.VIR_ERR_NO_STORAGE_POOL:
-            return None
-        raise
-
-
 def pool_differences(conn, pool, volumes):
     """What keeps the host's pool from being the landscape's ``pool`` with ``volumes`` (the plan's
     volumes in it): sentences, none when it is."""
-    found = _pool_lookup(conn, pool["name"])
+    found = landscape_inventory.find(conn, "pool", pool["name"])
     if found is None:
         return [f"Pool {pool['name']} is not defined."]
     notes = []

@@ -14,6 +14,7 @@ from salt.exceptions import CommandExecutionError
 from salt.exceptions import SaltInvocationError
 from saltfactories.utils.functional import Loaders
 
+from support import testdriver
 from support.paths import REPO
 
 libvirt = pytest.importorskip("libvirt")
@@ -83,22 +84,7 @@ def loaders(minion_opts, libvirt_conn):  # pylint: disable=unused-argument
 
 
 def _remove(libvirt_conn):
-    for name in VMS:
-        try:
-            libvirt_conn.lookupByName(name).undefine()
-        except libvirt.libvirtError:
-            pass
-    for lookup, name in (
-        (libvirt_conn.networkLookupByName, NET),
-        (libvirt_conn.storagePoolLookupByName, POOL),
-    ):
-        try:
-            found = lookup(name)
-        except libvirt.libvirtError:
-            continue
-        if found.isActive():
-            found.destroy()
-        found.undefine()
+    testdriver.remove(libvirt_conn, VMS, [NET], [POOL])
 
 
 @pytest.fixture

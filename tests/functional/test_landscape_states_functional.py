@@ -16,6 +16,7 @@ import pytest
 from saltfactories.utils.functional import Loaders
 
 from brine import landscape_apply
+from support import testdriver
 from support.paths import REPO
 
 libvirt = pytest.importorskip("libvirt")
@@ -74,19 +75,7 @@ def loaders(minion_opts, libvirt_conn):  # pylint: disable=unused-argument
 
 
 def _remove(conn):
-    for name in (*GUESTS, BYSTANDER):
-        try:
-            conn.lookupByName(name).undefine()
-        except libvirt.libvirtError:
-            pass
-    for lookup, name in ((conn.networkLookupByName, NET), (conn.storagePoolLookupByName, POOL)):
-        try:
-            found = lookup(name)
-        except libvirt.libvirtError:
-            continue
-        if found.isActive():
-            found.destroy()
-        found.undefine()
+    testdriver.remove(conn, (*GUESTS, BYSTANDER), [NET], [POOL])
 
 
 @pytest.fixture
