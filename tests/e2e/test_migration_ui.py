@@ -65,14 +65,26 @@ def log_size(host):
     return path.stat().st_size if path.exists() else 0
 
 
+def domstate(lab, host, vm=VM):
+    """A host's libvirt state word for the VM, or None when it is not defined there."""
+    result = lab.lab.virsh(host, "domstate", vm, check=False)
+    text = result if isinstance(result, str) else getattr(result, "stdout", "")
+    return text.strip() or None
+
+
 def where(lab, vm=VM):
-    """{host: libvirt state word or None when not defined there} for both lab hosts."""
-    states = {}
-    for host in (HOME, AWAY):
-        result = lab.lab.virsh(host, "domstate", vm, check=False)
-        text = result if isinstance(result, str) else getattr(result, "stdout", "")
-        states[host] = text.strip() or None
-    return states
+    """{host: libvirt state word or None when not defined there} for both lab hosts.
+
+    The two hosts cannot be read at one instant, so HOME is read before and after AWAY and counts
+    as running only when both of its readings say so: a migration in either direction stops the
+    source before it resumes the destination, so a guest running on HOME at both readings and on
+    AWAY in between really ran on both at once, while one read the moment before a switch-over
+    and the other the moment after does not look like it did."""
+    before = domstate(lab, HOME, vm)
+    away = domstate(lab, AWAY, vm)
+    after = domstate(lab, HOME, vm)
+    home = "running" if before == after == "running" else (after if after != "running" else before)
+    return {HOME: home, AWAY: away}
 
 
 class Watcher(threading.Thread):
