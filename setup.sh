@@ -19,6 +19,9 @@ packages=(
     # virt-xml-validate (libvirt-clients) checks the landscape's network, pool and domain XML with
     # xmllint (docs/landscape.md).
     libxml2-utils
+    # Containers (docs/containers.md): each lab host runs its own Docker engine, and the master
+    # side a local registry holding images built offline.
+    docker.io docker-registry
 )
 # The lab installer's scripts are tested with busybox (either Debian package will do).
 command -v busybox >/dev/null || packages+=(busybox-static)

@@ -42,6 +42,12 @@ CODES = {
     "install_failed": "the install did not complete",
     "no_network": "no libvirt network of that name on the host",
     "no_pool": "no storage pool of that name on the host",
+    "docker_unavailable": "the host's Docker engine cannot be reached",
+    "docker_error": "Docker refused the operation",
+    "no_container": "no container of that name on the host",
+    "container_exists": "a container of that name already exists on the host",
+    "port_in_use": "a host port asked for is already in use",
+    "no_image": "the image is neither on the host nor in the registry",
     "internal": "Brine hit an unexpected problem",
 }
 

@@ -8,6 +8,7 @@ connection to it is open in the process, so ``libvirt_conn`` holds one for the w
 session; tests use it to set up and inspect what the module did.
 """
 
+import os
 import pathlib
 import shutil
 
@@ -28,6 +29,25 @@ def libvirt_conn():
         yield conn
     finally:
         conn.close()
+
+
+@pytest.fixture(scope="session")
+def docker_engine(tmp_path_factory):
+    """A real dockerd and docker-registry in a network namespace of their own, for the session
+    (tests/support/dockerd.py); tests remove what they made with ``docker_engine.cleanup()``.
+    Without one CI fails, elsewhere the tests that need it skip."""
+    from support import dockerd
+
+    why = dockerd.available()
+    if why:
+        if os.environ.get("CI"):
+            pytest.fail(f"no Docker engine for the functional tests: {why}")
+        pytest.skip(f"no Docker engine: {why}")
+    engine = dockerd.PrivateEngine(tmp_path_factory.mktemp("dockerd"), dockerd.CACHE).start()
+    try:
+        yield engine
+    finally:
+        engine.stop()
 
 
 @pytest.fixture(scope="module")

@@ -35,6 +35,12 @@ export const ERROR_CODES = Object.freeze([
   "install_failed",
   "no_network",
   "no_pool",
+  "docker_unavailable",
+  "docker_error",
+  "no_container",
+  "container_exists",
+  "port_in_use",
+  "no_image",
   "internal",
 ]);
 

@@ -1,0 +1,153 @@
+"""A Docker engine inside a network namespace, and the small images the lab and the tests run.
+
+Each lab host (and each functional test's engine) runs Debian's ``dockerd`` in its own network
+namespace plus private mount and UTS namespaces, with its own data root, exec root, socket and
+bridge, configured by a ``daemon.json`` (the lab's comes from the kvm formula's template). Docker's
+iptables rules (its FORWARD policy DROP among them) then live in that namespace's own tables and
+go with it: the machine's tables and the lab bridge never see them.
+
+``ip netns exec`` mounts a fresh /sys for the namespace, which hides the machine's cgroup
+hierarchies; dockerd refuses to start without them ("Devices cgroup isn't mounted"), so the
+script mounts the cgroup v1 controllers again (the same hierarchies, not new ones).
+
+Images are built offline (nothing is pulled from the internet): a root filesystem of Debian's
+static busybox plus a few files, imported with a command (``IMAGES``).
+"""
+
+import io
+import os
+import subprocess
+import tarfile
+import tempfile
+from pathlib import Path
+
+BUSYBOX_PACKAGE = "busybox-static"
+CGROUP_CONTROLLERS = ("cpu", "cpuacct", "cpuset", "memory", "devices", "freezer", "blkio", "pids")
+# The busybox applets the images link; /bin/sh runs their commands.
+APPLETS = ("sh", "httpd", "echo", "cat", "sleep", "ls", "date", "wget", "hostname", "env", "seq")
+
+# The lab's images: {repository:tag: {"cmd": [...], "files": {path: text}}}. `web` serves a page on
+# port 80; `hello` prints a numbered line every second (for logs); `env` prints its environment.
+IMAGES = {
+    "brine/web:1": {
+        "cmd": ["/bin/httpd", "-f", "-v", "-p", "80", "-h", "/www"],
+        "expose": "80/tcp",
+        "files": {
+            "www/index.html": "<!doctype html><title>Brine</title><h1>Hello from a Brine container</h1>\n"
+        },
+    },
+    "brine/hello:1": {
+        "cmd": ["/bin/sh", "-c", 'i=0; while true; do i=$((i+1)); echo "hello from brine $i"; sleep 1; done'],
+        "files": {},
+    },
+}
+
+
+def engine_script(host_name, config, mounts=None):
+    """The /bin/sh script that starts dockerd with ``config`` (a daemon.json path) in a new mount
+    and UTS namespace: the host's name, the cgroup hierarchies, ``mounts`` ({target: source},
+    bind-mounted) and dockerd in the foreground. Every value is ours (paths of our own folders)."""
+    lines = ["set -e", f"hostname {host_name}", "mount -t tmpfs -o mode=755 brine-cgroup /sys/fs/cgroup"]
+    for controller in CGROUP_CONTROLLERS:
+        path = f"/sys/fs/cgroup/{controller}"
+        lines.append(f"mkdir -p {path} && mount -t cgroup -o {controller} cgroup {path}")
+    for target, source in (mounts or {}).items():
+        lines.append(f"mkdir -p '{target}' && mount --bind '{source}' '{target}'")
+    lines.append(f"exec dockerd --config-file '{config}'")
+    return "\n".join(lines)
+
+
+def start_engine(netns, host_name, config, log_path, mounts=None):
+    """Start dockerd in the network namespace ``netns`` (detached; its log in ``log_path``):
+    returns the Popen of the unshare that becomes dockerd."""
+    script = engine_script(host_name, config, mounts)
+    log = open(log_path, "ab")  # handed to the daemon, which outlives this call
+    try:
+        return subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                "unshare",
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "--",
+                "/bin/sh",
+                "-c",
+                script,
+            ],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    finally:
+        log.close()
+
+
+def busybox(cache):
+    """Debian's static busybox, downloaded once into ``cache`` (apt-get download, nothing installed)."""
+    cache = Path(cache)
+    binary = cache / "busybox-static" / "bin" / "busybox"
+    if binary.exists():
+        return binary
+    cache.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=cache) as work:
+        os.chmod(work, 0o777)  # apt-get download runs as _apt when it can
+        subprocess.run(
+            ["apt-get", "download", "-q", BUSYBOX_PACKAGE], cwd=work, check=True, stdout=subprocess.DEVNULL
+        )
+        deb = next(Path(work).glob("*.deb"))
+        unpacked = Path(work) / "unpacked"
+        subprocess.run(["dpkg-deb", "-x", str(deb), str(unpacked)], check=True)
+        target = cache / "busybox-static" / "bin"
+        target.mkdir(parents=True, exist_ok=True)
+        (unpacked / "bin" / "busybox").replace(target / "busybox")
+    return binary
+
+
+def rootfs(cache, image):
+    """The root filesystem of ``image`` (a key of ``IMAGES``) as tar bytes."""
+    recipe = IMAGES[image]
+    data = io.BytesIO()
+    with tarfile.open(fileobj=data, mode="w") as tar:
+        for folder in ("bin", "tmp", "etc", "www"):
+            info = tarfile.TarInfo(folder)
+            info.type, info.mode = tarfile.DIRTYPE, 0o1777 if folder == "tmp" else 0o755
+            tar.addfile(info)
+        tar.add(str(busybox(cache)), arcname="bin/busybox")
+        for applet in APPLETS:
+            info = tarfile.TarInfo(f"bin/{applet}")
+            info.type, info.linkname, info.mode = tarfile.SYMTYPE, "busybox", 0o777
+            tar.addfile(info)
+        files = {"etc/passwd": "root:x:0:0:root:/:/bin/sh\n", "etc/group": "root:x:0:\n", **recipe["files"]}
+        for path, text in files.items():
+            raw = text.encode()
+            info = tarfile.TarInfo(path)
+            info.size, info.mode = len(raw), 0o644
+            tar.addfile(info, io.BytesIO(raw))
+    return data.getvalue()
+
+
+def changes(image):
+    """Dockerfile instructions ``docker import`` applies to ``image``: its command (and port)."""
+    recipe = IMAGES[image]
+    cmd = "CMD [" + ", ".join(f'"{part}"' for part in recipe["cmd"]) + "]"
+    result = [cmd]
+    if recipe.get("expose"):
+        result.append(f"EXPOSE {recipe['expose']}")
+    return result
+
+
+def import_image(client, cache, image, repository=None):
+    """Import ``image`` into the engine behind ``client`` (a docker.APIClient) as ``repository``
+    (default: the image's own repository) with the image's tag; returns the image ID."""
+    name, _sep, tag = image.partition(":")
+    with tempfile.NamedTemporaryFile(suffix=".tar") as tar:
+        tar.write(rootfs(cache, image))
+        tar.flush()
+        client.import_image(src=tar.name, repository=repository or name, tag=tag, changes=changes(image))
+    return client.inspect_image(f"{repository or name}:{tag}")["Id"]
