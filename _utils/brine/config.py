@@ -27,6 +27,8 @@ KEYS = {
     "provision:virt_type": ("kvm", "host"),
     "landscape:confd": ("", "master"),
     "landscape:host": ("", "master"),
+    "containers:registry": (None, "master, host"),
+    "containers:registry_url": (None, "master"),
     "stream:listen": ("127.0.0.1:8001", "master"),
     "stream:salt_api": ("http://127.0.0.1:8000", "master"),
     "stream:queue_size": (1000, "master"),
