@@ -4,7 +4,8 @@ Asking hypervisor hosts from the master and reading what they answer.
 The runners publish a job to every hypervisor host at once (``gather``) or to exactly one
 (``ask``) through a ``LocalClient`` they pass in, then read each host's entry: did it answer,
 did it refuse, with which code (``host_error``). On top of that: the cluster inventory merged
-from the hosts' answers, and where a VM is from the hosts' answers to ``hypervisor.vm_info``.
+from the hosts' answers (with each host's Docker engine and containers, issue 12), and where a
+VM is from the hosts' answers to ``hypervisor.vm_info``.
 
 A host's error is ``(code, sentence)``: the code a Brine function put in its error
 (``brine.errors``), ``unreachable`` for a host that did not answer, ``host_error`` for an
@@ -26,6 +27,15 @@ HOST_TARGET_TYPE = "pillar"
 # The host facts summed into the cluster totals (reachable hosts only). What the VMs hold
 # (vms_running, vcpus_allocated, memory_allocated) comes from brine.vocabulary.totals.
 SUMMED_FACTS = ("cpus", "memory_total", "memory_free")
+
+# A host's Docker engine as hypervisor.inventory reports it (brine.docker_host.engine).
+ENGINE_STATES = ("up", "down", "none")
+# What a host whose hypervisor module predates containers has, as far as Brine can tell.
+NO_CONTAINERS_REPORTED = {
+    "state": "none",
+    "version": None,
+    "message": "this host's hypervisor.inventory reports no Docker engine (a module older than containers)",
+}
 
 # How a minion frames a function that raised (salt/minion.py, _thread_return): used only to
 # get a readable sentence out of an answer that carries no Brine code.
@@ -143,10 +153,11 @@ def event_entry(data):
     return data.get("id"), entry
 
 
-def gather(client, fun, kwarg, wait):
+def gather(client, fun, kwarg, wait, hosts=None):
     """
-    Publish ``fun`` to every hypervisor host at once and collect answers as they arrive, for
-    at most ``wait`` seconds. Returns ``(expected hosts, {host: entry})``.
+    Publish ``fun`` to every hypervisor host at once (or to the list ``hosts``, hosts a first
+    gather found) and collect answers as they arrive, for at most ``wait`` seconds. Returns
+    ``(expected hosts, {host: entry})``.
 
     The expected hosts are the ones the master matched when publishing (``pub_data
     ["minions"]``, from its pillar cache), so a host that is down is still known to be
@@ -154,9 +165,13 @@ def gather(client, fun, kwarg, wait):
     deadline is ours, where Salt's own iterators would wait a further
     ``gather_job_timeout`` asking silent minions whether they are still busy.
     """
-    pub = client.run_job(
-        HOST_TARGET, fun, kwarg=kwarg, tgt_type=HOST_TARGET_TYPE, timeout=math.ceil(wait), listen=True
-    )
+    if hosts is None:
+        target, target_type = HOST_TARGET, HOST_TARGET_TYPE
+    elif not hosts:
+        return [], {}
+    else:
+        target, target_type = sorted(hosts), "list"
+    pub = client.run_job(target, fun, kwarg=kwarg, tgt_type=target_type, timeout=math.ceil(wait), listen=True)
     if not pub:
         # No host matched (run_job returns {}): an empty cluster.
         return [], {}
@@ -215,6 +230,30 @@ def _inventory_problem(ret):
     return "answered hypervisor.inventory with data Brine does not understand"
 
 
+def host_containers(host, ret):
+    """
+    ``(engine dict, [container dict with host])`` from a host's ``hypervisor.inventory``: a
+    host that answers without ``docker`` and ``containers`` (a module older than containers)
+    has no engine as far as Brine can tell; a container part Brine does not understand leaves
+    the VMs alone and says so as an engine that is ``down``.
+    """
+    docker, containers = ret.get("docker"), ret.get("containers")
+    if docker is None and containers is None:
+        return dict(NO_CONTAINERS_REPORTED), []
+    if (
+        isinstance(docker, dict)
+        and docker.get("state") in ENGINE_STATES
+        and isinstance(containers, list)
+        and all(isinstance(item, dict) and isinstance(item.get("name"), str) for item in containers)
+    ):
+        return docker, [dict(item, host=host) for item in containers]
+    return {
+        "state": "down",
+        "version": None,
+        "message": "answered hypervisor.inventory with container data Brine does not understand",
+    }, []
+
+
 def host_entry(host, entry, wait):
     """One host of the inventory from its LocalClient entry (or lack of one)."""
     if not answered(entry):
@@ -223,14 +262,25 @@ def host_entry(host, entry, wait):
         error = host_error(entry, "hypervisor.inventory")
         problem = error[1] if error else _inventory_problem(entry["ret"])
     if problem:
-        return {"name": host, "reachable": False, "error": problem, "facts": None, "vms": []}
+        return {
+            "name": host,
+            "reachable": False,
+            "error": problem,
+            "facts": None,
+            "vms": [],
+            "docker": None,
+            "containers": [],
+        }
     ret = entry["ret"]
+    docker, containers = host_containers(host, ret)
     return {
         "name": host,
         "reachable": True,
         "error": None,
         "facts": ret["host"],
         "vms": [dict(vm, host=host) for vm in ret["vms"]],
+        "docker": docker,
+        "containers": containers,
     }
 
 
@@ -238,6 +288,7 @@ def cluster_totals(hosts):
     """Cluster totals over the host entries; resources count reachable hosts only."""
     reachable = [host for host in hosts if host["reachable"]]
     vms = [vm for host in reachable for vm in host["vms"]]
+    containers = [item for host in reachable for item in host.get("containers") or []]
     held = vocabulary.totals(vms)
     totals = {
         "hosts": len(hosts),
@@ -246,6 +297,8 @@ def cluster_totals(hosts):
         "vms_running": held["vms_running"],
         "vcpus_allocated": held["vcpus_allocated"],
         "memory_allocated": held["memory_allocated"],
+        "containers_running": sum(1 for item in containers if item.get("state") == "running"),
+        "containers_total": len(containers),
     }
     for fact in SUMMED_FACTS:
         totals[fact] = sum((host["facts"].get(fact) or 0) for host in reachable)

@@ -164,6 +164,8 @@ def test_inventory_merges_hosts_vms_and_totals():
         "memory_total": 3000,
         "memory_free": 1200,
         "memory_allocated": 256,
+        "containers_running": 0,
+        "containers_total": 0,
     }
 
 
@@ -187,6 +189,8 @@ def test_a_silent_host_is_unreachable_and_the_rest_still_count():
         "error": "did not answer within 3 s",
         "facts": None,
         "vms": [],
+        "docker": None,
+        "containers": [],
     }
     assert result["totals"]["hosts"] == 2
     assert result["totals"]["hosts_reachable"] == 1
@@ -232,6 +236,106 @@ def test_no_hosts_gives_an_empty_cluster():
 def test_a_host_that_answered_without_being_expected_is_still_shown():
     result = fanout.merge_inventory([], {"hv9": answer({"host": facts(), "vms": []})}, 10, 0)
     assert [h["name"] for h in result["hosts"]] == ["hv9"]
+
+
+# --------------------------------------------------------------------------
+# The hosts' Docker engines and containers in the inventory (issue 12)
+# --------------------------------------------------------------------------
+
+ENGINE_UP = {"state": "up", "version": "20.10.24+dfsg1", "message": None}
+
+
+def box(name, state="running"):
+    return {"name": name, "id": "5d71c7be79d6", "image": "brine/web:1", "state": state, "ports": []}
+
+
+def test_host_entries_carry_the_engine_and_containers_and_totals_count_them():
+    answers = {
+        "hv1": answer(
+            {
+                "host": facts(),
+                "vms": [],
+                "docker": ENGINE_UP,
+                "containers": [box("web"), box("old", "exited")],
+            }
+        ),
+        "hv2": answer({"host": facts(), "vms": [], "docker": ENGINE_UP, "containers": [box("db", "paused")]}),
+        "hv3": False,  # silent: nothing of it counts
+    }
+    result = fanout.merge_inventory(["hv1", "hv2", "hv3"], answers, 10, 0)
+    hv1 = result["hosts"][0]
+    assert hv1["docker"] == ENGINE_UP
+    assert [(c["name"], c["host"], c["state"]) for c in hv1["containers"]] == [
+        ("web", "hv1", "running"),
+        ("old", "hv1", "exited"),
+    ]
+    assert result["hosts"][2]["docker"] is None and result["hosts"][2]["containers"] == []
+    assert result["totals"]["containers_running"] == 1
+    assert result["totals"]["containers_total"] == 3
+
+
+def test_a_host_whose_module_predates_containers_has_no_engine_and_no_containers():
+    result = fanout.merge_inventory(["hv1"], {"hv1": answer({"host": facts(), "vms": [vm("a")]})}, 10, 0)
+    host = result["hosts"][0]
+    assert host["reachable"] is True and [v["name"] for v in host["vms"]] == ["a"]
+    assert host["docker"]["state"] == "none" and host["docker"]["version"] is None
+    assert "older than containers" in host["docker"]["message"]
+    assert host["containers"] == []
+    assert result["totals"]["containers_total"] == 0
+
+
+@pytest.mark.parametrize(
+    "part",
+    [
+        {"docker": {"state": "sideways"}, "containers": []},
+        {"docker": ENGINE_UP, "containers": "web"},
+        {"docker": ENGINE_UP, "containers": [{"id": "x"}]},
+        {"docker": ENGINE_UP},
+        {"containers": []},
+    ],
+)
+def test_container_data_brine_does_not_understand_leaves_the_vms_and_says_so(part):
+    ret = dict({"host": facts(), "vms": [vm("a")]}, **part)
+    host = fanout.merge_inventory(["hv1"], {"hv1": answer(ret)}, 10, 0)["hosts"][0]
+    assert host["reachable"] is True and len(host["vms"]) == 1
+    assert host["docker"] == {
+        "state": "down",
+        "version": None,
+        "message": "answered hypervisor.inventory with container data Brine does not understand",
+    }
+    assert host["containers"] == []
+
+
+class Publisher:
+    """Records what ``gather`` publishes; nobody answers."""
+
+    def __init__(self, minions):
+        self.minions = minions
+        self.published = []
+        self.event = self
+
+    def run_job(self, tgt, fun, kwarg=None, tgt_type="glob", **kwargs):
+        self.published.append((tgt, tgt_type, fun))
+        return {"jid": "1", "minions": self.minions} if self.minions else {}
+
+    def get_event(self, **kwargs):
+        return None
+
+
+def test_gather_targets_the_hypervisor_role_or_exactly_the_hosts_given():
+    client = Publisher(["hv1"])
+    assert fanout.gather(client, "containers.list", None, 0.01) == (["hv1"], {})
+    assert fanout.gather(client, "containers.images", None, 0.01, hosts=["hv2", "hv1"]) == (["hv1"], {})
+    assert client.published == [
+        ("brine:roles:hypervisor", "pillar", "containers.list"),
+        (["hv1", "hv2"], "list", "containers.images"),
+    ]
+
+
+def test_gather_to_no_hosts_publishes_nothing():
+    client = Publisher(["hv1"])
+    assert fanout.gather(client, "containers.images", None, 1, hosts=[]) == ([], {})
+    assert client.published == []
 
 
 # --------------------------------------------------------------------------
