@@ -48,15 +48,16 @@ Configuration (minion config):
           queue_size: 1000
 """
 
-import collections
 import logging
 import queue
 import threading
 import time
 
+from brine import event_queue
 from brine import host_events
 from brine import libvirt_host
 from brine import signing
+from brine.event_queue import next_backoff
 
 try:
     import libvirt
@@ -71,7 +72,7 @@ __virtualname__ = "brine_events"
 
 KEEPALIVE_INTERVAL = 5
 KEEPALIVE_COUNT = 3
-QUEUE_SIZE = 1000
+QUEUE_SIZE = event_queue.QUEUE_SIZE
 
 
 def __virtual__():
@@ -82,33 +83,23 @@ def __virtual__():
 
 # ---------------------------------------------------------------------------
 # Pure helpers: no libvirt connection, no Salt dunders. Tests call them directly. The events'
-# words, tags and payloads are the library's (brine.host_events).
+# words, tags and payloads are the library's (brine.host_events), the queue and the backoff are
+# shared with brine_containers (brine.event_queue).
 # ---------------------------------------------------------------------------
 
 
-def next_backoff(current, minimum, maximum):
-    """Seconds to wait before the next reconnection attempt."""
-    if current <= 0:
-        return minimum
-    return min(maximum, current * 2)
-
-
-class EventQueue:
+class EventQueue(event_queue.CoalescingQueue):
     """
-    The events waiting to be sent: bounded, and coalescing per VM, network and pool. A VM has
-    at most one waiting state event (the newest word wins; the worker describes the VM when it
-    sends it, so the state sent is the latest anyway) and one waiting job event of each kind, a
-    network or pool one waiting event (its newest word; ``active`` is read when sent); a new event
-    for a waiting key replaces it in place. When ``size`` keys wait, a new key is dropped and
-    counted (``take_dropped``): the worker then tells the UI to resync the host. A close notice
-    always gets in. ``get``/``get_nowait`` raise ``queue.Empty`` like ``queue.Queue``.
+    The events waiting to be sent (``brine.event_queue``): bounded, and coalescing per VM,
+    network and pool. A VM has at most one waiting state event (the newest word wins; the worker
+    describes the VM when it sends it, so the state sent is the latest anyway) and one waiting job
+    event of each kind, a network or pool one waiting event (its newest word; ``active`` is read
+    when sent). When ``size`` keys wait, a new key is dropped and counted (``take_dropped``): the
+    worker then tells the UI to resync the host. A close notice always gets in.
     """
 
     def __init__(self, size=QUEUE_SIZE):
-        self.size = int(size)
-        self.items = collections.OrderedDict()
-        self.dropped = 0
-        self.ready = threading.Condition()
+        super().__init__(size, self.key, always=(("closed",),))
 
     @staticmethod
     def key(item):
@@ -118,33 +109,6 @@ class EventQueue:
         if kind == "job":
             return (kind, item[1], item[2])
         return (kind,)
-
-    def put(self, item):
-        key = self.key(item)
-        with self.ready:
-            if key in self.items or len(self.items) < self.size or key == ("closed",):
-                self.items[key] = item
-                self.ready.notify()
-            else:
-                self.dropped += 1
-
-    def get(self, timeout=None):
-        with self.ready:
-            if not self.ready.wait_for(lambda: self.items, timeout):
-                raise queue.Empty
-            return self.items.popitem(last=False)[1]
-
-    def get_nowait(self):
-        return self.get(timeout=0)
-
-    def qsize(self):
-        with self.ready:
-            return len(self.items)
-
-    def take_dropped(self):
-        with self.ready:
-            dropped, self.dropped = self.dropped, 0
-            return dropped
 
 
 # ---------------------------------------------------------------------------
@@ -382,7 +346,7 @@ class EventForwarder:
         dropped = self.queue.take_dropped()
         if dropped:
             log.warning("brine_events: queue full, %d event(s) dropped; asking the UI to resync", dropped)
-            reason = f"{dropped} event(s) dropped: the engine's queue was full"
+            reason = event_queue.dropped_reason(dropped)
             self._send(host_events.host_tag(self.host, "resync"), {"host": self.host, "reason": reason})
 
     def _drain(self):
