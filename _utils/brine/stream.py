@@ -61,6 +61,9 @@ ROUTES = (
     Route(
         re.compile(rf"brine/(?:network|pool)/(?P<host>{_SEGMENT})/{_SEGMENT}/state"), "viewer", "host", False
     ),
+    # A host's Docker containers and images (docs/containers.md; engine brine_containers).
+    Route(re.compile(rf"brine/container/(?P<host>{_SEGMENT})/{_SEGMENT}/state"), "viewer", "host", False),
+    Route(re.compile(rf"brine/images/(?P<host>{_SEGMENT})/changed"), "viewer", "host", False),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/(?:started|progress|done)"), "viewer", "source", False),
     Route(re.compile(rf"brine/migration/{_SEGMENT}/failed"), "viewer", "source", True),
     # Salt fires it, unsigned: forging one only makes the UI refetch that host.

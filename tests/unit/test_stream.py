@@ -403,3 +403,49 @@ def test_network_and_pool_events_pass_signed_by_their_host_to_every_role(tag, pa
 )
 def test_only_the_state_of_networks_and_pools_is_served(tag):
     assert stream.route_of(tag) is None
+
+
+CONTAINER = {
+    "host": "hv1",
+    "name": "web1",
+    "event": "started",
+    "container": {"name": "web1", "id": "5d71c7be79d6", "state": "running", "ports": []},
+}
+IMAGES = {"host": "hv1", "event": "pulled", "ref": "brine-master:5000/brine/hello:1"}
+
+
+@pytest.mark.parametrize(
+    ("tag", "payload"),
+    [("brine/container/hv1/web1/state", CONTAINER), ("brine/images/hv1/changed", IMAGES)],
+)
+def test_container_and_image_events_pass_signed_by_their_host_to_every_role(tag, payload):
+    assert check(tag, from_host("hv1", tag, payload)) == (payload, None)
+    assert all(stream.may_see(role, stream.route_of(tag)) for role in stream.ROLES)
+    unsigned = {"cmd": "_minion_event", "id": "hv1", "tag": tag, "data": payload}
+    assert check(tag, unsigned) == (None, "unsigned")
+    assert check(tag, from_host("hv1", tag, payload, signer="hv2")) == (None, "bad signature")
+    other = tag.replace("/hv1/", "/hv2/")
+    assert check(other, from_host("hv1", other, payload)) == (None, "tag names another host")
+    assert check(tag, from_host("hv1", tag, dict(payload, host="hv2"))) == (
+        None,
+        "payload's host is another host",
+    )
+    # Only the master fires events without cmd, and never these.
+    assert check(tag, payload) == (None, "not sent by a host and not one the master fires")
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        "brine/container/hv1/web1",
+        "brine/container/hv1/web1/logs",
+        "brine/container/hv1/a/b/state",
+        "brine/container/hv1//state",
+        "brine/images/hv1",
+        "brine/images/hv1/web/changed",
+        "brine/image/hv1/changed",
+        "brine/containers/hv1/web1/state",
+    ],
+)
+def test_only_a_containers_state_and_a_hosts_images_changing_are_served(tag):
+    assert stream.route_of(tag) is None
