@@ -1,6 +1,7 @@
 r"""
 The eauth table in master.d/brine-eauth.conf, checked with Salt's own ACL code
-against every public function of the ``cluster``, ``provision`` and ``landscape`` runners.
+against every public function of the ``cluster``, ``provision``, ``landscape`` and ``containers``
+runners.
 
 Salt matches ACL entries with ``re.match`` (anchored at the start only), so an
 operator entry ``cluster.start`` would also allow a new ``cluster.start_all``
@@ -42,27 +43,37 @@ LANDSCAPE_ADMIN = LANDSCAPE_OPERATOR | {
 }
 # Decided before they exist: the landscape runner's picture and difference come later.
 LANDSCAPE_COMING = {"show", "diff"}
+# containers (docs/containers.md): viewers see containers, local images and the registry;
+# operators run, start, stop, restart, pause, unpause and read logs; admins also remove.
+CONTAINERS_VIEWER = {"list", "images", "registry"}
+CONTAINERS_OPERATOR = CONTAINERS_VIEWER | {"run", "start", "stop", "restart", "pause", "unpause", "logs"}
+CONTAINERS_ADMIN = CONTAINERS_OPERATOR | {"remove"}
 ROLES = {
     "brine-viewer": VIEWER
     | {f"provision.{f}" for f in PROVISION_VIEWER}
-    | {f"landscape.{f}" for f in LANDSCAPE_VIEWER},
+    | {f"landscape.{f}" for f in LANDSCAPE_VIEWER}
+    | {f"containers.{f}" for f in CONTAINERS_VIEWER},
     "brine-operator": OPERATOR
     | {f"provision.{f}" for f in PROVISION_OPERATOR}
-    | {f"landscape.{f}" for f in LANDSCAPE_OPERATOR},
+    | {f"landscape.{f}" for f in LANDSCAPE_OPERATOR}
+    | {f"containers.{f}" for f in CONTAINERS_OPERATOR},
     "brine-admin": ADMIN
     | {f"provision.{f}" for f in PROVISION_ADMIN}
-    | {f"landscape.{f}" for f in LANDSCAPE_ADMIN},
+    | {f"landscape.{f}" for f in LANDSCAPE_ADMIN}
+    | {f"containers.{f}" for f in CONTAINERS_ADMIN},
 }
-RUNNERS = ("cluster", "provision", "landscape")
+RUNNERS = ("cluster", "provision", "landscape", "containers")
 # Names that only look like a role's functions: a suffix, another separator, a trailing newline.
 LOOKALIKES = ["{}X", "{}_all", "{}\n", "{}.x"]
 
 
 def _public_runner_functions(runner="cluster"):
     module = loading.load(f"_runners/{runner}.py")
-    # What Salt's loader exposes: functions defined there, not starting with "_"
+    # What Salt's loader exposes: functions defined there, not starting with "_", under their
+    # __func_alias__ name (containers.list is list_ in the file)
+    alias = getattr(module, "__func_alias__", {})
     return {
-        name
+        alias.get(name, name)
         for name, func in inspect.getmembers(module, inspect.isfunction)
         if not name.startswith("_") and func.__module__ == module.__name__
     }
@@ -111,6 +122,7 @@ def test_every_runner_function_has_a_role():
     assert _public_runner_functions() == ADMIN | _session()
     assert _public_runner_functions("provision") == PROVISION_ADMIN
     assert _public_runner_functions("landscape") | LANDSCAPE_COMING == LANDSCAPE_ADMIN
+    assert _public_runner_functions("containers") == CONTAINERS_ADMIN
 
 
 def _patterns(pam_acl):
@@ -122,9 +134,7 @@ def _patterns(pam_acl):
 
 def test_every_pattern_is_anchored(pam_acl):
     for group, pattern in _patterns(pam_acl):
-        assert pattern.startswith(("cluster\\.", "provision\\.", "landscape\\.")) and pattern.endswith(
-            "\\Z"
-        ), (
+        assert pattern.startswith(tuple(f"{runner}\\." for runner in RUNNERS)) and pattern.endswith("\\Z"), (
             group,
             pattern,
         )
