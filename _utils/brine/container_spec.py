@@ -11,6 +11,7 @@ to the Docker API as data.
 
 import ipaddress
 import re
+import secrets
 
 from brine.errors import Invalid
 
@@ -196,3 +197,57 @@ def restart_policy(value):
             raise Invalid(f"restart on-failure takes a number of retries from 0 to {MAX_RETRIES}")
         count = int(retries)
     return {"name": policy, "max_retries": count}
+
+
+def domain(reference):
+    """
+    The registry a reference names, by Docker's rule (distribution/reference's
+    ``splitDockerDomain``): the part before the first ``/`` when it has a ``.`` or a ``:`` or is
+    ``localhost`` (``brine-master:5000/brine/web:1``); None for ``brine/web:1`` and ``web``,
+    which Docker would read as Docker Hub's and Brine reads through the site's registry.
+    """
+    first, slash, _rest = image(reference)["ref"].partition("/")
+    if slash and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return None
+
+
+def qualified(reference, registry):
+    """``reference`` under ``registry`` (``brine-master:5000/brine/web:1``) when it names no registry
+    itself; as it is otherwise or without a registry."""
+    if not registry or domain(reference):
+        return reference
+    return f"{registry}/{reference}"
+
+
+def default_name(reference, suffix=None):
+    """A container name for an image: the last part of its path and ``suffix``, by default four
+    random hex digits (``web-3fa2``)."""
+    suffix = secrets.token_hex(2) if suffix is None else suffix
+    last = image(reference)["repository"].rsplit("/", 1)[-1]
+    return name(f"{last[: 62 - len(suffix)]}-{suffix}")
+
+
+def spec(image=None, name=None, ports=None, environment=None, restart=None):
+    """
+    Every run argument checked: ``{"image": image(...), "name": name or None, "ports": [...],
+    "environment": {...}, "restart": {"name", "max_retries"}}``. Also takes what it returns (an
+    image given as its dict, a restart policy as ``{"name", "max_retries"}``), so
+    ``spec(**spec(...))`` is the same spec.
+    """
+    if isinstance(image, dict) and "ref" in image:
+        image = image["ref"]
+    if isinstance(restart, dict) and set(restart) == {"name", "max_retries"}:
+        policy = restart["name"]
+        restart = f"on-failure:{restart['max_retries']}" if policy == "on-failure" else policy
+    return {
+        "image": _image(image),
+        "name": None if name in (None, "") else _name(name),
+        "ports": _ports(ports),
+        "environment": _environment(environment),
+        "restart": restart_policy(restart),
+    }
+
+
+# spec's keywords are the API's words and shadow the checks' names inside it.
+_image, _name, _ports, _environment = image, name, ports, environment

@@ -5,6 +5,8 @@ grammar, names, port mappings, environment and restart policy; the bad input the
 line break) refused with a sentence naming the argument.
 """
 
+import re
+
 import pytest
 
 from brine import container_spec
@@ -145,3 +147,68 @@ def test_restart_policies_are_dockers_with_bounded_retries():
     for bad in ("sometimes", "always:3", "on-failure:x", "on-failure:101"):
         with pytest.raises(Invalid, match="restart"):
             container_spec.restart_policy(bad)
+
+
+def test_a_whole_spec_is_checked_and_checking_it_again_changes_nothing():
+    checked = container_spec.spec(
+        "brine/web:1", name="web1", ports=["8080:80"], environment=["A=1"], restart="on-failure:3"
+    )
+    assert checked == {
+        "image": {"ref": "brine/web:1", "repository": "brine/web", "tag": "1", "digest": None},
+        "name": "web1",
+        "ports": [{"host_port": 8080, "container_port": 80, "protocol": "tcp", "bind": "0.0.0.0"}],
+        "environment": {"A": "1"},
+        "restart": {"name": "on-failure", "max_retries": 3},
+    }
+    assert container_spec.spec(**checked) == checked
+    bare = container_spec.spec("web")
+    assert (bare["name"], bare["ports"], bare["environment"], bare["restart"]["name"]) == (None, [], {}, "no")
+    assert container_spec.spec(**bare) == bare
+
+
+@pytest.mark.parametrize(
+    ("arguments", "words"),
+    [
+        ({"image": "web;rm -rf /"}, "image"),
+        ({"image": "$(x)"}, "image"),
+        ({"image": "web 1"}, "image"),
+        ({"image": None}, "image"),
+        ({"image": "web", "name": "a b"}, "not a valid container name"),
+        ({"image": "web", "ports": ["0:80"]}, "host_port must be a port from 1 to 65535, not 0"),
+        ({"image": "web", "ports": ["70000:80"]}, "not 70000"),
+        ({"image": "web", "ports": ["8080:80", "8080:81"]}, "again"),
+        ({"image": "web", "environment": {"A": "x\ny"}}, "must be one line"),
+        ({"image": "web", "restart": "sometimes"}, "restart"),
+    ],
+)
+def test_a_spec_with_any_bad_part_is_refused(arguments, words):
+    with pytest.raises(Invalid) as caught:
+        container_spec.spec(**arguments)
+    assert words in caught.value.sentence
+
+
+@pytest.mark.parametrize(
+    ("ref", "domain"),
+    [
+        ("brine/web:1", None),
+        ("web", None),
+        ("brine-master:5000/brine/web:1", "brine-master:5000"),
+        ("registry.lab.example/web", "registry.lab.example"),
+        ("localhost/web", "localhost"),
+        ("127.0.0.1:5999/brine/hello:1", "127.0.0.1:5999"),
+    ],
+)
+def test_a_reference_names_a_registry_by_dockers_rule(ref, domain):
+    assert container_spec.domain(ref) == domain
+
+
+def test_an_unqualified_reference_goes_under_the_sites_registry():
+    assert container_spec.qualified("brine/web:1", "brine-master:5000") == "brine-master:5000/brine/web:1"
+    assert container_spec.qualified("other:5000/web:1", "brine-master:5000") == "other:5000/web:1"
+    assert container_spec.qualified("brine/web:1", None) == "brine/web:1"
+
+
+def test_a_default_name_is_the_images_last_path_part_and_four_hex_digits():
+    assert container_spec.default_name("brine-master:5000/brine/web:1", "3fa2") == "web-3fa2"
+    assert re.fullmatch(r"hello-[0-9a-f]{4}", container_spec.default_name("hello@sha256:" + "a" * 64))
+    assert len(container_spec.default_name("x" * 120, "abcd")) == 63
