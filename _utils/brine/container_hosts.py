@@ -12,7 +12,6 @@ it may be a secret.
 
 import json
 import re
-import secrets
 
 from brine import container_spec
 from brine import fanout
@@ -34,8 +33,6 @@ RUN_TIMEOUT_MAX = 600
 # Lines of a container's log: at most this many (the host module's bound).
 TAIL_MAX = 10000
 TAIL_DEFAULT = 100
-# The longest container name container_spec.name takes.
-NAME_MAX = 63
 # Docker's short image ids, and a full one.
 IMAGE_ID_RE = re.compile(r"[0-9a-f]{12}|[0-9a-f]{64}")
 
@@ -132,12 +129,6 @@ def merged_images(images):
 # ---- Where a container runs.
 
 
-def _has_domain(repository):
-    """Docker's rule: the first part of a path is a registry when it has a '.' or ':' or is localhost."""
-    first, slash, _rest = repository.partition("/")
-    return bool(slash) and ("." in first or ":" in first or first == "localhost")
-
-
 def local_names(image, registry=None):
     """
     The tags under which a host that has ``image`` lists it: the reference itself, and for a
@@ -147,15 +138,12 @@ def local_names(image, registry=None):
     parsed = container_spec.image(image)
     if parsed["digest"]:
         return set()
-    repository, tag = parsed["repository"], parsed["tag"]
-    names = {f"{repository}:{tag}"}
-    if not _has_domain(repository):
-        if registry:
-            names.add(f"{registry}/{repository}:{tag}")
-    elif repository.split("/")[0] in ("docker.io", "index.docker.io"):
+    tagged = f"{parsed['repository']}:{parsed['tag']}"
+    names = {tagged, container_spec.qualified(tagged, registry)}
+    if container_spec.domain(image) in ("docker.io", "index.docker.io"):
         # Docker lists Docker Hub's images without its domain (and without library/).
-        rest = repository.split("/", 1)[1]
-        names.add(f"{rest.removeprefix('library/')}:{tag}")
+        rest = tagged.split("/", 1)[1]
+        names.add(rest.removeprefix("library/"))
     return names
 
 
@@ -210,12 +198,6 @@ def place(image, lists, images, registry=None):
 # ---- A run's arguments.
 
 
-def default_name(image):
-    """``<last path part of the image>-<4 hex>``, a valid container name."""
-    base = container_spec.image(image)["repository"].rsplit("/", 1)[-1]
-    return container_spec.name(f"{base[: NAME_MAX - 5]}-{secrets.token_hex(2)}")
-
-
 def _ports(ports):
     # One mapping from a shell (ports=8080:80) is a list of one.
     return container_spec.ports([ports] if isinstance(ports, str) and ports else ports)
@@ -248,12 +230,12 @@ def run_arguments(image, name=None, ports=None, restart=None, detach=True, timeo
     """
     The host's ``containers.run`` arguments (without the environment), every one checked:
     ``{"image", "name", "ports", "restart", "detach"}`` and ``timeout`` when given. A missing
-    name becomes ``default_name(image)``.
+    name becomes ``container_spec.default_name(image)`` (``web-3fa2``).
     """
     ref = container_spec.image(image)["ref"]
     kwarg = {
         "image": ref,
-        "name": default_name(ref) if name in (None, "") else container_spec.name(name),
+        "name": container_spec.default_name(ref) if name in (None, "") else container_spec.name(name),
         "ports": _ports(ports),
         "restart": _restart(restart),
         "detach": validate.flag(detach, "detach"),

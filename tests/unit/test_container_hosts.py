@@ -213,13 +213,11 @@ def test_no_hosts_at_all_is_no_room():
 # ---- A run's arguments
 
 
-def test_default_names_are_the_images_last_part_and_four_hex_digits():
-    assert re.fullmatch(r"web-[0-9a-f]{4}", container_hosts.default_name("brine-master:5000/brine/web:1"))
-    assert re.fullmatch(r"hello-[0-9a-f]{4}", container_hosts.default_name("hello@sha256:" + "b" * 64))
-    long = container_hosts.default_name("x" * 200 + ":1")
-    assert len(long) == 63 and long.startswith("x" * 58 + "-")
-    names = {container_hosts.default_name("web") for _ in range(20)}
-    assert len(names) > 1
+def test_a_run_without_a_name_gets_the_images_last_part_and_four_hex_digits():
+    names = {container_hosts.run_arguments("brine-master:5000/brine/web:1")["name"] for _ in range(20)}
+    assert all(re.fullmatch(r"web-[0-9a-f]{4}", name) for name in names) and len(names) > 1
+    assert container_hosts.run_arguments("web", name="")["name"].startswith("web-")
+    assert re.fullmatch(r"x{58}-[0-9a-f]{4}", container_hosts.run_arguments("x" * 200 + ":1")["name"])
 
 
 def test_run_arguments_are_checked_and_normalised():
