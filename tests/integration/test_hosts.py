@@ -81,6 +81,8 @@ def test_a_silent_host_is_unreachable_while_the_others_answer(api, hv1, hv2_fact
         "error": "did not answer within 5 s",  # brine:inventory:timeout
         "facts": None,
         "vms": [],
+        "docker": None,
+        "containers": [],
     }
     assert hosts[hv1.id]["reachable"] is True
     assert "test" in [vm["name"] for vm in hosts[hv1.id]["vms"]]
