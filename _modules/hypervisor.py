@@ -42,6 +42,7 @@ import time
 
 from brine import config
 from brine import console_crypto
+from brine import docker_host
 from brine import libvirt_host
 from brine import lifecycle
 from brine import migration
@@ -102,9 +103,8 @@ def inventory():
     Facts about this host and every VM defined or running on it, in one libvirt
     connection with bulk calls.
 
-    Returns ``{"host": {...}, "vms": [{...}, ...]}`` as described in Brine's API
-    documentation. ``vms_running``, ``vcpus_allocated`` and ``memory_allocated`` count
-    active VMs (running, paused, ...).
+    Returns ``{"host", "vms", "docker", "containers"}`` (docs/api.md). ``vms_running``,
+    ``vcpus_allocated`` and ``memory_allocated`` count active VMs (running, paused, ...).
 
     CLI Example:
 
@@ -113,9 +113,9 @@ def inventory():
         salt hv1 hypervisor.inventory
     """
     with _connection("Could not take the inventory of this host") as conn:
-        vms = libvirt_host.describe_all(conn)
+        vms = sorted(libvirt_host.describe_all(conn), key=lambda vm: vm["name"])
         facts = libvirt_host.host_facts(conn, vms)
-        return {"host": facts, "vms": sorted(vms, key=lambda vm: vm["name"])}
+    return {"host": facts, "vms": vms, **docker_host.inventory(__salt__["config.get"]("docker.url"))}
 
 
 def vm_info(name):

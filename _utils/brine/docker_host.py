@@ -254,7 +254,7 @@ def pull(client, ref, timeout=300):
     ``PULL_TIMEOUT_MAX``), ``docker_error`` otherwise (an unreachable registry).
     """
     ref = container_spec.image(ref)["ref"]
-    timeout = _bounded(timeout, "timeout", PULL_TIMEOUT_MAX)
+    timeout = bounded(timeout, "timeout", PULL_TIMEOUT_MAX)
     deadline = time.monotonic() + timeout
     with docker_errors(f"Could not pull {ref}"):
         try:
@@ -275,7 +275,8 @@ def pull(client, ref, timeout=300):
 # ---------------------------------------------------------------------------
 
 
-def _bounded(value, argument, maximum):
+def bounded(value, argument, maximum):
+    """``value`` as a whole number from 1 to ``maximum``; ``Invalid`` naming ``argument`` otherwise."""
     if isinstance(value, bool):
         raise Invalid(f"{argument} must be a whole number from 1 to {maximum}, not {value!r}")
     try:
@@ -420,7 +421,7 @@ def run(client, spec, registry=None, wait=None, labels=None):
     """
     spec = container_spec.spec(**spec)
     name = spec["name"] or container_spec.default_name(spec["image"]["ref"])
-    wait = None if wait is None else _bounded(wait, "timeout", WAIT_MAX)
+    wait = None if wait is None else bounded(wait, "timeout", WAIT_MAX)
     labels = _labels(labels)
     hide = list(spec["environment"].values())
     failure = f"Could not run {name}"
@@ -548,7 +549,7 @@ def _log_lines(raw):
 def logs(client, name, tail=100):
     """``{"name", "lines", "tail"}``: the last ``tail`` (1 to ``TAIL_MAX``) lines of the
     container's output and errors, without timestamps."""
-    tail = _bounded(tail, "tail", TAIL_MAX)
+    tail = bounded(tail, "tail", TAIL_MAX)
     target = _target(name)
     with docker_errors(f"Could not read the logs of {target}"):
         data = _inspect(client, target)

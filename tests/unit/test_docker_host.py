@@ -324,13 +324,13 @@ def test_a_failed_pull_is_no_image_only_when_the_registry_lacks_it(words, code):
 @pytest.mark.parametrize("value", [0, 10001, -1, True, "x", None, 1.5e9])
 def test_tail_is_bounded(value):
     with pytest.raises(Invalid, match="tail must be a whole number from 1 to 10000"):
-        docker_host._bounded(value, "tail", docker_host.TAIL_MAX)
+        docker_host.bounded(value, "tail", docker_host.TAIL_MAX)
 
 
 def test_timeouts_are_bounded():
-    assert docker_host._bounded("600", "timeout", docker_host.WAIT_MAX) == 600
+    assert docker_host.bounded("600", "timeout", docker_host.WAIT_MAX) == 600
     with pytest.raises(Invalid, match="timeout must be a whole number from 1 to 600"):
-        docker_host._bounded(601, "timeout", docker_host.WAIT_MAX)
+        docker_host.bounded(601, "timeout", docker_host.WAIT_MAX)
 
 
 def test_labels_are_checked_and_brine_always_signs_its_containers():

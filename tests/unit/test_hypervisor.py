@@ -249,3 +249,21 @@ def test_a_crashed_vm_is_forced_off(crashed_vm):
         "shutoff",
         "lab-vm1 was powered off",
     )
+
+
+# --- the inventory carries the host's Docker engine and containers ------------------------
+
+
+def test_the_inventory_carries_docker_from_docker_url_and_vms_without_an_engine(tmp_path):
+    socket_path = tmp_path / "docker.sock"
+    settings = {"virt:connection:uri": "test:///default", "docker.url": f"unix://{socket_path}"}
+    hypervisor.__salt__["config.get"].side_effect = settings.get
+    inventory = hypervisor.inventory()
+    assert sorted(inventory) == ["containers", "docker", "host", "vms"]
+    assert inventory["docker"] == {
+        "state": "none",
+        "version": None,
+        "message": f"no Docker socket at {socket_path}",
+    }
+    assert inventory["containers"] == []
+    assert [vm["name"] for vm in inventory["vms"]] == ["test"]
