@@ -217,7 +217,7 @@ def run(
         salt hv2 containers.run brine/hello:1 detach=false timeout=10
     """
     detach = validate.flag(detach, "detach")
-    timeout = docker_host.bounded(timeout, "timeout", docker_host.WAIT_MAX)
+    timeout = docker_host.bounded(timeout, "timeout", docker_host.WAIT_MAX, "seconds")
     spec = container_spec.spec(image, name=name, ports=ports, environment=environment, restart=restart)
     if sealed_environment is not None:
         sealed.check(sealed_environment)

@@ -254,7 +254,7 @@ def pull(client, ref, timeout=300):
     ``PULL_TIMEOUT_MAX``), ``docker_error`` otherwise (an unreachable registry).
     """
     ref = container_spec.image(ref)["ref"]
-    timeout = bounded(timeout, "timeout", PULL_TIMEOUT_MAX)
+    timeout = bounded(timeout, "timeout", PULL_TIMEOUT_MAX, "seconds")
     deadline = time.monotonic() + timeout
     with docker_errors(f"Could not pull {ref}"):
         try:
@@ -275,17 +275,23 @@ def pull(client, ref, timeout=300):
 # ---------------------------------------------------------------------------
 
 
-def bounded(value, argument, maximum):
-    """``value`` as a whole number from 1 to ``maximum``; ``Invalid`` naming ``argument`` otherwise."""
+def bounded(value, argument, maximum, unit=None):
+    """
+    ``value`` from 1 to ``maximum``: a whole number of lines (``unit`` None; ``10.0`` counts as
+    10), or with ``unit`` (``"seconds"``) any number, as the runner's ``validate.seconds`` gives.
+    ``Invalid`` naming ``argument`` otherwise.
+    """
+    words = f"a number of {unit}" if unit else "a whole number"
+    refusal = Invalid(f"{argument} must be {words} from 1 to {maximum}, not {value!r}")
     if isinstance(value, bool):
-        raise Invalid(f"{argument} must be a whole number from 1 to {maximum}, not {value!r}")
+        raise refusal
     try:
-        number = int(str(value).strip())
+        number = float(str(value).strip())
     except (TypeError, ValueError):
-        raise Invalid(f"{argument} must be a whole number from 1 to {maximum}, not {value!r}") from None
-    if not 1 <= number <= maximum:
-        raise Invalid(f"{argument} must be a whole number from 1 to {maximum}, not {value!r}")
-    return number
+        raise refusal from None
+    if not 1 <= number <= maximum or (unit is None and not number.is_integer()):
+        raise refusal
+    return number if unit and not number.is_integer() else int(number)
 
 
 def _labels(labels):
@@ -421,7 +427,7 @@ def run(client, spec, registry=None, wait=None, labels=None):
     """
     spec = container_spec.spec(**spec)
     name = spec["name"] or container_spec.default_name(spec["image"]["ref"])
-    wait = None if wait is None else bounded(wait, "timeout", WAIT_MAX)
+    wait = None if wait is None else bounded(wait, "timeout", WAIT_MAX, "seconds")
     labels = _labels(labels)
     hide = list(spec["environment"].values())
     failure = f"Could not run {name}"

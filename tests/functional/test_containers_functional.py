@@ -135,7 +135,12 @@ def test_pull_reads_an_unqualified_reference_through_the_registry(containers):
 def test_running_in_the_foreground_waits_for_the_exit_and_opens_a_sealed_environment(containers, env_image):
     box = sealed.seal(KEYS[1], json.dumps({"TOKEN": "s3cret-v"}), "containers.run:env1")
     done = containers.run(
-        env_image, name="env1", environment={"PLAIN": "yes"}, sealed_environment=box, detach=False, timeout=30
+        env_image,
+        name="env1",
+        environment={"PLAIN": "yes"},
+        sealed_environment=box,
+        detach=False,
+        timeout=30.0,
     )
     assert (done["state"], done["exit_code"]) == ("exited", 0)
     assert "TOKEN=s3cret-v" in done["logs"] and "PLAIN=yes" in done["logs"]

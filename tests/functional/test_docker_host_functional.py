@@ -162,7 +162,7 @@ def test_pull_returns_the_image_and_an_unknown_one_is_no_image(client):
         Refused, match=r"\[no_image\] The image 127.0.0.1:5999/brine/nope:1 is not in its registry"
     ):
         docker_host.pull(client, f"{dockerd.REGISTRY}/brine/nope:1")
-    with pytest.raises(Invalid, match="timeout must be a whole number from 1 to 3600"):
+    with pytest.raises(Invalid, match="timeout must be a number of seconds from 1 to 3600"):
         docker_host.pull(client, dockerd.REGISTRY_ONLY, timeout=0)
 
 

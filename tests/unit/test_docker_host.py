@@ -321,16 +321,20 @@ def test_a_failed_pull_is_no_image_only_when_the_registry_lacks_it(words, code):
 # --- bounds and checks --------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("value", [0, 10001, -1, True, "x", None, 1.5e9])
+@pytest.mark.parametrize("value", [0, 10001, -1, True, "x", None, 1.5e9, 2.5, "nan"])
 def test_tail_is_bounded(value):
     with pytest.raises(Invalid, match="tail must be a whole number from 1 to 10000"):
         docker_host.bounded(value, "tail", docker_host.TAIL_MAX)
 
 
-def test_timeouts_are_bounded():
-    assert docker_host.bounded("600", "timeout", docker_host.WAIT_MAX) == 600
-    with pytest.raises(Invalid, match="timeout must be a whole number from 1 to 600"):
-        docker_host.bounded(601, "timeout", docker_host.WAIT_MAX)
+def test_timeouts_are_bounded_numbers_of_seconds_as_the_runner_gives_them():
+    assert docker_host.bounded("600", "timeout", docker_host.WAIT_MAX, "seconds") == 600
+    assert docker_host.bounded(10.0, "timeout", docker_host.WAIT_MAX, "seconds") == 10
+    assert docker_host.bounded(1.5, "timeout", docker_host.WAIT_MAX, "seconds") == 1.5
+    assert docker_host.bounded(10.0, "tail", docker_host.TAIL_MAX) == 10
+    for bad in (601, 0.5, "nan", "inf", None, False):
+        with pytest.raises(Invalid, match="timeout must be a number of seconds from 1 to 600"):
+            docker_host.bounded(bad, "timeout", docker_host.WAIT_MAX, "seconds")
 
 
 def test_labels_are_checked_and_brine_always_signs_its_containers():
