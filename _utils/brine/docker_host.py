@@ -528,7 +528,7 @@ def act(client, name, action, force=False):
             raise no_container(target) from None
         except docker.errors.APIError as err:
             words = _words(err)
-            if action == "start" and ("already allocated" in words or "already in use" in words):
+            if action in ("start", "restart") and ("already allocated" in words or "already in use" in words):
                 raise _start_refusal(err, current["name"], current["ports"], ()) from None
             if err.status_code == 409 or re.search(r"is (already|not) (paused|running)", words):
                 raise Refused("wrong_state", f"{current['name']}: {words}") from None

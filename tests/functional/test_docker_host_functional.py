@@ -248,3 +248,19 @@ def test_a_start_docker_refuses_leaves_nothing_behind(docker_engine, client):
         "Host port 18089 is already in use on this host; web4 was not started",
     )
     assert docker_host.containers(client) == before
+
+
+def test_starting_a_stopped_container_whose_port_another_took_is_port_in_use(client):
+    """A stopped container holds no port: another may publish it; starting the first is refused
+    with the port named, and it stays as it was."""
+    docker_host.run(client, web("web1", "18095:80"))
+    docker_host.act(client, "web1", "stop")
+    docker_host.run(client, web("web2", "18095:80"))
+    for action in ("start", "restart"):
+        with pytest.raises(Refused) as refused:
+            docker_host.act(client, "web1", action)
+        assert (refused.value.code, refused.value.sentence) == (
+            "port_in_use",
+            "Host port 18095 is already in use on this host; web1 was not started",
+        )
+        assert docker_host.describe(client, "web1")["state"] in ("exited", "created")
