@@ -13,8 +13,9 @@ This file is the entry point and the lab's whole: ``Lab`` brings the parts up in
 their status and takes them down. The parts live beside it: lab_base (paths, constants, shared
 bookkeeping), lab_hosts (namespaces, libvirtd), lab_salt (master, minions), lab_site (the brine
 formula's configuration, salt-api, websockify, nginx), lab_accounts (PAM users, credentials),
-lab_guests (the guests, the install tree's server), guest (the guest image) and install_tree (the
-install tree and its installer, lab/installer).
+lab_guests (the guests, the install tree's server), lab_docker (each host's Docker engine, the
+registry and its images), guest (the guest image) and install_tree (the install tree and its
+installer, lab/installer).
 """
 
 import argparse
@@ -57,6 +58,8 @@ from lab_base import output
 from lab_base import pid_alive
 from lab_base import read_pid
 from lab_base import run
+from lab_docker import DockerMixin
+from lab_docker import docker_settings
 from lab_guests import GuestsMixin
 from lab_hosts import KVM_FORMULA
 from lab_hosts import KVM_LAB_PILLAR
@@ -103,6 +106,7 @@ __all__ = [
     "Lab",
     "LabError",
     "brine_pillar",
+    "docker_settings",
     "host_address",
     "host_names",
     "kvm_settings",
@@ -122,7 +126,7 @@ __all__ = [
 ]
 
 
-class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
+class Lab(HostsMixin, DockerMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
     """Paths and processes of one lab, all below ``root``: its parts, brought up in order."""
 
     # -- up ---------------------------------------------------------------------------------
@@ -170,6 +174,9 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
         self.make_network(state, hosts)
         for host in hosts:
             self.start_host(host)
+        started = time.monotonic()
+        self.start_engines(hosts)
+        docker_seconds = time.monotonic() - started
         state["domain_type"] = self.domain_type(hosts[0])
         self.save_state(state)
         self.start_install_tree(hosts)
@@ -178,6 +185,12 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
         state["system_files"] = sorted(self.master_plan()["system_files"])
         self.save_state(state)
         write_master_plan(self.master_plan())
+        started = time.monotonic()
+        self.start_registry()
+        self.wait_engines(hosts)
+        self.seed_images(hosts)
+        docker_seconds += time.monotonic() - started
+        log(f"Docker's part of up took {docker_seconds:.1f} s")
         self.start_master(hosts, state["domain_type"])
         for host in hosts:
             self.start_minion(host)
@@ -199,6 +212,7 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
             "nginx": read_pid(self.nginx / "nginx.pid"),
             "websockify": read_pid(self.root / "websockify.pid"),
             "install-tree": read_pid(self.tree_pid_file),
+            "docker-registry": read_pid(self.registry_pid_file),
         }
         for host in state.get("hosts", []):
             procs[f"{host}/libvirtd"] = self.libvirtd_pid(host)
@@ -206,6 +220,7 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
             procs[f"{host}/salt-minion"] = read_pid(
                 self.host_dir(host) / "salt" / "root" / "run" / "salt-minion.pid"
             )
+            procs[f"{host}/dockerd"] = self.dockerd_pid(host)
         return procs
 
     def problems(self, state):
@@ -255,7 +270,12 @@ class Lab(HostsMixin, SaltMixin, SiteMixin, AccountsMixin, GuestsMixin):
     def _down_locked(self, purge):
         state = self.load_state()
         hosts = state.get("hosts") or sorted(p.name for p in (self.root / "hosts").glob("hv*"))
+        # Containers first: they live in network namespaces of their own, which the sweep of the
+        # hosts' namespaces does not find; then again whatever a restart policy started meanwhile.
+        self.stop_containers(hosts)
         self.stop_processes(hosts)
+        self.kill_container_processes(hosts)
+        self.remove_container_cgroups(hosts)
         self.remove_network(state, hosts)
         self.remove_accounts(state)
         remove_system_files(state)

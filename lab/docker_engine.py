@@ -15,6 +15,7 @@ static busybox plus a few files, imported with a command (``IMAGES``).
 """
 
 import io
+import json
 import os
 import subprocess
 import tarfile
@@ -43,17 +44,19 @@ IMAGES = {
 }
 
 
-def engine_script(host_name, config, mounts=None):
+def engine_script(host_name, config, mounts=None, pidfile=None):
     """The /bin/sh script that starts dockerd with ``config`` (a daemon.json path) in a new mount
     and UTS namespace: the host's name, the cgroup hierarchies, ``mounts`` ({target: source},
-    bind-mounted) and dockerd in the foreground. Every value is ours (paths of our own folders)."""
+    bind-mounted) and dockerd in the foreground, with its pid in ``pidfile`` when given (as
+    Debian's init script passes ``-p``). Every value is ours (paths of our own folders)."""
     lines = ["set -e", f"hostname {host_name}", "mount -t tmpfs -o mode=755 brine-cgroup /sys/fs/cgroup"]
     for controller in CGROUP_CONTROLLERS:
         path = f"/sys/fs/cgroup/{controller}"
         lines.append(f"mkdir -p {path} && mount -t cgroup -o {controller} cgroup {path}")
     for target, source in (mounts or {}).items():
         lines.append(f"mkdir -p '{target}' && mount --bind '{source}' '{target}'")
-    lines.append(f"exec dockerd --config-file '{config}'")
+    pid = f" --pidfile '{pidfile}'" if pidfile else ""
+    lines.append(f"exec dockerd --config-file '{config}'{pid}")
     return "\n".join(lines)
 
 
@@ -135,8 +138,9 @@ def rootfs(cache, image):
 def changes(image):
     """Dockerfile instructions ``docker import`` applies to ``image``: its command (and port)."""
     recipe = IMAGES[image]
-    cmd = "CMD [" + ", ".join(f'"{part}"' for part in recipe["cmd"]) + "]"
-    result = [cmd]
+    # The exec form is JSON: a quote inside an argument must be escaped, or Docker takes the
+    # whole line for the shell form.
+    result = ["CMD " + json.dumps(recipe["cmd"])]
     if recipe.get("expose"):
         result.append(f"EXPOSE {recipe['expose']}")
     return result

@@ -148,7 +148,8 @@ class HostsMixin(LabBase):
         return etc
 
     def start_host(self, host):
-        """Start virtlogd and libvirtd for one host in its own mount and UTS namespaces."""
+        """Start virtlogd and libvirtd for one host in its own mount and UTS namespaces (with
+        Docker's folders mounted there: lab_docker starts the engine later)."""
         base = self.host_dir(host)
         etc = self.write_host_config(host)
         mounts = {
@@ -159,6 +160,9 @@ class HostsMixin(LabBase):
             "/var/cache/libvirt": base / "cache" / "libvirt",
         }
         (base / "lib" / "libvirt" / "images").mkdir(parents=True, exist_ok=True)
+        # Docker's folders (lab_docker.DockerMixin): the host's own, so its minion sees its
+        # engine's socket.
+        mounts.update(self.docker_host_mounts(host))
         script = ["set -e", f"hostname {host}"]
         for target, source in mounts.items():
             script.append(f"mkdir -p {target} && mount --bind '{source}' {target}")

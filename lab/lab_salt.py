@@ -17,6 +17,7 @@ from lab_base import host_address
 from lab_base import log
 from lab_base import read_pid
 from lab_base import run
+from lab_docker import docker_settings
 
 
 class SaltMixin(LabBase):
@@ -68,6 +69,9 @@ class SaltMixin(LabBase):
             f"    unsafe_shared_storage:\n      - {SHARED_IMAGES}\n"
             # virt-install's --virt-type for new VMs: what the lab's probe found (lab_guests).
             f"  provision:\n    virt_type: {domain_type}\n"
+            # The site's registry (the brine formula's, lab/brine-pillar.yaml): an image named
+            # without a registry is looked up there (docs/containers.md).
+            f"  containers:\n    registry: {self.master_plan()['registry']['name']}\n"
         )
         return pillar
 
@@ -121,6 +125,7 @@ class SaltMixin(LabBase):
             host=host,
             minion_root=base / "root",
             bridge_address=BRIDGE_ADDRESS,
+            docker_url=docker_settings()["url"],
         )
         # virt-install (the host's provision.install) always keeps a log in
         # $XDG_CACHE_HOME/virt-manager: the host's own folder, not the machine's /root/.cache.

@@ -20,6 +20,8 @@ from lab_base import run
 # -- the master's configuration from the brine formula (README: Hosts as code) ---------------
 BRINE_LAB_PILLAR = Path(__file__).resolve().parent / "brine-pillar.yaml"
 BRINE_WEBSOCKIFY_STATE = "brine-config-file-websockify-unit-file-managed"
+# The registry's config.yml: the lab starts docker-registry with it (lab_docker.start_registry).
+BRINE_REGISTRY_STATE = "brine-registry-config-file-managed"
 # What of the brine formula the lab does not apply itself: packages are setup.sh's, and the lab
 # starts its daemons itself (no init system here), websockify with the service's command line.
 # (pip.installed: Salt's environment is the lab's venv, which has requirements.txt.)
@@ -110,7 +112,8 @@ def master_plan(states):
     """What the brine formula's configuration states write, for the lab to write the same:
     {"files": {path: (text, mode)}, "directories": [..], "symlinks": {path: target},
     "websockify": the service's settings (program, args, pythonpath, token_dir, listen),
-    "nginx_site": the site's values, "nginx_main": the main configuration's settings}.
+    "nginx_site": the site's values, "nginx_main": the main configuration's settings, and
+    "registry": the registry's settings when the formula runs one}.
     Files in SYSTEM_FOLDERS go to "system_files" {path: (text, mode)} instead of "files".
     A state the lab does not know stops it: the lab must not quietly drift from the formula."""
     plan = {"files": {}, "system_files": {}, "directories": [], "symlinks": {}}
@@ -141,6 +144,8 @@ def master_plan(states):
                 plan["nginx_site"] = args["context"]
             elif state_id == "brine-config-file-nginx-main-file-managed":
                 plan["nginx_main"] = args["context"]["main"]
+            elif state_id == BRINE_REGISTRY_STATE:
+                plan["registry"] = args["context"]["registry"]
         elif fun == "file.directory":
             plan["directories"].append(args["name"])
         elif fun == "file.symlink":

@@ -1,4 +1,5 @@
 include:
   - .service.clean
+  - .registry.clean
   - .config.clean
   - .package.clean

@@ -3,4 +3,5 @@ include:
   - .service.clean
   - .config.clean
   - .tls.clean
+  - .docker.clean
   - .package.clean

@@ -1,5 +1,6 @@
 {#- A Brine KVM host: packages, libvirt/QEMU configuration, services, kernel settings, storage
-    and network from pillar, TLS for migrations, Brine's extensions and events engine. #}
+    and network from pillar, TLS for migrations, Docker where the site wants containers, Brine's
+    extensions and events engine. #}
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mapdata as kvm with context %}
 
@@ -14,5 +15,8 @@ include:
   - .kernel
 {%- if kvm.tls.enabled %}
   - .tls
+{%- endif %}
+{%- if kvm.docker.enabled %}
+  - .docker
 {%- endif %}
   - .minion

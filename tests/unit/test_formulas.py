@@ -37,6 +37,7 @@ FENCE = {
 }
 
 # A pillar every SLS renders with: the hosts' required keys given, everything else default.
+PEM = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
 BASE_PILLAR = {
     "kvm": {
         "tls": {
@@ -59,9 +60,16 @@ FULL_PILLAR = {
         "mounts": {"/srv/images": {"device": "nas:/images", "fstype": "nfs"}},
         "network": {"bridges": {"br0": {"ports": ["eno1"]}}},
         "kernel": {"cmdline": ["intel_iommu=on"]},
+        "docker": {"enabled": True},
+    },
+    "brine": {
+        **BASE_PILLAR["brine"],
+        "master": {**BASE_PILLAR["brine"]["master"], "registry": {"enabled": True}},
     },
     # The worked landscape of pillar.example (networks, pools and guests as code, docs/landscape.md).
     "landscape": yaml.safe_load((REPO / "pillar" / "pillar.example").read_text())["landscape"],
+    # The worked containers of pillar.example (containers as code, docs/containers.md).
+    "containers": yaml.safe_load((REPO / "pillar" / "pillar.example").read_text())["containers"],
 }
 
 
@@ -461,6 +469,33 @@ KVM_BAD = [
     ({"tls": {"hosts": ["hv2"]}}, "kvm:tls:hosts must list every hypervisor host, and lacks this one (hv1)"),
     ({"tls": {"hosts": ["hv1", "*"]}}, "kvm:tls:hosts: * is not a minion id"),
     ({"tls": {"hosts": "hv1"}}, "kvm:tls:hosts must be a list"),
+    # Docker: what reaches daemon.json, the socket drop-in, certs.d and docker.url.
+    ({"docker": {"socket": "docker.sock"}}, "kvm:docker:socket must be an absolute path"),
+    ({"docker": {"data_root": '/var/lib/docker", "x": "'}}, "kvm:docker:data_root must be an absolute path"),
+    ({"docker": {"exec_root": "/run/docker\nx"}}, "kvm:docker:exec_root must be an absolute path"),
+    ({"docker": {"bip": "172.18.0.1"}}, "kvm:docker:bip must be an IPv4 address with its prefix length"),
+    ({"docker": {"bip": "bridge; reboot"}}, "kvm:docker:bip must be"),
+    ({"docker": {"enabled": "yes"}}, "kvm:docker:enabled must be true or false"),
+    ({"docker": {"iptables": "no"}}, "kvm:docker:iptables must be true or false"),
+    ({"docker": {"packages": "docker.io"}}, "kvm:docker:packages must be a list"),
+    (
+        {"docker": {"registry": {"name": "https://registry.example.com"}}},
+        "kvm:docker:registry:name must be a registry host[:port]",
+    ),
+    ({"docker": {"registry": {"name": "reg/../x"}}}, "kvm:docker:registry:name must be"),
+    (
+        {"docker": {"registry": {"insecure": "true", "name": "r:5000"}}},
+        "kvm:docker:registry:insecure must be",
+    ),
+    ({"docker": {"registry": {"insecure": True}}}, "insecure or ca_cert_pem needs the registry's name"),
+    (
+        {"docker": {"registry": {"name": "r:5000", "ca_cert_pem": "not a certificate"}}},
+        "kvm:docker:registry:ca_cert_pem must be a PEM certificate",
+    ),
+    (
+        {"docker": {"registry": {"name": "r:5000", "insecure": True, "ca_cert_pem": PEM}}},
+        "insecure (plain HTTP) and ca_cert_pem (TLS) contradict each other",
+    ),
 ]
 
 
@@ -733,6 +768,18 @@ BRINE_BAD = [
     ({"nginx": {"listen": "443"}}, "brine:master:nginx:listen must be address:port"),
     ({"repo": "srv/brine"}, "brine:master:repo must be an absolute path"),
     ({"websockify": {"token_dir": "tokens"}}, "brine:master:websockify:token_dir must be an absolute path"),
+    # The registry: what reaches config.yml and the master's configuration.
+    ({"registry": {"enabled": "yes"}}, "brine:master:registry:enabled must be true or false"),
+    ({"registry": {"listen": "5000"}}, "brine:master:registry:listen must be address:port"),
+    ({"registry": {"listen": '0.0.0.0:5000"\nx'}}, "brine:master:registry:listen must be address:port"),
+    ({"registry": {"storage": "registry"}}, "brine:master:registry:storage must be an absolute path"),
+    ({"registry": {"config": "/etc/x\n"}}, "brine:master:registry:config must be an absolute path"),
+    ({"registry": {"tls_cert": "/etc/ssl/r.pem"}}, "brine:master:registry:tls_key must be an absolute path"),
+    (
+        {"registry": {"name": "http://r:5000"}},
+        "brine:master:registry:name must be the registry's host[:port]",
+    ),
+    ({"registry": {"url": "r:5000"}}, "brine:master:registry:url must be http(s)://host[:port]"),
     (
         {"nginx": {"main": {"config": "/etc/nginx/nginx.conf"}}},
         "brine:master:nginx:main:dir must be an absolute path",
@@ -823,7 +870,20 @@ def test_the_lab_master_is_the_brine_formula_rendered_with_the_lab_pillar(render
     main = files.pop(str(root / "nginx" / "nginx.conf"))
     assert "user root root;" in main and f"include {root}/nginx/brine-site.conf;" in main
     assert f"pid {root}/nginx/nginx.pid;" in main
-    assert sorted(plan["directories"]) == [f"{root}/catalog", f"{root}/nginx/tmp"]
+    assert sorted(plan["directories"]) == [f"{root}/catalog", f"{root}/nginx/tmp", f"{root}/registry/storage"]
+    # The site's registry: the formula's config.yml, which the lab's docker-registry serves.
+    registry = files.pop(str(root / "registry" / "config.yml"))
+    expected = template(STATES / "brine/files/default/registry.yml.jinja", registry=plan["registry"])
+    assert registry.rstrip("\n") == expected
+    registry = yaml.safe_load(registry)
+    assert registry["http"]["addr"] == "10.77.0.1:5000"
+    assert registry["storage"]["filesystem"]["rootdirectory"] == f"{root}/registry/storage"
+    assert plan["registry"]["config"] == str(root / "registry" / "config.yml")
+    # The master's containers runner reads the lab's registry where the hosts pull from it.
+    assert paths["brine"]["containers"] == {
+        "registry": "brine-master:5000",
+        "registry_url": f"http://{brinelab.BRIDGE_ADDRESS}:5000",
+    }
     # The provisioning catalog: one folder for the runner (brine:provision:catalog_dir) and the
     # ext_pillar that serves it to states.
     assert paths["brine"]["provision"]["catalog_dir"] == str(root / "catalog")
@@ -883,7 +943,12 @@ def test_the_hosts_python_packages_are_the_pinned_ones():
     """saltext-virt (the landscape formula's pool states) goes into the host's Salt environment."""
     defaults = yaml.safe_load((STATES / "kvm/parameters/defaults.yaml").read_text())["kvm"]
     pins = set((REPO / "requirements.txt").read_text().split())
-    assert defaults["python_packages"]["pkgs"] == ["saltext.virt==0.1.0"]
+    assert defaults["python_packages"]["pkgs"] == [
+        "saltext.virt==0.1.0",
+        # Brine's containers module and engine (docs/containers.md), on every host.
+        "docker==7.1.0",
+        "saltext.dockermod==0.1.3",
+    ]
     assert set(defaults["python_packages"]["pkgs"]) <= pins
     install = (STATES / "kvm/package/install.sls").read_text()
     assert "pip.installed" in install and "kvm.python_packages.bin_env" in install
@@ -933,3 +998,261 @@ def test_landscape_refuses_an_invalid_site_with_its_reason(render):
     pillar["landscape"]["guests"]["web-2"]["ip"] = "192.168.155.11"
     text = errors_text(render.show("landscape", pillar, isolated=True))
     assert "web-1" in text and "web-2" in text and "192.168.155.11" in text, text
+
+
+# -- Docker on the hosts, the site's registry on the master (docs/containers.md) -----------------
+def daemon_json(states):
+    args = states["kvm-docker-config-file-managed"]["args"]
+    return json.loads(template(STATES / "kvm/files/default/daemon.json.jinja", **args["context"]))
+
+
+def minion_snippet(states):
+    args = states["kvm-minion-snippet-file-managed"]["args"]
+    return yaml.safe_load(template(STATES / "kvm/files/default/minion-brine.conf.jinja", **args["context"]))
+
+
+def test_kvm_docker_is_off_by_default(render):
+    # In a process of its own: in one process, a Caller has been seen to render with another
+    # Caller's pillar (FULL_PILLAR's, which turns Docker on).
+    states = render.show("kvm", isolated=True)
+    assert not [s for s in states if s.startswith("kvm-docker")]
+    snippet = minion_snippet(states)
+    assert "docker.url" not in snippet
+    assert {"brine_containers": {}} not in snippet["engines"]
+
+
+def test_kvm_docker_on_an_init_script_host(render):
+    pillar = merge(
+        BASE_PILLAR,
+        {
+            "kvm": {"docker": {"enabled": True, "bip": "172.18.0.1/24", "registry": {"insecure": True}}},
+            # The registry's name comes from the site's brine:containers:registry.
+            "brine": {"containers": {"registry": "brine-master:5000"}},
+        },
+    )
+    states = render.show("kvm", pillar)
+    assert states["kvm-docker-package-pkg-installed"]["args"]["pkgs"] == ["docker.io"]
+    config = states["kvm-docker-config-file-managed"]["args"]
+    assert config["name"] == "/etc/docker/daemon.json" and config["template"] == "jinja"
+    assert config["source"] == "salt://kvm/files/default/daemon.json.jinja"
+    assert daemon_json(states) == {
+        "data-root": "/var/lib/docker",
+        "exec-root": "/var/run/docker",
+        "hosts": ["unix:///run/docker.sock"],
+        "bip": "172.18.0.1/24",
+        "insecure-registries": ["brine-master:5000"],
+        "iptables": True,
+    }
+    # The engine restarts when daemon.json changes; no systemd socket here.
+    service = states["kvm-docker-service-running"]["args"]
+    assert service["name"] == "docker" and service["enable"] is True
+    assert service["watch"] == [{"file": "kvm-docker-config-file-managed"}]
+    assert not [s for s in states if "socket" in s or "registry-ca" in s]
+    # The minion: saltext-dockermod's docker.url and the brine_containers engine.
+    snippet = minion_snippet(states)
+    assert snippet["docker.url"] == "unix:///run/docker.sock"
+    assert snippet["engines"] == [{"brine_events": {}}, {"brine_installs": {}}, {"brine_containers": {}}]
+    # The whole formula includes it (kvm.docker only with kvm:docker:enabled).
+    assert "- .docker" in (STATES / "kvm/init.sls").read_text()
+
+
+def test_kvm_docker_defaults_in_daemon_json(render):
+    states = render.show("kvm", merge(BASE_PILLAR, {"kvm": {"docker": {"enabled": True}}}))
+    assert daemon_json(states) == {
+        "data-root": "/var/lib/docker",
+        "exec-root": "/var/run/docker",
+        "hosts": ["unix:///run/docker.sock"],
+        "iptables": True,
+    }
+
+
+def test_kvm_docker_on_a_systemd_host_gives_docker_socket_the_socket(render):
+    pillar = merge(BASE_PILLAR, {"kvm": {"docker": {"enabled": True, "socket": "/run/brine/docker.sock"}}})
+    states = render.show("kvm", pillar, grains={"init": "systemd"}, isolated=True)
+    # docker.service runs `dockerd -H fd://`: "hosts" in daemon.json too would stop it.
+    assert "hosts" not in daemon_json(states)
+    dropin = states["kvm-docker-socket-dropin-file-managed"]["args"]
+    assert dropin["name"] == "/etc/systemd/system/docker.socket.d/brine.conf"
+    assert "[Socket]\nListenStream=\nListenStream=/run/brine/docker.sock\n" in dropin["contents"]
+    assert states["kvm-docker-systemd-reload-module-run"]["args"]["onchanges"] == [
+        {"file": "kvm-docker-socket-dropin-file-managed"}
+    ]
+    socket = states["kvm-docker-socket-service-running"]["args"]
+    assert socket["name"] == "docker.socket" and socket["watch"] == [
+        {"file": "kvm-docker-socket-dropin-file-managed"}
+    ]
+    assert {"service": "kvm-docker-socket-service-running"} in states["kvm-docker-service-running"]["args"][
+        "watch"
+    ]
+    assert minion_snippet(states)["docker.url"] == "unix:///run/brine/docker.sock"
+
+
+def test_kvm_docker_trusts_the_registrys_ca(render):
+    pillar = merge(
+        BASE_PILLAR,
+        {
+            "kvm": {
+                "docker": {
+                    "enabled": True,
+                    "registry": {"name": "registry.example.com:5000", "ca_cert_pem": PEM},
+                }
+            }
+        },
+    )
+    states = render.show("kvm", pillar)
+    ca = states["kvm-docker-registry-ca-file-managed"]["args"]
+    assert ca["name"] == "/etc/docker/certs.d/registry.example.com:5000/ca.crt"
+    assert ca["contents"] == PEM and ca["mode"] == "0644"
+    assert "insecure-registries" not in daemon_json(states)
+
+
+def test_kvm_clean_removes_docker(render):
+    pillar = merge(BASE_PILLAR, {"kvm": {"docker": {"registry": {"name": "r.example.com"}}}})
+    states = render.show("kvm.clean", pillar)
+    assert states["kvm-docker-clean-service-dead"]["args"]["name"] == "docker"
+    assert states["kvm-docker-clean-file-absent"]["args"]["names"] == [
+        "/etc/docker/daemon.json",
+        "/etc/systemd/system/docker.socket.d/brine.conf",
+        "/etc/docker/certs.d/r.example.com",
+    ]
+    assert states["kvm-docker-clean-pkg-removed"]["args"]["pkgs"] == ["docker.io"]
+
+
+def registry_config(states):
+    args = states["brine-registry-config-file-managed"]["args"]
+    return yaml.safe_load(template(STATES / "brine/files/default/registry.yml.jinja", **args["context"]))
+
+
+def brine_paths(states):
+    return yaml.safe_load(states["brine-config-file-brine-paths-conf-file-managed"]["args"]["contents"])
+
+
+def test_brine_registry_is_off_by_default(render):
+    states = render.show("brine")
+    assert not [s for s in states if s.startswith("brine-registry")]
+    assert "containers" not in brine_paths(states)["brine"]
+
+
+def test_brine_registry_plain_http(render):
+    pillar = merge(
+        BASE_PILLAR, {"brine": {"master": {"registry": {"enabled": True, "name": "brine-master:5000"}}}}
+    )
+    states = render.show("brine", pillar)
+    assert states["brine-registry-package-pkg-installed"]["args"]["pkgs"] == ["docker-registry"]
+    storage = states["brine-registry-storage-file-directory"]["args"]
+    assert storage["name"] == "/var/lib/docker-registry" and storage["user"] == "docker-registry"
+    config = states["brine-registry-config-file-managed"]["args"]
+    assert config["name"] == "/etc/docker/registry/config.yml"
+    text = registry_config(states)
+    assert text["http"]["addr"] == "0.0.0.0:5000" and "tls" not in text["http"]
+    assert text["storage"]["filesystem"]["rootdirectory"] == "/var/lib/docker-registry"
+    assert text["storage"]["delete"] == {"enabled": False}
+    service = states["brine-registry-service-running"]["args"]
+    assert service["name"] == "docker-registry"
+    assert service["watch"] == [{"file": "brine-registry-config-file-managed"}]
+    # The master's containers runner learns the registry's name and where to read its catalog.
+    assert brine_paths(states)["brine"]["containers"] == {
+        "registry": "brine-master:5000",
+        "registry_url": "http://127.0.0.1:5000",
+    }
+    assert "- .registry" in (STATES / "brine/init.sls").read_text()
+
+
+def test_brine_registry_with_tls(render):
+    registry = {
+        "enabled": True,
+        "name": "registry.example.com",
+        "listen": "10.0.0.2:443",
+        "tls_cert": "/etc/ssl/registry.pem",
+        "tls_key": "/etc/ssl/private/registry.key",
+    }
+    states = render.show("brine", merge(BASE_PILLAR, {"brine": {"master": {"registry": registry}}}))
+    text = registry_config(states)
+    assert text["http"]["addr"] == "10.0.0.2:443"
+    assert text["http"]["tls"] == {
+        "certificate": "/etc/ssl/registry.pem",
+        "key": "/etc/ssl/private/registry.key",
+    }
+    assert brine_paths(states)["brine"]["containers"]["registry_url"] == "https://registry.example.com"
+
+
+def test_brine_clean_stops_the_registry(render):
+    states = render.show("brine.clean")
+    assert states["brine-registry-clean-service-dead"]["args"]["name"] == "docker-registry"
+    assert states["brine-registry-clean-pkg-removed"]["args"]["pkgs"] == ["docker-registry"]
+
+
+# -- the lab's Docker is the formulas' ------------------------------------------------------------
+def lab_pillar(name):
+    return yaml.safe_load((REPO / "lab" / name).read_text())
+
+
+def test_the_lab_hosts_docker_is_the_kvm_formulas_with_the_lab_pillar(render):
+    brinelab = lab_module()
+    lab = brinelab.docker_settings()
+    pillar = merge(BASE_PILLAR, {"kvm": lab_pillar("kvm-pillar.yaml")["kvm"]})
+    states = render.show("kvm", pillar)
+    # Through Salt: the lab pillar passes the formula's checks and gives the lab's settings.
+    assert states["kvm-docker-config-file-managed"]["args"]["context"]["docker"] == lab
+    assert daemon_json(states) == {
+        "data-root": "/var/lib/docker",
+        "exec-root": "/var/run/docker",
+        "hosts": ["unix:///run/docker/docker.sock"],
+        "bip": "172.31.0.1/24",
+        "insecure-registries": ["brine-master:5000"],
+        "iptables": True,
+    }
+    # The registry the hosts trust is the one the brine formula runs for the lab.
+    master = lab_pillar("brine-pillar.yaml")["brine"]["master"]["registry"]
+    assert lab["registry"]["name"] == master["name"]
+    # The lab's minion config has what the formula's snippet has for Docker.
+    snippet = minion_snippet(states)
+    minion = yaml.safe_load(
+        template(
+            REPO / "lab" / "templates" / "minion.conf.j2",
+            host="hv1",
+            minion_root="/x",
+            bridge_address="10.77.0.1",
+            docker_url=lab["url"],
+        )
+    )
+    assert minion["docker.url"] == snippet["docker.url"] == "unix:///run/docker/docker.sock"
+    assert minion["engines"] == snippet["engines"]
+
+
+def test_the_lab_starts_each_engine_in_its_hosts_namespaces(tmp_path, monkeypatch):
+    brinelab = lab_module()
+    lab = brinelab.Lab(root=tmp_path / "lab")
+    started = []
+
+    class Popen:  # pylint: disable=too-few-public-methods
+        def __init__(self, args, **kwargs):
+            started.append((args, kwargs))
+
+    monkeypatch.setattr(brinelab.Lab, "libvirtd_pid", lambda _self, host: {"hv1": 101, "hv2": 202}[host])
+    monkeypatch.setattr(brinelab.subprocess, "Popen", Popen)
+    lab.start_engines(["hv1", "hv2"])
+    for (args, kwargs), (host, pid) in zip(started, (("hv1", 101), ("hv2", 202)), strict=True):
+        # The host's network, UTS and mount namespaces (entered through its libvirtd), then a
+        # child mount namespace where the cgroups are mounted: libvirtd's own gets none.
+        assert args[:8] == ["nsenter", "-t", str(pid), "-m", "-u", "-n", "--", "unshare"]
+        assert args[8:14] == ["--mount", "--propagation", "private", "--", "/bin/sh", "-c"]
+        script = args[14]
+        assert "mount -t cgroup -o memory cgroup /sys/fs/cgroup/memory" in script
+        assert (
+            "exec dockerd --config-file '/etc/docker/daemon.json' --pidfile '/run/docker/docker.pid'"
+            in script
+        )
+        assert f"mount --bind '{lab.host_dir(host)}/docker/containerd' '/run/containerd'" in script
+        assert kwargs["start_new_session"] is True
+        # daemon.json: the formula's template with the lab's settings, in the host's /etc/docker.
+        written = (lab.host_dir(host) / "docker" / "etc" / "daemon.json").read_text()
+        expected = template(STATES / "kvm/files/default/daemon.json.jinja", docker=brinelab.docker_settings())
+        assert written.rstrip("\n") == expected.rstrip("\n")
+    # The host's own folders, bind-mounted in its mount namespace by start_host.
+    assert lab.docker_host_mounts("hv1") == {
+        "/var/lib/docker": lab.host_dir("hv1") / "docker" / "lib",
+        "/run/docker": lab.host_dir("hv1") / "docker" / "run",
+        "/etc/docker": lab.host_dir("hv1") / "docker" / "etc",
+    }
+    assert lab.docker_socket("hv1") == lab.host_dir("hv1") / "docker" / "run" / "docker.sock"

@@ -93,6 +93,13 @@ brine-config-file-brine-paths-conf-file-managed:
           stream:
             listen: {{ brine.nginx.stream_upstream | json }}
             salt_api: {{ ("http://" ~ brine.nginx.api_upstream) | json }}
+{%- if brine.registry.enabled and brine.registry.name %}
+          # The site's registry this master runs (brine:master:registry): its name in image
+          # references, and where the containers runner reads its catalog.
+          containers:
+            registry: {{ brine.registry.name | json }}
+            registry_url: {{ brine.registry.url | json }}
+{%- endif %}
 {%- if x509_peers %}
         # Only the hypervisor hosts may ask the CA minion to sign (their own) certificates
         # (kvm.tls, x509_v2; the CA's per-host signing policies pin each to its own id).

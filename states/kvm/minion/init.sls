@@ -1,6 +1,7 @@
 {#- Brine on the minion: its modules, states, library (_utils) and the events engine synced from
     the master, and a minion.d snippet that enables the engine `brine_events` and says how to
-    reach libvirt and the other hosts. The minion reads engines only when it starts, so it
+    reach libvirt, the other hosts and, with kvm:docker:enabled, the Docker engine (docker.url,
+    the brine_containers engine). The minion reads engines only when it starts, so it
     restarts (in the background, after this run) when the snippet changes. #}
 {%- set tplroot = tpldir.split("/")[0] %}
 {%- from tplroot ~ "/map.jinja" import mapdata as kvm with context %}
@@ -38,6 +39,9 @@ kvm-minion-snippet-file-managed:
     - template: jinja
     - context:
         minion: {{ kvm.minion | json }}
+        docker:
+          enabled: {{ kvm.docker.enabled | json }}
+          url: {{ kvm.docker.url | json }}
 {%- if stale %}
     - require:
       - saltutil: kvm-minion-saltutil-sync_all
