@@ -5,12 +5,15 @@ hostroot.py), masterless, with the repository bind-mounted at /srv/brine as a ma
 - nginx and websockify install from Debian; the master.d snippets are the repository's own; the
   nginx site rendered from nginx/brine.conf.j2 serves the web app over TLS and proxies /api/;
   websockify runs from the formula's init script with Brine's token plugin;
+- the site's registry (brine:master:registry): Debian's docker-registry runs from its own init
+  script with the formula's config.yml, as its own user, and the master is told where it is;
 - a second apply changes nothing, and ``test=True`` afterwards has nothing to do.
 
 salt-api is left out (``services:salt_api: null``): this host's Salt is the repository's
 virtual environment, which has no salt-api service to start. The host shares the machine's
 network namespace, so its site listens on 127.0.0.5, websockify on 127.0.0.5:6081 and the
-/api/ upstream is 127.0.0.5:8001 (nothing there: nginx answers 502).
+/api/ upstream is 127.0.0.5:8001 (nothing there: nginx answers 502), the registry on
+127.0.0.5:5005.
 """
 
 import json
@@ -27,6 +30,7 @@ pytestmark = [pytest.mark.hostroot, pytest.mark.timeout(1800)]
 SITE = "127.0.0.5:8445"
 CONSOLE = "127.0.0.5:6081"
 API = "127.0.0.5:8001"
+REGISTRY = "127.0.0.5:5005"
 # The formula's default: brine:master:websockify:token_dir, written for websockify and the master alike.
 TOKENS = "/run/brine/console-tokens"
 
@@ -98,6 +102,7 @@ def master_host(tmp_path_factory):
                                 "api_upstream": API,
                             },
                             "websockify": {"listen": CONSOLE},
+                            "registry": {"enabled": True, "listen": REGISTRY, "name": "brine-test:5005"},
                         }
                     }
                 }
@@ -157,6 +162,26 @@ def test_site_and_console_proxy_run_from_the_repository_files(master_host, first
     assert master_host.exec("stat", "-c", "%a %U", "/srv/brine-catalog").stdout.strip() == "750 root"
     assert paths["brine"]["provision"]["catalog_dir"] == "/srv/brine-catalog"
     assert paths["ext_pillar"] == [{"brine_catalog": {}}, {"brine_landscape": {}}]
+
+
+def test_the_registry_runs_with_the_formulas_configuration(master_host, first_apply):
+    assert first_apply["brine-registry-service-running"]["changes"]
+    config = yaml.safe_load(master_host.exec("cat", "/etc/docker/registry/config.yml").stdout)
+    assert config["http"]["addr"] == REGISTRY and "auth" not in config
+    # The registry answers (the v2 API's base: an empty JSON object), as Debian's user.
+    assert curl(f"http://{REGISTRY}/v2/").stdout.strip() == "{}"
+    assert curl(f"http://{REGISTRY}/v2/_catalog").stdout.strip() == '{"repositories":[]}'
+    owners = master_host.exec("ps", "-eo", "user:20,args").stdout
+    registries = [line.split()[0] for line in owners.splitlines() if "docker-registry serve" in line]
+    assert registries == ["docker-registry"], owners
+    assert (
+        master_host.exec("stat", "-c", "%U", "/var/lib/docker-registry").stdout.strip() == "docker-registry"
+    )
+    paths = yaml.safe_load(master_host.exec("cat", "/etc/salt/master.d/brine-paths.conf").stdout)
+    assert paths["brine"]["containers"] == {
+        "registry": "brine-test:5005",
+        "registry_url": f"http://{REGISTRY}",
+    }
 
 
 def test_second_apply_changes_nothing(master_host, first_apply):  # pylint: disable=unused-argument
