@@ -44,10 +44,11 @@ class SaltMixin(LabBase):
         # highstate only when asked (lab/landscape.yaml says how).
         shutil.copy2(LANDSCAPE_PILLAR, pillar / "brine" / "landscape.sls")
         # The state top a site writes for its hypervisors; the lab's hosts get the kvm formula's
-        # configuration rendered at up (they cannot install packages), so only `landscape` here.
+        # configuration rendered at up (they cannot install packages), so only the landscape and
+        # the containers described in their pillar (none unless a test gives some) here.
         (self.salt / "srv").mkdir(parents=True, exist_ok=True)
         (self.salt / "srv" / "top.sls").write_text(
-            "base:\n  'brine:roles:hypervisor':\n    - match: pillar\n    - landscape\n"
+            "base:\n  'brine:roles:hypervisor':\n    - match: pillar\n    - landscape\n    - containers\n"
         )
         for host in hosts:
             # The master's record of where each host's VNC is: cluster.console checks every
