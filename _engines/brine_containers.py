@@ -317,8 +317,12 @@ def start(url=None, reconnect_min=1, reconnect_max=30, absent_wait=ABSENT_WAIT, 
     host = __opts__.get("id") or __grains__.get("id")
     url = url or __salt__["config.get"]("docker.url") or docker_host.DEFAULT_URL
 
+    # Looked up here, in the engine's own thread: Salt's loader context (``__salt__``) is not there
+    # in the threads the forwarder sends from, while the loaded function carries its own.
+    event_send = __salt__["event.send"]
+
     def send(tag, data):
-        __salt__["event.send"](tag, data)
+        event_send(tag, data)
 
     # Every event signed with this minion's key: the master's stream drops unsigned ones.
     fire = signing.minion_sender(send, __opts__)
