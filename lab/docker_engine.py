@@ -31,14 +31,21 @@ APPLETS = ("sh", "httpd", "echo", "cat", "sleep", "ls", "date", "wget", "hostnam
 # port 80; `hello` prints a numbered line every second (for logs); `env` prints its environment.
 IMAGES = {
     "brine/web:1": {
-        "cmd": ["/bin/httpd", "-f", "-v", "-p", "80", "-h", "/www"],
+        # A shell as PID 1 that exits on SIGTERM (PID 1 has no default handler: `docker stop`
+        # would wait 10 s and kill it), with httpd in the foreground of its `wait`.
+        "cmd": ["/bin/sh", "-c", "trap 'exit 0' TERM INT; /bin/httpd -f -v -p 80 -h /www & wait"],
         "expose": "80/tcp",
         "files": {
             "www/index.html": "<!doctype html><title>Brine</title><h1>Hello from a Brine container</h1>\n"
         },
     },
     "brine/hello:1": {
-        "cmd": ["/bin/sh", "-c", 'i=0; while true; do i=$((i+1)); echo "hello from brine $i"; sleep 1; done'],
+        "cmd": [
+            "/bin/sh",
+            "-c",
+            "trap 'exit 0' TERM INT; i=0; "
+            'while true; do i=$((i+1)); echo "hello from brine $i"; sleep 1 & wait $!; done',
+        ],
         "files": {},
     },
 }
