@@ -37,7 +37,10 @@ class SaltMixin(LabBase):
         installing new VMs with the lab's domain type (kvm, or qemu where KVM cannot boot a guest)."""
         pillar = self.salt / "pillar"
         (pillar / "brine").mkdir(parents=True, exist_ok=True)
-        each = "    - brine.hypervisor\n    - brine.host-{host}\n    - brine.landscape\n"
+        each = (
+            "    - brine.hypervisor\n    - brine.host-{host}\n    - brine.landscape\n"
+            "    - brine.containers-{host}\n"
+        )
         top = "".join(f"  '{h}':\n" + each.format(host=h) for h in hosts)
         (pillar / "top.sls").write_text("base:\n" + top)
         # The lab's landscape (networks, a pool and guests as code): in the pillar, applied by a
@@ -56,6 +59,9 @@ class SaltMixin(LabBase):
             (pillar / "brine" / f"host-{host}.sls").write_text(
                 f"brine:\n  console:\n    address: {host_address(host)}\n"
             )
+            # The containers the host keeps as code (docs/containers.md): none unless a test
+            # writes some here.
+            (pillar / "brine" / f"containers-{host}.sls").write_text("containers: {}\n")
         (pillar / "brine" / "hypervisor.sls").write_text(
             "# Lab hosts are hypervisors: the role Brine's runners target.\n"
             "brine:\n  roles:\n    - hypervisor\n"
