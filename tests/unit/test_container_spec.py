@@ -48,6 +48,9 @@ def test_an_image_reference_is_split_as_docker_reads_it(ref, repository, tag, di
         "web@md5:abc",
         "../web",
         "web\nother",
+        # Docker's tags are ASCII: Python's \w would take these letters.
+        "web:caf\u00e9",
+        "web:\u0661",
         "",
         "a" * 256,
     ],
