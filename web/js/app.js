@@ -10,6 +10,7 @@ import { mountMigrationPanel } from "./components/migration-panel.js";
 import { watchDrops } from "./components/migration-drag.js";
 import { clearNotices, dismiss, initNotices, notify } from "./components/notices.js";
 import { followLandscapeLive, landscapeLoaders } from "./components/landscape-data.js";
+import { mayReadContainers } from "./containers.js";
 import { icon } from "./dom.js";
 import { ApiError } from "./errors.js";
 import { formatClock } from "./format.js";
@@ -117,6 +118,21 @@ function signedOut(message) {
 }
 
 /**
+ * The top bar's link a route belongs to: the catalog's pages, the containers' (a host's too),
+ * the overview for the rest.
+ * @param {string} path
+ */
+function navSection(path) {
+  if (path.startsWith("/catalog")) {
+    return "/catalog";
+  }
+  if (path === "/containers" || /^\/hosts\/[^/]+\/containers$/.test(path)) {
+    return "/containers";
+  }
+  return "/";
+}
+
+/**
  * The top bar: who is signed in, and the links of the pages they may see, the current one marked.
  * @param {import("./api.js").Session | null} session
  * @param {string} [path]  the route's path
@@ -126,9 +142,11 @@ function showTopbar(session, path = "/") {
   if (session) {
     userName.textContent = session.user;
     userRole.textContent = roleName(session.perms);
-    const section = path.startsWith("/catalog") ? "/catalog" : "/";
+    const section = navSection(path);
     for (const link of navLinks) {
-      link.hidden = link.dataset.nav === "/catalog" && !mayRun(session.perms, "catalog");
+      link.hidden =
+        (link.dataset.nav === "/catalog" && !mayRun(session.perms, "catalog")) ||
+        (link.dataset.nav === "/containers" && !mayReadContainers(session.perms));
       if (link.dataset.nav === section) {
         link.setAttribute("aria-current", "page");
       } else {

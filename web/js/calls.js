@@ -9,7 +9,7 @@
  * @typedef {Record<string, unknown>} Kwargs
  * @typedef {{name?: string, target?: string, removeDisks?: boolean, options?: Record<string, unknown>,
  *   binding?: string, publicKey?: string, kind?: string, fields?: Record<string, unknown>, host?: string,
- *   test?: boolean}} CallArgs
+ *   test?: boolean, tail?: number, force?: boolean}} CallArgs
  * @typedef {object} CallSpec
  * @property {string} fun           the runner function, "module.function"
  * @property {"runner"} client      the netapi client it goes through (and Salt's ACL checks)
@@ -73,6 +73,42 @@ function createKwargs({ name, options = {}, test = false }) {
   }
   kwarg.keep_failed = options.keep_failed === true;
   kwarg.test = test === true;
+  return kwarg;
+}
+
+/**
+ * The arguments containers.run takes (docs/containers.md): exactly these are sent. The browser
+ * never sends `environment` (plain values): every value goes sealed to the Salt master in
+ * secret_environment ({NAME: base64 RSA-OAEP}, seal.js), because a runner's arguments are on
+ * the event bus and in the job cache.
+ */
+export const RUN_PARTS = Object.freeze(["image", "name", "host", "ports", "secret_environment", "restart", "detach", "timeout"]);
+
+/**
+ * containers.run's kwargs: the parts given (undefined, null or "" are left out). Throws when
+ * an environment value is not sealed (base64) or `environment` is given at all: a plain value
+ * put there is a bug, and is not sent.
+ * @param {CallArgs} args
+ */
+function runKwargs({ options = {} }) {
+  if (options.environment !== undefined && options.environment !== null) {
+    throw new Error("the browser sends environment values only sealed (secret_environment), never in clear.");
+  }
+  /** @type {Kwargs} */
+  const kwarg = {};
+  for (const part of RUN_PARTS) {
+    const value = options[part];
+    if (value !== undefined && value !== null && value !== "") {
+      kwarg[part] = value;
+    }
+  }
+  const secrets = kwarg.secret_environment;
+  if (secrets !== undefined) {
+    const values = secrets && typeof secrets === "object" && !Array.isArray(secrets) ? Object.values(secrets) : [null];
+    if (!values.every((value) => typeof value === "string" && SEALED_RE.test(value))) {
+      throw new Error("secret_environment must hold sealed values (base64), never the values themselves.");
+    }
+  }
   return kwarg;
 }
 
@@ -161,6 +197,29 @@ export const CALLS = Object.freeze({
   pool_start: { fun: "landscape.pool_start", client: "runner", kwargs: onHost, action: null },
   pool_stop: { fun: "landscape.pool_stop", client: "runner", kwargs: onHost, action: null },
   pool_refresh: { fun: "landscape.pool_refresh", client: "runner", kwargs: onHost, action: null },
+  // Containers on the hosts (docs/containers.md): the reads (viewers), run and the lifecycle of
+  // one container on its host (operators), remove (admins).
+  containers_list: { fun: "containers.list", client: "runner", kwargs: byHost, action: null },
+  container_images: { fun: "containers.images", client: "runner", kwargs: byHost, action: null },
+  container_registry: { fun: "containers.registry", client: "runner", kwargs: () => undefined, action: null },
+  container_run: { fun: "containers.run", client: "runner", kwargs: runKwargs, action: null },
+  container_start: { fun: "containers.start", client: "runner", kwargs: onHost, action: null },
+  container_stop: { fun: "containers.stop", client: "runner", kwargs: onHost, action: null },
+  container_restart: { fun: "containers.restart", client: "runner", kwargs: onHost, action: null },
+  container_pause: { fun: "containers.pause", client: "runner", kwargs: onHost, action: null },
+  container_unpause: { fun: "containers.unpause", client: "runner", kwargs: onHost, action: null },
+  container_logs: {
+    fun: "containers.logs",
+    client: "runner",
+    kwargs: ({ host, name, tail }) => given({ host, name, tail }),
+    action: null,
+  },
+  container_remove: {
+    fun: "containers.remove",
+    client: "runner",
+    kwargs: ({ host, name, force }) => given({ host, name, force: force === true ? true : undefined }),
+    action: null,
+  },
 });
 
 /**

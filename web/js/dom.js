@@ -96,6 +96,9 @@ const ICONS = {
   close: ["M6 6l12 12", "M18 6L6 18"],
   back: ["M15 6l-6 6 6 6"],
   server: ["M4 5h16v5H4z", "M4 14h16v5H4z", "M8 7.5h.01", "M8 16.5h.01"],
+  network: ["M9 3h6v5H9z", "M12 8v4", "M5 12h14", "M5 12v3", "M19 12v3", "M2 15h6v5H2z", "M16 15h6v5h-6z"],
+  storage: ["M4 6c0-1.7 3.6-3 8-3s8 1.3 8 3-3.6 3-8 3-8-1.3-8-3z", "M4 6v12c0 1.7 3.6 3 8 3s8-1.3 8-3V6", "M4 12c0 1.7 3.6 3 8 3s8-1.3 8-3"],
+  container: ["M12 3l8 4.5v9L12 21l-8-4.5v-9z", "M4 7.5l8 4.5 8-4.5", "M12 12v9"],
 };
 
 export function icon(name) {

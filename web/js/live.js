@@ -15,6 +15,8 @@ import { isActive, isRunning } from "./vocabulary.js";
  *   brine/migration/<id>/<phase>      -> {kind: "migration", id, phase} (started, progress, done, failed)
  *   brine/network/<host>/<name>/state -> {kind: "network-state", host, network}  (docs/landscape.md)
  *   brine/pool/<host>/<name>/state    -> {kind: "pool-state", host, pool}
+ *   brine/container/<host>/<name>/state -> {kind: "container-state", host, container}  (docs/containers.md)
+ *   brine/images/<host>/changed       -> {kind: "images-changed", host}
  * Anything else -> {kind: "other"}.
  */
 export function classifyTag(tag) {
@@ -39,6 +41,12 @@ export function classifyTag(tag) {
   }
   if (parts[1] === "pool" && parts.length === 5 && parts[4] === "state") {
     return { kind: "pool-state", host: parts[2], pool: parts[3] };
+  }
+  if (parts[1] === "container" && parts.length === 5 && parts[4] === "state") {
+    return { kind: "container-state", host: parts[2], container: parts[3] };
+  }
+  if (parts[1] === "images" && parts.length === 4 && parts[3] === "changed") {
+    return { kind: "images-changed", host: parts[2] };
   }
   if (parts[1] === "migration" && parts.length === 4) {
     return { kind: "migration", id: parts[2], phase: parts[3] };

@@ -4,6 +4,7 @@
 
 import { kindSpec } from "./catalog.js";
 import { CatalogPage } from "./pages/catalog.js";
+import { ContainersPage, HostContainersPage } from "./pages/containers.js";
 import { HostNetworksPage, HostStoragePage } from "./pages/host-landscape.js";
 import { LoginPage } from "./pages/login.js";
 import { OverviewPage } from "./pages/overview.js";
@@ -18,6 +19,8 @@ export const ROUTES = [
   { pattern: "/catalog/:kind", page: CatalogPage, title: (params) => `${kindSpec(params.kind)?.label ?? params.kind} · Catalog · Brine` },
   { pattern: "/hosts/:host/networks", page: HostNetworksPage, title: (params) => `Networks · ${params.host} · Brine` },
   { pattern: "/hosts/:host/storage", page: HostStoragePage, title: (params) => `Storage · ${params.host} · Brine` },
+  { pattern: "/containers", page: ContainersPage, title: "Containers · Brine" },
+  { pattern: "/hosts/:host/containers", page: HostContainersPage, title: (params) => `Containers · ${params.host} · Brine` },
 ];
 
 /** Where an unknown route goes. */

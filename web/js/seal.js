@@ -4,7 +4,8 @@
 // public key as provision.sealing_key returns it ({key: SPKI DER in base64, algorithm:
 // "RSA-OAEP-256"}). A runner's arguments are on the master's event bus and in the job cache,
 // which more people can read than should: the root password's hash goes in them only sealed
-// (password_hash_sealed), and only the master's private key opens it.
+// (password_hash_sealed), and so does every environment value of a container the browser runs
+// (containers.run's secret_environment); only the master's private key opens them.
 //
 // The key is held in memory only (per dialog: sealerFor), never in storage.
 
@@ -54,7 +55,42 @@ export async function importSealingKey(spki, webCrypto = globalThis.crypto) {
 }
 
 /**
- * `text` (UTF-8) encrypted to `key` with RSA-OAEP SHA-256, in base64.
+ * The most UTF-8 bytes one RSA-OAEP (SHA-256) block of `key` holds: its modulus in bytes less
+ * twice the hash and two (RFC 8017, 7.1.1): 190 for a 2048-bit key, 446 for 4096 bits.
+ * @param {CryptoKey} key
+ */
+export function maxSealBytes(key) {
+  const bits = /** @type {RsaHashedKeyAlgorithm} */ (key.algorithm).modulusLength;
+  return Math.floor(bits / 8) - 2 * 32 - 2;
+}
+
+/** How many bytes `text` is in UTF-8 (what is sealed). @param {string} text */
+export const utf8Length = (text) => new TextEncoder().encode(text).length;
+
+/**
+ * `text` (UTF-8) encrypted to `key` with RSA-OAEP SHA-256, in base64. An empty text is sealed
+ * too (an environment variable may be empty; the sealed text shows nothing of it); one longer
+ * than maxSealBytes(key) is refused before WebCrypto is asked.
+ * @param {CryptoKey} key
+ * @param {string} text
+ * @param {Crypto} [webCrypto]
+ * @returns {Promise<string>}
+ */
+export async function sealText(key, text, webCrypto = globalThis.crypto) {
+  if (typeof text !== "string") {
+    throw new TypeError("only text can be sealed");
+  }
+  const bytes = new TextEncoder().encode(text);
+  if (bytes.length > maxSealBytes(key)) {
+    throw new RangeError(`a sealed text holds at most ${maxSealBytes(key)} bytes, not ${bytes.length}`);
+  }
+  const sealed = await webCrypto.subtle.encrypt(RSA_OAEP, key, bytes);
+  return toBase64(new Uint8Array(sealed));
+}
+
+/**
+ * `text` (UTF-8) encrypted to `key` with RSA-OAEP SHA-256, in base64; an empty text is refused
+ * (a password's hash is never empty).
  * @param {CryptoKey} key
  * @param {string} text
  * @param {Crypto} [webCrypto]
@@ -64,8 +100,29 @@ export async function seal(key, text, webCrypto = globalThis.crypto) {
   if (typeof text !== "string" || text === "") {
     throw new TypeError("there is nothing to seal");
   }
-  const sealed = await webCrypto.subtle.encrypt(RSA_OAEP, key, new TextEncoder().encode(text));
-  return toBase64(new Uint8Array(sealed));
+  return sealText(key, text, webCrypto);
+}
+
+/**
+ * The master's key, asked for once (`fetchAnswer`: provision.sealing_key) and kept after; a
+ * failed fetch or import is not kept, so the next call asks again. The key lives as long as
+ * the function (one dialog).
+ * @param {() => Promise<unknown>} fetchAnswer
+ * @param {Crypto} [webCrypto]
+ * @returns {() => Promise<CryptoKey>}
+ */
+export function sealingKeyFor(fetchAnswer, webCrypto = globalThis.crypto) {
+  /** @type {Promise<CryptoKey> | null} */
+  let pending = null;
+  return () => {
+    if (!pending) {
+      pending = fetchAnswer().then((answer) => importSealingKey(sealingKeyOf(answer), webCrypto));
+      pending.catch(() => {
+        pending = null;
+      });
+    }
+    return pending;
+  };
 }
 
 /**
@@ -77,15 +134,6 @@ export async function seal(key, text, webCrypto = globalThis.crypto) {
  * @returns {(text: string) => Promise<string>}
  */
 export function sealerFor(fetchAnswer, webCrypto = globalThis.crypto) {
-  /** @type {Promise<CryptoKey> | null} */
-  let pending = null;
-  return async (text) => {
-    if (!pending) {
-      pending = fetchAnswer().then((answer) => importSealingKey(sealingKeyOf(answer), webCrypto));
-      pending.catch(() => {
-        pending = null;
-      });
-    }
-    return seal(await pending, text, webCrypto);
-  };
+  const keyOf = sealingKeyFor(fetchAnswer, webCrypto);
+  return async (text) => seal(await keyOf(), text, webCrypto);
 }

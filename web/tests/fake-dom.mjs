@@ -1,6 +1,7 @@
 // The little of the DOM that js/dom.js's h(), svg() and render() use, for rendering components
 // under node (no jsdom in the project): elements with attributes, dataset, children, text,
-// click listeners, and querySelectorAll for "tag", "[attr]", '[attr="value"]' and descendants.
+// classList, form controls' value, checked, hidden and disabled, listeners (click(), fire(type)),
+// and querySelectorAll for "tag", "[attr]", '[attr="value"]' and descendants.
 // installFakeDom() puts `document`, `Node`, `HTMLElement` and `CSS` on globalThis.
 
 class FakeNode {
@@ -72,11 +73,57 @@ class FakeElement extends FakeNode {
 
   get classList() {
     const names = () => this.className.split(/\s+/).filter(Boolean);
-    return { contains: (name) => names().includes(name) };
+    const write = (list) => this.setAttribute("class", [...new Set(list)].join(" "));
+    return {
+      contains: (name) => names().includes(name),
+      add: (...added) => write([...names(), ...added]),
+      remove: (...removed) => write(names().filter((name) => !removed.includes(name))),
+      toggle: (name, force = !names().includes(name)) => {
+        write(force ? [...names(), name] : names().filter((other) => other !== name));
+        return force;
+      },
+    };
   }
 
   get disabled() {
     return this.hasAttribute("disabled");
+  }
+
+  set disabled(on) {
+    if (on) {
+      this.setAttribute("disabled", "");
+    } else {
+      this.removeAttribute("disabled");
+    }
+  }
+
+  get hidden() {
+    return this.hasAttribute("hidden");
+  }
+
+  set hidden(on) {
+    if (on) {
+      this.setAttribute("hidden", "");
+    } else {
+      this.removeAttribute("hidden");
+    }
+  }
+
+  /** A form control's value (what the user typed or chose); its value attribute until set. */
+  get value() {
+    return this.currentValue ?? this.getAttribute("value") ?? "";
+  }
+
+  set value(text) {
+    this.currentValue = String(text);
+  }
+
+  get checked() {
+    return this.currentChecked ?? this.hasAttribute("checked");
+  }
+
+  set checked(on) {
+    this.currentChecked = Boolean(on);
   }
 
   get children() {
@@ -130,8 +177,13 @@ class FakeElement extends FakeNode {
   }
 
   click() {
-    for (const fn of this.listeners.get("click") ?? []) {
-      fn({ type: "click", target: this, preventDefault() {} });
+    this.fire("click");
+  }
+
+  /** Call this element's listeners of one event type (no bubbling): fire("input") after typing. */
+  fire(type) {
+    for (const fn of this.listeners.get(type) ?? []) {
+      fn({ type, target: this, preventDefault() {} });
     }
   }
 

@@ -60,7 +60,9 @@ describe("createStore with slices", () => {
     const store = createAppStore({ loadInventory: async () => ({ hosts: [] }) });
     store.dispatch("migrations", { type: "requested", vm: "lab-vm1", source: "hv1", target: "hv2" });
     assert.equal(store.state.migrations["lab-vm1"].phase, "starting");
-    assert.throws(() => store.dispatch("inventory", { type: "x" }), /no slice "inventory" that takes actions/);
+    const plain = createStore({ slices: [{ name: "plain", initial: null }] });
+    assert.throws(() => plain.dispatch("plain", { type: "x" }), /no slice "plain" that takes actions/);
+    assert.throws(() => store.dispatch("nothing", { type: "x" }), /no slice "nothing" that takes actions/);
   });
 });
 

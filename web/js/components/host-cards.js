@@ -13,6 +13,7 @@ import {
   sentenceCase,
   usage,
 } from "../format.js";
+import { containersHref, mayReadContainers } from "../containers.js";
 import { mayReadLandscape, SECTIONS, landscapeHref } from "../landscape.js";
 import { hostInstalls } from "./install-rows.js";
 
@@ -95,15 +96,34 @@ function fact(term, value) {
 }
 
 /**
- * Links to the host's networks and storage pages, those the user's role may read.
+ * One link of a card's header: its word, and an icon that stands for it where the card is too
+ * narrow for the words (host-landscape.css: a header of one line keeps the card no taller).
+ * @param {string} href @param {string} label @param {string} iconName @param {string} testid @param {string} host
+ */
+function hostLink(href, label, iconName, testid, host) {
+  return h(
+    "a",
+    { href, class: "host-link", title: `${label} on ${host}`, dataset: { testid } },
+    icon(iconName),
+    h("span", { class: "host-link-text", text: label }),
+  );
+}
+
+const LINK_ICONS = { networks: "network", storage: "storage" };
+
+/**
+ * Links to the host's networks, storage and containers pages, those the user's role may read.
  * @param {string} host
  * @param {unknown} perms
  */
-function landscapeLinks(host, perms) {
+function hostLinks(host, perms) {
   const links = SECTIONS.filter((section) => mayReadLandscape(perms, section.kind)).map((section) =>
-    h("a", { href: landscapeHref(host, section.id), class: "host-link", dataset: { testid: `host-${section.id}-link` }, text: section.label }),
+    hostLink(landscapeHref(host, section.id), section.label, LINK_ICONS[section.id] ?? "server", `host-${section.id}-link`, host),
   );
-  return links.length > 0 ? h("nav", { class: "host-links", "aria-label": `${host}: networks and storage` }, links) : null;
+  if (mayReadContainers(perms)) {
+    links.push(hostLink(containersHref(host), "Containers", "container", "host-containers-link", host));
+  }
+  return links.length > 0 ? h("nav", { class: "host-links", "aria-label": `${host}: networks, storage and containers` }, links) : null;
 }
 
 /**
@@ -137,7 +157,7 @@ function hostCardElement(host, orphans, perms) {
     icon("server"),
     h("h3", { class: "host-name", text: host.name }),
     // In the header, so the card is no taller for them.
-    landscapeLinks(host.name, perms),
+    hostLinks(host.name, perms),
     badge,
   );
 
@@ -193,7 +213,7 @@ function hostCardElement(host, orphans, perms) {
  * @param {any[]} hosts
  * @param {{orphans?: readonly import("../installs.js").InstallRecord[], perms?: unknown}} [options]
  *   orphans: the install records no VM stands for (installs.js orphanInstalls), shown on their
- *   host's card; perms: the user's, for the links to each host's networks and storage
+ *   host's card; perms: the user's, for the links to each host's networks, storage and containers
  */
 export function renderHosts(hosts, { orphans = [], perms = [] } = {}) {
   const sorted = [...(hosts ?? [])].sort((a, b) => naturalCompare(a.name, b.name));

@@ -6,6 +6,7 @@ import { createVmButton } from "../components/create-vm.js";
 import { renderHosts, renderTotals } from "../components/host-cards.js";
 import { loadState } from "../components/load-state.js";
 import { renderVmTable } from "../components/vm-table.js";
+import { onlyContainersChanged } from "../containers.js";
 import { h, render } from "../dom.js";
 import { formatClock } from "../format.js";
 import { orphanInstalls } from "../installs.js";
@@ -87,11 +88,13 @@ function mountOverview(container, { store, session: maybeSession }) {
   /** @type {unknown[] | null} the parts of the state last shown */
   let shown = null;
   const update = (state) => {
-    // Only what this page shows: another slice's change (a host's networks, say) must not
-    // rebuild the host cards, which would drop a drag's highlighted targets mid-drag.
+    // Only what this page shows: another slice's change (a host's networks, say), or a
+    // container's (it shows none), must not rebuild the host cards, which would drop a drag's
+    // highlighted targets mid-drag.
     const parts = [state.inventory, state.installs, state.busy, state.error];
     const before = shown;
-    if (before && parts.every((part, i) => part === before[i])) {
+    if (before && parts.every((part, i) => part === before[i] || (i === 0 && onlyContainersChanged(before[0], part)))) {
+      shown = parts;
       return;
     }
     shown = parts;

@@ -4,6 +4,7 @@
 
 import { createStore } from "../store.js";
 import { catalogSlice } from "./catalog.js";
+import { containerBusySlice, imagesSlice } from "./containers.js";
 import { installsSlice } from "./installs.js";
 import { inventorySlice } from "./inventory.js";
 import { migrationsSlice } from "./migrations.js";
@@ -30,6 +31,8 @@ export function appSlices({ loadInventory, loadInstalls = async () => null, load
     catalogSlice,
     landscapeSlice({ loadNetworks, loadPools }),
     landscapeBusySlice,
+    imagesSlice,
+    containerBusySlice,
   ];
 }
 
