@@ -136,7 +136,7 @@ export function hostContainers(inventory, host) {
     return { status: "missing", engine: null, containers: [] };
   }
   const engine = engineOf(entry);
-  return { status: engine.status, engine, containers: engine.status === "up" ? containerList(entry.containers) : [] };
+  return { status: engine.status, engine, containers: engine.status === "up" ? containerList(entry.containers).map((item) => ({ ...item, host })) : [] };
 }
 
 /**
@@ -386,7 +386,9 @@ export function upsertContainer(inventory, host, container) {
     return inventory;
   }
   return changeHost(inventory, host, (list) => {
-    const { host: _host, pulled: _pulled, placed: _placed, logs: _logs, ...dict } = /** @type {any} */ (container);
+    // As cluster.inventory has it: the container dict with its host, not the run's extras.
+    const { pulled: _pulled, placed: _placed, logs: _logs, ...rest } = /** @type {any} */ (container);
+    const dict = { ...rest, host };
     const same = (/** @type {any} */ other) => (dict.id && other?.id === dict.id) || other?.name === dict.name;
     return [...list.filter((other) => !same(other)), dict].sort((a, b) => naturalCompare(String(a.name), String(b.name)));
   });

@@ -215,6 +215,9 @@ describe("the pages", () => {
     assert.ok(!texts(root.querySelectorAll("thead th")).includes("Host"));
     assert.ok(testid(root, "run-container-button"));
     assert.equal(testid(root, "containers-all-link").getAttribute("href"), "#/containers");
+    // A container an event adds is this host's, its row and buttons too.
+    store.applyEvent("brine/container/hv1/api/state", { host: "hv1", name: "api", event: "created", container: { ...HELLO, name: "api", id: "abababababab", state: "created" } });
+    assert.equal(testid(root, "container-row-api").dataset.host, "hv1");
     page.unmount();
   });
   test("a host without an engine, with one down, unreachable, unknown: words, not a table", async () => {

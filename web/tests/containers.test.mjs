@@ -62,7 +62,7 @@ describe("a host's engine", () => {
   });
   test("one host's page: its containers by name, or why there are none", () => {
     const inv = inventory();
-    assert.deepEqual(hostContainers(inv, "hv1").containers.map((c) => c.name), ["hello-1a2b", "web1"]);
+    assert.deepEqual(hostContainers(inv, "hv1").containers.map((c) => [c.name, c.host]), [["hello-1a2b", "hv1"], ["web1", "hv1"]]);
     assert.equal(hostContainers(inv, "hv3").status, "none");
     assert.deepEqual(hostContainers(inv, "hv3").containers, []);
     assert.equal(hostContainers(inv, "hv9").status, "missing");
@@ -238,9 +238,10 @@ describe("events change a container in place", () => {
     assert.deepEqual(store.state.inventory.hosts[1].containers, []);
     assert.equal(loads, 1, "no refetch");
     // An action's answer goes in the same way (store.dispatch).
-    store.dispatch("inventory", { type: "container", host: "hv1", container: { ...WEB1, state: "paused", host: "hv1" } });
+    store.dispatch("inventory", { type: "container", host: "hv1", container: { ...WEB1, state: "paused", host: "hv1", pulled: false, placed: "hv1 was asked for" } });
     assert.equal(store.state.inventory.hosts[0].containers[1].state, "paused");
-    assert.equal(store.state.inventory.hosts[0].containers[1].host, undefined, "the dict as the inventory has it");
+    assert.equal(store.state.inventory.hosts[0].containers[1].host, "hv1", "the dict as the inventory has it, with its host");
+    assert.equal(store.state.inventory.hosts[0].containers[1].pulled, undefined);
     store.dispatch("inventory", { type: "container-removed", host: "hv1", name: "hello-1a2b" });
     assert.deepEqual(store.state.inventory.hosts[0].containers.map((c) => c.name), ["web1"]);
     // A host's resync still refetches it.
