@@ -331,6 +331,20 @@ describe("the form (components/run-container.js)", () => {
     assert.equal(byTestid(root, "run-env-value-0").value, "");
     assert.equal(byTestid(root, "run-env-name-0").value, "TOKEN");
   });
+  test("opened before the inventory is read, it offers the hosts once it comes; a choice made stays", () => {
+    const built = runForm(null);
+    const root = container();
+    root.append(built.element);
+    const host = byTestid(root, "run-host");
+    assert.deepEqual(host.querySelectorAll("option").map((option) => option.value), [""]);
+    built.setHosts(["hv1", "hv2"]);
+    assert.deepEqual(host.querySelectorAll("option").map((option) => option.value), ["", "hv1", "hv2"]);
+    host.value = "hv2";
+    built.setHosts(["hv1", "hv2", "hv3"]);
+    assert.equal(host.value, "hv2");
+    built.setHosts(["hv1"]);
+    assert.equal(host.value, "", "a host no longer offered is not kept");
+  });
   test("retries only for on-failure; the wait only in the foreground; the suggestions", () => {
     const built = runForm(inventory());
     const root = container();

@@ -372,6 +372,17 @@ export function runForm(inventory, { host } = {}) {
       );
     },
     focus: () => controls.image.focus(),
+    /**
+     * The hosts to offer, again: the inventory arrived (or changed) while the dialog was open.
+     * The choice made stays when the host is still offered.
+     * @param {string[]} names
+     */
+    setHosts(names) {
+      const chosen = controls.host.value;
+      const options = [{ value: "", label: "Any host — Brine places it" }, ...names.map((name) => ({ value: name, label: name }))];
+      render(controls.host, options.map((option) => h("option", { value: option.value, text: option.label })));
+      controls.host.value = names.includes(chosen) ? chosen : "";
+    },
     /** Forget the typed values of the environment (the dialog is done with them). */
     forgetSecrets: () => {
       environment = environment.map((variable) => ({ ...variable, value: "" }));
@@ -505,7 +516,18 @@ export function openRunContainer(store, perms, { host } = {}) {
     ([images, registry]) => form.setSuggestions(imageSuggestions(images, registry), registry),
     (error) => (error?.status === 401 ? dialog.close() : form.setSuggestions([], null)),
   );
+  // The hosts follow the inventory while the dialog is open (it may open before the first read).
+  let inventory = store.state.inventory;
+  const unsubscribe = store.subscribe((state) => {
+    if (state.inventory !== inventory) {
+      inventory = state.inventory;
+      form.setHosts(runHosts(inventory));
+    }
+  });
   form.focus();
-  dialog.confirmed.then(() => form.forgetSecrets());
+  dialog.confirmed.then(() => {
+    unsubscribe();
+    form.forgetSecrets();
+  });
   return dialog;
 }
