@@ -35,10 +35,8 @@ from brine import config
 from brine import container_spec
 from brine import docker_host
 from brine import sealed
-from brine import signing
 from brine import validate
 from brine.errors import Invalid
-from brine.errors import Refused
 
 log = logging.getLogger(__name__)
 
@@ -73,15 +71,7 @@ def _client():
 
 def _open_environment(box, name):
     """The environment the runner sealed to this host's minion key for ``name``."""
-    path = signing.minion_key_path(__opts__)
-    try:
-        with open(path, "rb") as key_file:
-            pem = key_file.read()
-    except (OSError, TypeError) as err:
-        raise Refused(
-            "internal", f"this host cannot read its minion key to open the environment: {err}"
-        ) from None
-    text = sealed.unseal(pem, box, f"containers.run:{name}")
+    text = sealed.unseal_on_host(__opts__, box, f"containers.run:{name}", "internal", "environment")
     try:
         opened = json.loads(text)
     except ValueError:

@@ -23,7 +23,6 @@ from brine import libvirt_host
 from brine import migration_check
 from brine import placement
 from brine import sealed
-from brine import signing
 from brine import validate
 from brine.errors import Refused
 
@@ -102,15 +101,9 @@ def _virt_type():
 
 
 def _open_kickstart(sealed_kickstart, name):
-    path = signing.minion_key_path(__opts__)
-    try:
-        with open(path, "rb") as key_file:
-            pem = key_file.read()
-    except (OSError, TypeError) as err:
-        raise Refused(
-            "install_failed", f"this host cannot read its minion key to open the kickstart: {err}"
-        ) from None
-    return sealed.unseal(pem, sealed_kickstart, f"provision.install:{name}")
+    return sealed.unseal_on_host(
+        __opts__, sealed_kickstart, f"provision.install:{name}", "install_failed", "kickstart"
+    )
 
 
 def install(spec, kickstart):

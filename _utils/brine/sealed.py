@@ -77,6 +77,20 @@ def unseal(private_pem, sealed, purpose):
         ) from None
 
 
+def unseal_on_host(opts, sealed, purpose, code, what):
+    """
+    ``unseal`` with this host's own minion key (``<pki_dir>/minion.pem`` of the minion ``opts``);
+    a key the host cannot read is ``Refused`` with ``code``, the sentence naming ``what`` was sealed.
+    """
+    path = signing.minion_key_path(opts)
+    try:
+        with open(path, "rb") as key_file:
+            pem = key_file.read()
+    except (OSError, TypeError) as err:
+        raise Refused(code, f"this host cannot read its minion key to open the {what}: {err}") from None
+    return unseal(pem, sealed, purpose)
+
+
 # ---- A short secret a browser seals to the master's key (the root password's hash).
 
 # RSA-OAEP with SHA-256 of a 4096-bit key is 512 bytes: 700 characters of base64 leave room.

@@ -65,3 +65,17 @@ def test_a_hash_the_browser_sealed_opens_with_the_masters_key_only():
 def test_malformed_sealed_hashes_are_invalid(text):
     with pytest.raises(Invalid, match="password_hash_sealed"):
         sealed.unwrap(HOST[0], text, "password_hash_sealed")
+
+
+def test_a_host_opens_what_was_sealed_to_it_with_its_own_minion_key(tmp_path):
+    private, public = key_pair()
+    (tmp_path / "minion.pem").write_bytes(private)
+    box = sealed.seal(public, "TOKEN=abc", "containers.run:web1")
+    assert sealed.unseal_on_host({"pki_dir": str(tmp_path)}, box, "containers.run:web1", "internal", "x") == (
+        "TOKEN=abc"
+    )
+    # A host without its key says so with the caller's code, and never opens anything.
+    for opts in ({"pki_dir": str(tmp_path / "elsewhere")}, {}):
+        with pytest.raises(Refused, match="cannot read its minion key to open the environment") as refused:
+            sealed.unseal_on_host(opts, box, "containers.run:web1", "install_failed", "environment")
+        assert refused.value.code == "install_failed"
