@@ -67,35 +67,44 @@ def engine_script(host_name, config, mounts=None, pidfile=None):
     return "\n".join(lines)
 
 
-def start_engine(netns, host_name, config, log_path, mounts=None):
-    """Start dockerd in the network namespace ``netns`` (detached; its log in ``log_path``):
-    returns the Popen of the unshare that becomes dockerd."""
-    script = engine_script(host_name, config, mounts)
-    log = open(log_path, "ab")  # handed to the daemon, which outlives this call
-    try:
-        return subprocess.Popen(
-            [
-                "ip",
-                "netns",
-                "exec",
-                netns,
-                "unshare",
-                "--mount",
-                "--uts",
-                "--propagation",
-                "private",
-                "--",
-                "/bin/sh",
-                "-c",
-                script,
-            ],
+def enter_netns(netns):
+    """The command prefix that runs a program in the network namespace ``netns`` and new mount
+    and UTS namespaces of its own (a functional test's engine)."""
+    return ["ip", "netns", "exec", netns, "unshare", "--mount", "--uts", "--propagation", "private", "--"]
+
+
+def enter_host(pid):
+    """The command prefix that runs a program in the network, mount and UTS namespaces of the
+    process ``pid`` (a lab host's libvirtd), below them in a mount namespace of its own (where the
+    cgroup hierarchies are mounted, out of libvirtd's sight)."""
+    return [
+        "nsenter",
+        "-t",
+        str(pid),
+        "-m",
+        "-u",
+        "-n",
+        "--",
+        "unshare",
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+    ]
+
+
+def start_engine(enter, script, log_path):
+    """Run ``script`` (``engine_script``'s) with the namespace prefix ``enter`` (``enter_netns``,
+    ``enter_host``), detached, its output appended to ``log_path``: returns the Popen of the shell
+    that becomes dockerd."""
+    with open(log_path, "ab") as log:
+        return subprocess.Popen(  # the daemon outlives this call  # pylint: disable=consider-using-with
+            [*enter, "/bin/sh", "-c", script],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-    finally:
-        log.close()
 
 
 def busybox(cache):

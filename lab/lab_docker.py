@@ -136,31 +136,8 @@ class DockerMixin(LabBase):
             pid = self.libvirtd_pid(host)
             if pid is None:
                 raise LabError(f"host {host} is not running (no libvirtd)")
-            with open(base / "docker" / "dockerd.log", "ab") as out:
-                # The script is ours, with paths from our own folder; no user data goes into it.
-                subprocess.Popen(  # pylint: disable=consider-using-with
-                    [
-                        "nsenter",
-                        "-t",
-                        str(pid),
-                        "-m",
-                        "-u",
-                        "-n",
-                        "--",
-                        "unshare",
-                        "--mount",
-                        "--propagation",
-                        "private",
-                        "--",
-                        "/bin/sh",
-                        "-c",
-                        script,
-                    ],
-                    stdin=subprocess.DEVNULL,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    start_new_session=True,
-                )
+            # The script is ours, with paths from our own folder; no user data goes into it.
+            docker_engine.start_engine(docker_engine.enter_host(pid), script, base / "docker" / "dockerd.log")
 
     def wait_engines(self, hosts):
         def answers(host):

@@ -79,7 +79,11 @@ class PrivateEngine:
             )
         )
         self.processes.append(
-            docker_engine.start_engine(self.netns, "brine-test-engine", config, self.root / "dockerd.log")
+            docker_engine.start_engine(
+                docker_engine.enter_netns(self.netns),
+                docker_engine.engine_script("brine-test-engine", config),
+                self.root / "dockerd.log",
+            )
         )
         registry_config = self.root / "etc" / "registry.yml"
         registry_config.write_text(
