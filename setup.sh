@@ -22,6 +22,8 @@ packages=(
     # Containers (docs/containers.md): each lab host runs its own Docker engine, and the master
     # side a local registry holding images built offline.
     docker.io docker-registry
+    # Virtual clusters: each node's configuration on a small FAT disk, made without mounting it.
+    dosfstools mtools
 )
 # The lab installer's scripts are tested with busybox (either Debian package will do).
 command -v busybox >/dev/null || packages+=(busybox-static)
