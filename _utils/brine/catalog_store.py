@@ -24,11 +24,11 @@ import contextlib
 import fcntl
 import os
 import pickle
-import tempfile
 
 import yaml
 
 from brine import catalog
+from brine import durable
 from brine.errors import Refused
 
 DIR_MODE = 0o750
@@ -81,30 +81,9 @@ def render(kind, entries):
     return header(kind) + "\n" + body
 
 
-def _fsync_dir(directory):
-    fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def write_atomically(path, text, mode=FILE_MODE):
-    """Replace ``path`` with ``text``: a temporary file beside it, fsync, rename, fsync the folder."""
-    directory = os.path.dirname(path) or "."
-    fd, temporary = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as out:
-            os.fchmod(out.fileno(), mode)
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
-    _fsync_dir(directory)
+    """Replace ``path`` with ``text`` (``brine.durable.write_atomically``, the catalog's mode)."""
+    durable.write_atomically(path, text, mode)
 
 
 class Store:

@@ -34,8 +34,8 @@ import ipaddress
 import json
 import os
 import re
-import tempfile
 
+from brine import durable
 from brine import landscape_fields
 from brine import validate
 from brine import vcluster_settings
@@ -81,10 +81,11 @@ def cluster_name(value):
 
 
 def compute_count(value):
-    """The number of computes, 0 to ``MAX_COMPUTES`` (an int or its digits)."""
+    """The number of computes, 1 to ``MAX_COMPUTES`` (an int or its digits): a virtual cluster is a
+    frontend and at least one compute (issue 13 refuses 0)."""
     number = vcluster_settings.parse_whole(value)
-    if number is None or not 0 <= number <= MAX_COMPUTES:
-        raise Invalid(f"computes must be a whole number from 0 to {MAX_COMPUTES}, not {shown(value)}")
+    if number is None or not 1 <= number <= MAX_COMPUTES:
+        raise Invalid(f"computes must be a whole number from 1 to {MAX_COMPUTES}, not {shown(value)}")
     return number
 
 
@@ -516,26 +517,7 @@ class Ledger:
         return state
 
     def _write(self, text):
-        directory = os.path.dirname(self.path) or "."
-        fd, temporary = tempfile.mkstemp(
-            prefix=f".{os.path.basename(self.path)}.", suffix=".tmp", dir=directory
-        )
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                os.fchmod(out.fileno(), FILE_MODE)
-                out.write(text)
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temporary)
-            raise
-        folder = os.open(directory, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            os.fsync(folder)
-        finally:
-            os.close(folder)
+        durable.write_atomically(self.path, text, FILE_MODE)
 
     def read(self):
         """The ledger as it is between two changes (a shared lock): ``{version, clusters}``."""

@@ -13,7 +13,7 @@ PRODUCT_FOLDERS = ("_modules", "_runners", "_engines", "_pillar", "_utils", "con
 # pillar (documented with the formula defaults) and the catalog the brine_catalog ext_pillar
 # serves (data, documented in docs/provisioning.md), and the landscape's guests seen on another
 # host, which the brine_landscape ext_pillar serves (data, docs/landscape.md).
-NOT_RUNTIME = ("roles", "master", "catalog", "landscape_elsewhere")
+NOT_RUNTIME = ("roles", "master", "catalog", "landscape_elsewhere", "vcluster")
 
 
 def documented():

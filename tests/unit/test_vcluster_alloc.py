@@ -71,20 +71,20 @@ def test_other_cluster_names_are_refused_with_the_rule(name):
 def test_a_bad_value_is_repeated_cut_short():
     with pytest.raises(Invalid) as caught:
         va.compute_count("9" * 100000)
-    assert caught.value.sentence == f"computes must be a whole number from 0 to 64, not '{'9' * 44}..."
+    assert caught.value.sentence == f"computes must be a whole number from 1 to 64, not '{'9' * 44}..."
     assert va.shown("ab") == "'ab'"
 
 
-@pytest.mark.parametrize(("value", "expected"), [(0, 0), (64, 64), ("3", 3), (" 2 ", 2)])
-def test_compute_counts_run_from_0_to_64(value, expected):
+@pytest.mark.parametrize(("value", "expected"), [(1, 1), (64, 64), ("3", 3), (" 2 ", 2)])
+def test_compute_counts_run_from_1_to_64(value, expected):
     assert va.compute_count(value) == expected
 
 
-@pytest.mark.parametrize("value", [65, 10**6, "1000000", -1, "-1", True, "x", 1.5, None, "1e6"])
+@pytest.mark.parametrize("value", [0, "0", 65, 10**6, "1000000", -1, "-1", True, "x", 1.5, None, "1e6"])
 def test_other_compute_counts_are_refused_with_a_clear_sentence(value):
     with pytest.raises(Invalid) as caught:
         va.compute_count(value)
-    assert caught.value.sentence == f"computes must be a whole number from 0 to 64, not {value!r}"
+    assert caught.value.sentence == f"computes must be a whole number from 1 to 64, not {value!r}"
 
 
 @pytest.mark.parametrize(
@@ -393,7 +393,7 @@ def test_the_next_cluster_takes_the_next_address_subnet_and_id_and_the_cpus_left
     state = empty()
     hosts = [host("hv1", 4), host("hv2", 4)]
     allocate(state, "vc1", computes=2, hosts=hosts)
-    second = allocate(state, "vc2", computes=0, cpus=1, hosts=hosts)
+    second = allocate(state, "vc2", computes=1, cpus=1, hosts=hosts)
     assert (second["public"], second["subnet"], second["vni"]) == ("192.0.2.11", "10.200.1.0/24", 5001)
     # vc1 still allocating holds 4 CPUs of hv1: vc2's frontend goes to hv2
     assert second["nodes"]["vc2-frontend"]["host"] == "hv2"
@@ -413,11 +413,11 @@ def test_released_resources_are_taken_again():
 
 def test_a_booted_cluster_keeps_its_address_but_its_cpus_are_the_inventorys():
     state = empty()
-    allocate(state, "vc1", computes=0, cpus=8, hosts=[host("hv1")])
+    allocate(state, "vc1", computes=1, cpus=4, hosts=[host("hv1")])
     with pytest.raises(Refused):
-        allocate(state, "vc2", computes=0, cpus=1, hosts=[host("hv1")])
+        allocate(state, "vc2", computes=1, cpus=1, hosts=[host("hv1")])
     va.set_state(state, "vc1", "booted")
-    second = allocate(state, "vc2", computes=0, cpus=1, hosts=[host("hv1")])
+    second = allocate(state, "vc2", computes=1, cpus=1, hosts=[host("hv1")])
     assert second["public"] == "192.0.2.11"
 
 
@@ -454,8 +454,8 @@ def test_a_cluster_name_is_taken_in_any_case():
     ("arguments", "words"),
     [
         ({"name": "../etc"}, "not a valid cluster name"),
-        ({"computes": 10**6}, "computes must be a whole number from 0 to 64, not 1000000"),
-        ({"computes": -1}, "computes must be a whole number from 0 to 64, not -1"),
+        ({"computes": 10**6}, "computes must be a whole number from 1 to 64, not 1000000"),
+        ({"computes": -1}, "computes must be a whole number from 1 to 64, not -1"),
         ({"cpus": "0:1"}, "cpus must be CPUs per node from 1 to 64"),
         ({"memory": "2048"[:2]}, "memory must be MiB per node from 64 to 262144"),
         ({"hosts": [{"name": "hv1"}]}, "hosts[0] lacks cpus, cpus_used, memory_free_mib"),
@@ -474,10 +474,10 @@ def test_bad_arguments_are_refused_before_the_ledger_changes(arguments, words):
 def test_the_last_public_address_taken_refuses_naming_the_addresses_and_holders():
     state = empty()
     settings = site(addresses=["192.0.2.10-192.0.2.11"])
-    allocate(state, "vc1", computes=0, cpus=1, memory=64, settings=settings)
-    allocate(state, "vc2", computes=0, cpus=1, memory=64, settings=settings)
+    allocate(state, "vc1", computes=1, cpus=1, memory=64, settings=settings)
+    allocate(state, "vc2", computes=1, cpus=1, memory=64, settings=settings)
     before = copy.deepcopy(state)
-    sentence = no_room(lambda: allocate(state, "vc3", computes=0, cpus=1, memory=64, settings=settings))
+    sentence = no_room(lambda: allocate(state, "vc3", computes=1, cpus=1, memory=64, settings=settings))
     assert sentence == (
         "cannot boot virtual cluster vc3: every public address is taken: "
         "192.0.2.10-192.0.2.11 (2 addresses), held by vc1 (192.0.2.10), vc2 (192.0.2.11)"
@@ -488,9 +488,9 @@ def test_the_last_public_address_taken_refuses_naming_the_addresses_and_holders(
 def test_running_out_of_subnets_refuses_naming_the_space_and_holders():
     state = empty()
     settings = site(subnets="10.200.0.0/23")
-    allocate(state, "vc1", computes=0, cpus=1, memory=64, settings=settings)
-    allocate(state, "vc2", computes=0, cpus=1, memory=64, settings=settings)
-    sentence = no_room(lambda: allocate(state, "vc3", computes=0, cpus=1, memory=64, settings=settings))
+    allocate(state, "vc1", computes=1, cpus=1, memory=64, settings=settings)
+    allocate(state, "vc2", computes=1, cpus=1, memory=64, settings=settings)
+    sentence = no_room(lambda: allocate(state, "vc3", computes=1, cpus=1, memory=64, settings=settings))
     assert sentence == (
         "cannot boot virtual cluster vc3: every private subnet is taken: 10.200.0.0/23 holds 2 /24 subnets, "
         "held by vc1, vc2"
@@ -500,8 +500,8 @@ def test_running_out_of_subnets_refuses_naming_the_space_and_holders():
 def test_running_out_of_vxlan_ids_refuses_naming_the_range_and_holders():
     state = empty()
     settings = site(vnis=5000)
-    allocate(state, "vc1", computes=0, cpus=1, memory=64, settings=settings)
-    sentence = no_room(lambda: allocate(state, "vc2", computes=0, cpus=1, memory=64, settings=settings))
+    allocate(state, "vc1", computes=1, cpus=1, memory=64, settings=settings)
+    sentence = no_room(lambda: allocate(state, "vc2", computes=1, cpus=1, memory=64, settings=settings))
     assert (
         sentence == "cannot boot virtual cluster vc2: every VXLAN id is taken: 5000-5000 (1 id), held by vc1"
     )
@@ -522,7 +522,7 @@ def test_a_subnet_too_small_for_the_computes_is_no_room():
 def test_every_shortage_is_given_at_once_and_nothing_is_taken():
     state = empty()
     settings = site(addresses=["192.0.2.10"], vnis=5000)
-    allocate(state, "vc1", computes=0, cpus=1, memory=64, settings=settings)
+    allocate(state, "vc1", computes=1, cpus=1, memory=64, settings=settings)
     before = copy.deepcopy(state)
     sentence = no_room(
         lambda: allocate(state, "vc2", computes=1, cpus=64, memory=64, settings=settings, hosts=[host("hv1")])
@@ -608,7 +608,7 @@ def _race(path, barrier, results):
     barrier.wait()
     try:
         with ledger.locked() as state:
-            got = va.allocate(state, settings, f"vc{os.getpid()}", 0, 1, 64, [host("hv1")])
+            got = va.allocate(state, settings, f"vc{os.getpid()}", 1, 1, 64, [host("hv1")])
             time.sleep(0.3)  # both would have read the same ledger by now, were it not locked
         results.put(("won", got["public"]))
     except Refused as err:
@@ -619,7 +619,7 @@ def test_two_boots_in_two_processes_cannot_take_the_last_address(tmp_path):
     path = tmp_path / "ledger.json"
     settings = site(addresses=["192.0.2.10-192.0.2.11"])
     with va.Ledger(path).locked() as state:
-        va.allocate(state, settings, "first", 0, 1, 64, [host("hv1")])
+        va.allocate(state, settings, "first", 1, 1, 64, [host("hv1")])
     context = multiprocessing.get_context("fork")
     barrier, results = context.Barrier(2), context.Queue()
     workers = [context.Process(target=_race, args=(path, barrier, results)) for _ in range(2)]
