@@ -10,6 +10,7 @@
 //                  must not forget them)
 // Pure like every slice; followImages and readImages do the I/O with the loader they are given.
 
+import { busySlice } from "./busy.js";
 import { imagesPicture } from "../containers.js";
 import { errorInfo } from "../landscape.js";
 
@@ -91,27 +92,8 @@ export const imagesSlice = Object.freeze({
   reduce: (images, action) => reduceImages(images, /** @type {ImagesAction} */ (action)),
 });
 
-/**
- * The container actions under way: "<host>/<name>" -> the call's id.
- * @type {import("../store.js").Slice}
- */
-export const containerBusySlice = Object.freeze({
-  name: "containerBusy",
-  initial: Object.freeze({}),
-  reduce: (busy, action) => {
-    const { key, id = null } = /** @type {{key?: string, id?: string | null}} */ (action);
-    if (typeof key !== "string" || (busy[key] ?? null) === (action.type === "busy" ? id : null)) {
-      return busy;
-    }
-    const next = { ...busy };
-    if (action.type === "busy" && id) {
-      next[key] = id;
-    } else {
-      delete next[key];
-    }
-    return Object.freeze(next);
-  },
-});
+/** The container actions under way: "<host>/<name>" -> the call's id. */
+export const containerBusySlice = busySlice("containerBusy");
 
 /**
  * Read the local images into the store once. A 401 is thrown (the app signs the user out);

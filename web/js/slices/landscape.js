@@ -9,6 +9,7 @@
 // its minion's start refetches everything, as it does for the inventory. The landscapeBusy slice
 // holds the admin actions under way (a refresh must not forget them).
 
+import { busySlice } from "./busy.js";
 import { errorInfo, readAnswer, LANDSCAPE_KINDS } from "../landscape.js";
 
 /**
@@ -194,27 +195,8 @@ export function landscapeSlice({ loadNetworks = async () => null, loadPools = as
   };
 }
 
-/**
- * The actions under way on networks and pools: busyKey (landscape.js) -> action id.
- * @type {import("../store.js").Slice}
- */
-export const landscapeBusySlice = Object.freeze({
-  name: "landscapeBusy",
-  initial: Object.freeze({}),
-  reduce: (busy, action) => {
-    const { key, id = null } = /** @type {{key?: string, id?: string | null}} */ (action);
-    if (typeof key !== "string" || (busy[key] ?? null) === id) {
-      return busy;
-    }
-    const next = { ...busy };
-    if (action.type === "busy" && id) {
-      next[key] = id;
-    } else {
-      delete next[key];
-    }
-    return Object.freeze(next);
-  },
-});
+/** The actions under way on networks and pools: busyKey (landscape.js) -> action id. */
+export const landscapeBusySlice = busySlice("landscapeBusy");
 
 /**
  * Keep the stale parts of the landscape slice fresh: each is read again `delayMs` after it went
