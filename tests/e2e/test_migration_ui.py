@@ -44,11 +44,13 @@ def counters(host, offset=0):
     if not path.exists():
         return []
     with path.open("rb") as log:
-        log.seek(offset)
+        # The QEMU that a migration starts on the host opens the log afresh (truncated): a file
+        # now shorter than the offset holds only what the guest printed since, from its start.
+        log.seek(offset if os.fstat(log.fileno()).st_size >= offset else 0)
         return [int(n) for n in COUNTER.findall(log.read())]
 
 
-def counters_after_move(host, offset, timeout=30):
+def counters_after_move(host, offset, timeout=60):
     """The counter values a guest printed on its new host, waiting until it printed at least two:
     the guest prints each second, but on a loaded machine its first lines after a move can take
     a while to reach virtlogd's file."""
